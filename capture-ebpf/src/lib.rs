@@ -1,0 +1,2 @@
+#![no_std]
+//! The #[repr(C)] event layout shared by the eBPF programs and userspace.

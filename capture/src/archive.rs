@@ -1,0 +1,79 @@
+//! Writes a capture's `.tar.gz` through report-model, atomically: never a truncated file under the final name.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use report_model::bundle::{self, Member};
+use report_model::schema::health::Health;
+use report_model::schema::kernel_event::KernelEvent;
+use report_model::schema::manifest::ContainerKind;
+use report_model::schema::phases::Phases;
+use report_model::schema::run::Run;
+use report_model::schema::{to_canonical_json, to_ndjson};
+
+/// Everything one archive holds.
+pub struct ArchiveContent<'a> {
+    pub run: &'a Run,
+    pub phases: &'a Phases,
+    pub health: &'a Health,
+    pub events: &'a [KernelEvent],
+    /// The workload's OTLP JSON trace, if any.
+    pub trace: Option<Vec<u8>>,
+    /// Resource samples, one JSON object a line, if any.
+    pub metrics: Option<String>,
+    /// Why the archive is incomplete, if it is.
+    pub notes: Vec<String>,
+}
+
+/// The archive's bytes: deterministic for the same content.
+pub fn encode(content: &ArchiveContent) -> Result<Vec<u8>> {
+    let mut members = vec![
+        Member::new("run.json", to_canonical_json("run.json", content.run)?),
+        Member::new("phases.json", to_canonical_json("phases.json", content.phases)?),
+        Member::new("health.json", to_canonical_json("health.json", content.health)?),
+        Member::new("kernel.ndjson", to_ndjson("kernel.ndjson", content.events)?),
+    ];
+    if let Some(trace) = &content.trace {
+        members.push(Member::new("trace.json", trace.clone()));
+    }
+    if let Some(metrics) = &content.metrics {
+        members.push(Member::new("metrics.ndjson", metrics.clone()));
+    }
+    Ok(bundle::pack(
+        "archive",
+        ContainerKind::Archive,
+        &content.run.run_id,
+        members,
+        content.notes.clone(),
+    )?)
+}
+
+/// Writes `bytes` to `path` via a temporary file in the same directory and a rename,
+/// so a failure (e.g. a full disk) leaves nothing under the final name.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("{}: not a file path", path.display()))?;
+    let tmp = dir.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        let hint = if e.raw_os_error() == Some(libc::ENOSPC) {
+            "; free space or choose another --out (nothing was left under the final name)"
+        } else {
+            ""
+        };
+        return Err(anyhow::anyhow!("cannot write {}: {e}{hint}", path.display()));
+    }
+    Ok(())
+}

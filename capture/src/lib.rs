@@ -1,0 +1,11 @@
+//! tare's capture core and harness: everything the `tare` binary does, as a library so tests can drive it.
+
+pub mod archive;
+pub mod cgroup;
+pub mod cli;
+pub mod hostinfo;
+pub mod monitor;
+pub mod phases;
+pub mod preflight;
+pub mod rss;
+pub mod spawn;

@@ -1,0 +1,1 @@
+//! Loads the eBPF programs, attaches them, and consumes their ring buffer.

@@ -1,0 +1,272 @@
+//! Preflight: gathers the facts capture depends on and judges each as a check with a fix.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+/// Outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    /// Capture works, with less (e.g. RSS by a weaker method).
+    Warn,
+    /// Capture cannot run.
+    Fail,
+}
+
+/// One row of `tare doctor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub status: Status,
+    pub detail: String,
+    /// What to do when it is not a pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// What the machine is, read once (the only I/O of preflight).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    pub euid: u32,
+    /// CapEff from /proc/self/status.
+    pub cap_eff: u64,
+    pub kernel_release: String,
+    pub btf: bool,
+    pub lsm: Option<String>,
+    pub cgroup2_mount: Option<PathBuf>,
+    /// Controllers enabled in the cgroup2 root's cgroup.subtree_control.
+    pub cgroup2_controllers: Vec<String>,
+    pub cgroup_v1_memory: Option<PathBuf>,
+    pub tracefs: bool,
+    pub bpf_jit: Option<bool>,
+    pub unprivileged_bpf_disabled: Option<u32>,
+}
+
+const CAP_SYS_ADMIN: u32 = 21;
+const CAP_PERFMON: u32 = 38;
+const CAP_BPF: u32 = 39;
+
+/// (major, minor) of a kernel release like `6.18.44-fc-v669`.
+pub fn kernel_version(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+fn has_cap(caps: u64, cap: u32) -> bool {
+    caps & (1u64 << cap) != 0
+}
+
+/// Judges the facts. Pure: unit-tested with made-up machines.
+pub fn judge(f: &Facts) -> Vec<Check> {
+    let mut out = Vec::new();
+    let privileged = f.euid == 0
+        || has_cap(f.cap_eff, CAP_SYS_ADMIN)
+        || (has_cap(f.cap_eff, CAP_BPF) && has_cap(f.cap_eff, CAP_PERFMON));
+    out.push(Check {
+        name: "privileges",
+        status: if privileged { Status::Pass } else { Status::Fail },
+        detail: if f.euid == 0 {
+            "running as root".into()
+        } else if privileged {
+            format!("uid {} with CAP_BPF and CAP_PERFMON", f.euid)
+        } else {
+            format!("uid {} without CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN)", f.euid)
+        },
+        fix: (!privileged).then(|| {
+            "run as root (sudo tare ...) or grant the binary capabilities: \
+             setcap cap_bpf,cap_perfmon,cap_sys_admin+ep $(command -v tare)"
+                .into()
+        }),
+    });
+    let version = kernel_version(&f.kernel_release);
+    let kernel_ok = version.is_some_and(|v| v >= (5, 8));
+    out.push(Check {
+        name: "kernel",
+        status: if kernel_ok { Status::Pass } else { Status::Fail },
+        detail: format!("Linux {}", f.kernel_release),
+        fix: (!kernel_ok).then(|| "tare needs Linux 5.8 or newer (BPF ring buffer); upgrade the kernel".into()),
+    });
+    out.push(Check {
+        name: "btf",
+        status: if f.btf { Status::Pass } else { Status::Warn },
+        detail: if f.btf {
+            "/sys/kernel/btf/vmlinux present".into()
+        } else {
+            "no /sys/kernel/btf/vmlinux".into()
+        },
+        fix: (!f.btf).then(|| {
+            "exit signals of descendants need kernel BTF: use a kernel built with CONFIG_DEBUG_INFO_BTF=y".into()
+        }),
+    });
+    match &f.cgroup2_mount {
+        Some(m) => out.push(Check {
+            name: "cgroup v2",
+            status: Status::Pass,
+            detail: if m == Path::new("/sys/fs/cgroup") {
+                format!("pure v2 at {}", m.display())
+            } else {
+                format!("hybrid: v2 at {}", m.display())
+            },
+            fix: None,
+        }),
+        None => out.push(Check {
+            name: "cgroup v2",
+            status: Status::Fail,
+            detail: "no cgroup2 file system mounted".into(),
+            fix: Some("mount one: mkdir -p /sys/fs/cgroup/unified && mount -t cgroup2 none /sys/fs/cgroup/unified".into()),
+        }),
+    }
+    let v2_memory = f.cgroup2_controllers.iter().any(|c| c == "memory");
+    out.push(Check {
+        name: "memory accounting",
+        status: if v2_memory || f.cgroup_v1_memory.is_some() {
+            Status::Pass
+        } else {
+            Status::Warn
+        },
+        detail: if v2_memory {
+            "cgroup v2 memory.peak (whole process tree)".into()
+        } else if let Some(p) = &f.cgroup_v1_memory {
+            format!("cgroup v1 memory.max_usage_in_bytes at {}", p.display())
+        } else {
+            "neither v2 nor v1 memory controller: peak RSS falls back to wait4 rusage (largest process only)".into()
+        },
+        fix: (!v2_memory && f.cgroup_v1_memory.is_none())
+            .then(|| "enable the memory controller: echo +memory > <cgroup2 root>/cgroup.subtree_control".into()),
+    });
+    out.push(Check {
+        name: "tracefs",
+        status: Status::Pass,
+        detail: if f.tracefs {
+            "mounted (not required: tare uses raw tracepoints)".into()
+        } else {
+            "not mounted; not required (tare uses raw tracepoints)".into()
+        },
+        fix: None,
+    });
+    out.push(Check {
+        name: "bpf lsm",
+        status: Status::Pass,
+        detail: match &f.lsm {
+            Some(l) if l.split(',').any(|x| x == "bpf") => format!("active LSMs: {l} (not required)"),
+            Some(l) => format!("active LSMs: {l}; BPF LSM off (not required)"),
+            None => "LSM list unreadable (not required)".into(),
+        },
+        fix: None,
+    });
+    if let Some(jit) = f.bpf_jit {
+        out.push(Check {
+            name: "bpf jit",
+            status: if jit { Status::Pass } else { Status::Warn },
+            detail: if jit { "enabled".into() } else { "disabled: programs run interpreted (slower)".into() },
+            fix: (!jit).then(|| "sysctl net.core.bpf_jit_enable=1".into()),
+        });
+    }
+    out
+}
+
+/// Whether capture can run on a machine with these checks.
+pub fn can_capture(checks: &[Check]) -> bool {
+    checks.iter().all(|c| c.status != Status::Fail)
+}
+
+/// Reads the facts from /proc and /sys.
+pub fn gather() -> Facts {
+    let read = |p: &str| std::fs::read_to_string(p).ok();
+    let cap_eff = read("/proc/self/status")
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .unwrap_or(0);
+    let mounts = read("/proc/self/mountinfo").unwrap_or_default();
+    let cgroup2_mount = crate::cgroup::find_cgroup2_mount(&mounts);
+    let cgroup2_controllers = cgroup2_mount
+        .as_ref()
+        .and_then(|m| std::fs::read_to_string(m.join("cgroup.subtree_control")).ok())
+        .map(|s| s.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    Facts {
+        euid: nix::unistd::geteuid().as_raw(),
+        cap_eff,
+        kernel_release: nix::sys::utsname::uname()
+            .map(|u| u.release().to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        btf: Path::new("/sys/kernel/btf/vmlinux").exists(),
+        lsm: read("/sys/kernel/security/lsm").map(|s| s.trim().to_string()),
+        cgroup2_mount,
+        cgroup2_controllers,
+        cgroup_v1_memory: crate::cgroup::find_cgroup_v1_memory_mount(&mounts),
+        tracefs: mounts.lines().any(|l| l.contains(" - tracefs ")),
+        bpf_jit: read("/proc/sys/net/core/bpf_jit_enable").map(|s| s.trim() != "0"),
+        unprivileged_bpf_disabled: read("/proc/sys/kernel/unprivileged_bpf_disabled").and_then(|s| s.trim().parse().ok()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ours() -> Facts {
+        Facts {
+            euid: 0,
+            cap_eff: u64::MAX >> 23,
+            kernel_release: "6.18.44-fc-v669".into(),
+            btf: true,
+            lsm: Some("lockdown,capability,landlock,bpf".into()),
+            cgroup2_mount: Some("/sys/fs/cgroup/unified".into()),
+            cgroup2_controllers: vec![],
+            cgroup_v1_memory: Some("/sys/fs/cgroup/memory".into()),
+            tracefs: false,
+            bpf_jit: Some(true),
+            unprivileged_bpf_disabled: Some(2),
+        }
+    }
+
+    #[test]
+    fn this_machine_kind_passes() {
+        let checks = judge(&ours());
+        assert!(can_capture(&checks));
+        let cg = checks.iter().find(|c| c.name == "cgroup v2").unwrap();
+        assert!(cg.detail.starts_with("hybrid"), "{}", cg.detail);
+        let mem = checks.iter().find(|c| c.name == "memory accounting").unwrap();
+        assert!(mem.detail.contains("v1"), "{}", mem.detail);
+    }
+
+    #[test]
+    fn unprivileged_user_fails_with_a_fix() {
+        let f = Facts { euid: 1000, cap_eff: 0, ..ours() };
+        let checks = judge(&f);
+        assert!(!can_capture(&checks));
+        let p = checks.iter().find(|c| c.name == "privileges").unwrap();
+        assert_eq!(p.status, Status::Fail);
+        assert!(p.fix.as_deref().unwrap().contains("sudo"));
+        let with_caps = Facts { euid: 1000, cap_eff: (1 << CAP_BPF) | (1 << CAP_PERFMON), ..ours() };
+        assert!(can_capture(&judge(&with_caps)));
+    }
+
+    #[test]
+    fn old_kernel_and_missing_cgroup2_fail() {
+        let f = Facts { kernel_release: "5.4.0-100-generic".into(), cgroup2_mount: None, ..ours() };
+        let failed: Vec<&str> = judge(&f).iter().filter(|c| c.status == Status::Fail).map(|c| c.name).collect();
+        assert_eq!(failed, ["kernel", "cgroup v2"]);
+        assert_eq!(kernel_version("6.18.44-fc-v669"), Some((6, 18)));
+        assert_eq!(kernel_version("garbage"), None);
+    }
+
+    #[test]
+    fn memory_method_degrades_to_a_warning() {
+        let f = Facts { cgroup_v1_memory: None, ..ours() };
+        let mem = judge(&f).into_iter().find(|c| c.name == "memory accounting").unwrap();
+        assert_eq!(mem.status, Status::Warn);
+        let f = Facts { cgroup2_controllers: vec!["cpu".into(), "memory".into()], ..f };
+        let mem = judge(&f).into_iter().find(|c| c.name == "memory accounting").unwrap();
+        assert_eq!(mem.status, Status::Pass);
+        assert!(mem.detail.contains("memory.peak"));
+    }
+}

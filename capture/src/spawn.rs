@@ -1,0 +1,1 @@
+//! Spawns the child so that it is inside the session cgroup before it execs.

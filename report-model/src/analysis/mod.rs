@@ -1,0 +1,1 @@
+//! Analyses over parsed files: retention of span events, summaries, deltas, comparisons.

@@ -1,0 +1,317 @@
+//! Deterministic tar.gz writing and limit-checked reading of archives and bundles, with manifests.
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+
+use flate2::{read::GzDecoder, write::GzEncoder, Compression, GzBuilder};
+use sha2::{Digest, Sha256};
+
+use crate::error::ModelError;
+use crate::schema::manifest::{ContainerKind, Manifest, ManifestMember};
+use crate::schema::{parse_json, to_canonical_json, Versioned};
+
+/// The name of the manifest member in every archive and bundle.
+pub const MANIFEST: &str = "manifest.json";
+
+/// One file inside a tar.gz.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub path: String,
+    pub data: Vec<u8>,
+}
+
+impl Member {
+    pub fn new(path: impl Into<String>, data: impl Into<Vec<u8>>) -> Self {
+        Member {
+            path: path.into(),
+            data: data.into(),
+        }
+    }
+}
+
+/// What a reader accepts from untrusted input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_members: usize,
+    pub max_member_bytes: u64,
+    pub max_total_bytes: u64,
+}
+
+impl Default for Limits {
+    /// Generous for the CLI: 20,000 members, 512 MiB a member, 2 GiB in all.
+    fn default() -> Self {
+        Limits {
+            max_members: 20_000,
+            max_member_bytes: 512 << 20,
+            max_total_bytes: 2 << 30,
+        }
+    }
+}
+
+impl Limits {
+    /// Tighter limits for the browser: 5,000 members, 128 MiB a member, 256 MiB in all.
+    pub fn browser() -> Self {
+        Limits {
+            max_members: 5_000,
+            max_member_bytes: 128 << 20,
+            max_total_bytes: 256 << 20,
+        }
+    }
+}
+
+/// Lower-case hex sha256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    let digest = Sha256::digest(data);
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Writes members as a deterministic tar.gz: sorted paths, zero mtimes, mode 0644, uid/gid 0,
+/// no names in the gzip header. The same members always give the same bytes.
+pub fn write_tar_gz(file: &str, members: &[Member]) -> Result<Vec<u8>, ModelError> {
+    let mut sorted: Vec<&Member> = members.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    for pair in sorted.windows(2) {
+        if pair[0].path == pair[1].path {
+            return Err(ModelError::container(file, format!("member `{}` given twice", pair[0].path)));
+        }
+    }
+    let io = |e: std::io::Error| ModelError::container(file, format!("cannot write tar.gz: {e}"));
+    let gz: GzEncoder<Vec<u8>> = GzBuilder::new().mtime(0).write(Vec::new(), Compression::new(6));
+    let mut tar = tar::Builder::new(gz);
+    tar.mode(tar::HeaderMode::Deterministic);
+    for m in sorted {
+        check_member_path(file, &m.path)?;
+        let mut header = tar::Header::new_ustar();
+        header.set_path(&m.path).map_err(|e| {
+            ModelError::container(file, format!("member path `{}` cannot be stored: {e}", m.path))
+        })?;
+        header.set_size(m.data.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        tar.append(&header, m.data.as_slice()).map_err(io)?;
+    }
+    let gz = tar.into_inner().map_err(io)?;
+    let mut out = gz.finish().map_err(io)?;
+    out.flush().map_err(io)?;
+    Ok(out)
+}
+
+/// Rejects paths that could escape a directory or are not plain relative names.
+fn check_member_path(file: &str, path: &str) -> Result<(), ModelError> {
+    let bad = |why: &str| Err(ModelError::container(file, format!("member `{path}` refused: {why}")));
+    if path.is_empty() {
+        return bad("empty path");
+    }
+    if path.starts_with('/') || path.starts_with('\\') || path.contains(':') {
+        return bad("absolute path");
+    }
+    if path.split(['/', '\\']).any(|c| c == "..") {
+        return bad("`..` in path");
+    }
+    if path.chars().any(|c| c.is_control()) {
+        return bad("control character in path");
+    }
+    Ok(())
+}
+
+/// Reads an untrusted tar.gz within `limits`. Refuses links, devices, fifos, absolute paths,
+/// `..`, duplicate members and anything over the limits (so a gzip bomb stops early).
+/// Directory entries are skipped. Members come back sorted by path.
+pub fn read_tar_gz(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Member>, ModelError> {
+    if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
+        return Err(ModelError::container(file, "not a gzip file (expected a .tar.gz)"));
+    }
+    let io = |e: std::io::Error| ModelError::container(file, format!("damaged tar.gz: {e}"));
+    // The decompressed stream is capped a little above the content limit (headers, padding).
+    let cap = limits
+        .max_total_bytes
+        .saturating_add(1024 * (limits.max_members as u64 + 2));
+    let decoder = GzDecoder::new(bytes).take(cap);
+    let mut archive = tar::Archive::new(decoder);
+    let mut members = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut total: u64 = 0;
+    for entry in archive.entries().map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let raw_path = String::from_utf8(entry.path_bytes().into_owned())
+            .map_err(|_| ModelError::container(file, "a member path is not UTF-8"))?;
+        let path = raw_path.trim_start_matches("./").to_string();
+        match entry.header().entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {}
+            tar::EntryType::Directory => {
+                check_member_path(file, path.trim_end_matches('/'))?;
+                continue;
+            }
+            tar::EntryType::Symlink | tar::EntryType::Link => {
+                return Err(ModelError::container(file, format!("member `{path}` refused: links are not allowed")))
+            }
+            other => {
+                return Err(ModelError::container(
+                    file,
+                    format!("member `{path}` refused: entry type {other:?} is not a regular file"),
+                ))
+            }
+        }
+        check_member_path(file, &path)?;
+        if members.len() >= limits.max_members {
+            return Err(ModelError::container(
+                file,
+                format!("more than {} members (limit)", limits.max_members),
+            ));
+        }
+        if !seen.insert(path.clone()) {
+            return Err(ModelError::container(file, format!("member `{path}` appears twice")));
+        }
+        let declared = entry.header().size().map_err(io)?;
+        if declared > limits.max_member_bytes {
+            return Err(ModelError::container(
+                file,
+                format!(
+                    "member `{path}` is {declared} bytes, over the {} byte limit per member",
+                    limits.max_member_bytes
+                ),
+            ));
+        }
+        if total.saturating_add(declared) > limits.max_total_bytes {
+            return Err(ModelError::container(
+                file,
+                format!(
+                    "content is over the {} byte limit uncompressed (refused as a possible gzip bomb)",
+                    limits.max_total_bytes
+                ),
+            ));
+        }
+        let mut data = Vec::with_capacity(declared.min(1 << 20) as usize);
+        entry.take(declared).read_to_end(&mut data).map_err(io)?;
+        if (data.len() as u64) != declared {
+            return Err(ModelError::container(file, format!("member `{path}` is truncated")));
+        }
+        total += declared;
+        members.push(Member { path, data });
+    }
+    if members.is_empty() {
+        return Err(ModelError::container(file, "no members (empty or not a tar archive)"));
+    }
+    members.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(members)
+}
+
+/// The schema a member's content has, from its name (what the manifest records).
+pub fn schema_for_member(path: &str) -> Option<&'static str> {
+    use crate::schema::*;
+    let name = path.rsplit('/').next().unwrap_or(path);
+    Some(match name {
+        "run.json" => run::Run::SCHEMA,
+        "phases.json" => phases::Phases::SCHEMA,
+        "health.json" => health::Health::SCHEMA,
+        "kernel.ndjson" => kernel_event::KERNEL_EVENT_SCHEMA,
+        "summary.json" => "tare.summary.v1",
+        "samples.jsonl" => sample::Sample::SCHEMA,
+        "host.json" => host::Host::SCHEMA,
+        "experiment.toml" => experiment::Experiment::SCHEMA,
+        _ => return None,
+    })
+}
+
+/// Builds the manifest of `members` (which must not include the manifest itself).
+pub fn build_manifest(kind: ContainerKind, id: &str, members: &[Member], notes: Vec<String>) -> Manifest {
+    let mut entries: Vec<ManifestMember> = members
+        .iter()
+        .map(|m| ManifestMember {
+            path: m.path.clone(),
+            sha256: sha256_hex(&m.data),
+            bytes: m.data.len() as u64,
+            schema: schema_for_member(&m.path).map(str::to_string),
+        })
+        .collect();
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Manifest {
+        schema: Manifest::SCHEMA.into(),
+        kind,
+        id: id.into(),
+        members: entries,
+        notes,
+    }
+}
+
+/// Adds `manifest.json` to `members` and writes the deterministic tar.gz.
+pub fn pack(
+    file: &str,
+    kind: ContainerKind,
+    id: &str,
+    mut members: Vec<Member>,
+    notes: Vec<String>,
+) -> Result<Vec<u8>, ModelError> {
+    if members.iter().any(|m| m.path == MANIFEST) {
+        return Err(ModelError::container(file, "members must not include manifest.json; it is generated"));
+    }
+    let manifest = build_manifest(kind, id, &members, notes);
+    members.push(Member::new(MANIFEST, to_canonical_json(MANIFEST, &manifest)?));
+    write_tar_gz(file, &members)
+}
+
+/// Checks members against their manifest: every listed member present with the right sha256
+/// and size, no member unlisted, and every member's schema readable by this tare.
+/// Returns the manifest on success; the error names the first problem.
+pub fn verify(file: &str, members: &[Member]) -> Result<Manifest, ModelError> {
+    let manifest_member = members
+        .iter()
+        .find(|m| m.path == MANIFEST)
+        .ok_or_else(|| ModelError::container(file, "no manifest.json member"))?;
+    let text = std::str::from_utf8(&manifest_member.data)
+        .map_err(|_| ModelError::container(file, "manifest.json is not UTF-8"))?;
+    let manifest: Manifest = parse_json(&format!("{file}:{MANIFEST}"), text)?;
+    for listed in &manifest.members {
+        let m = members
+            .iter()
+            .find(|m| m.path == listed.path)
+            .ok_or_else(|| ModelError::container(file, format!("member `{}` is in the manifest but missing", listed.path)))?;
+        if m.data.len() as u64 != listed.bytes {
+            return Err(ModelError::container(
+                file,
+                format!("member `{}` is {} bytes; the manifest says {}", m.path, m.data.len(), listed.bytes),
+            ));
+        }
+        let hash = sha256_hex(&m.data);
+        if hash != listed.sha256 {
+            return Err(ModelError::container(
+                file,
+                format!("member `{}` sha256 {hash} does not match the manifest's {}", m.path, listed.sha256),
+            ));
+        }
+        if let Some(schema) = &listed.schema {
+            if let Some(ours) = schema_for_member(&listed.path) {
+                if !crate::schema::compatible(schema, ours) {
+                    return Err(ModelError::Schema {
+                        file: format!("{file}:{}", listed.path),
+                        found: schema.clone(),
+                        expected: ours.into(),
+                    });
+                }
+            }
+        }
+    }
+    for m in members {
+        if m.path != MANIFEST && !manifest.members.iter().any(|l| l.path == m.path) {
+            return Err(ModelError::container(file, format!("stray member `{}` is not in the manifest", m.path)));
+        }
+    }
+    Ok(manifest)
+}
+
+/// The member at `path`, as UTF-8 text.
+pub fn member_text<'a>(file: &str, members: &'a [Member], path: &str) -> Result<&'a str, ModelError> {
+    let m = members
+        .iter()
+        .find(|m| m.path == path)
+        .ok_or_else(|| ModelError::container(file, format!("no `{path}` member")))?;
+    std::str::from_utf8(&m.data).map_err(|_| ModelError::container(file, format!("member `{path}` is not UTF-8")))
+}

@@ -1,0 +1,121 @@
+//! `health.json`: whether the kernel layer saw everything, with the counts that prove it.
+
+use serde::{Deserialize, Serialize};
+
+use super::kernel_event::EventKind;
+use super::Versioned;
+
+/// `health.json` (`tare.health.v1`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub schema: String,
+    pub kernel_layer: KernelLayer,
+    /// Events the kernel could not reserve ring-buffer space for.
+    pub ringbuf_drops: u64,
+    pub cgroup_correlation: CgroupCorrelation,
+    /// Events whose cgroup was not the session cgroup or a descendant.
+    #[serde(default)]
+    pub foreign_events: u64,
+    /// Per kind: seen in the kernel, submitted to the ring buffer, dropped, delivered to userspace.
+    pub counters: Vec<KindCounters>,
+    /// Why the run is incomplete (timeout, interrupt), if it is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// `complete` only when every submitted event was delivered and none was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KernelLayer {
+    Complete,
+    Partial,
+    /// No kernel capture in this run (e.g. an arm without it).
+    Absent,
+}
+
+/// Whether every event belongs to the session cgroup tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CgroupCorrelation {
+    Clean,
+    Leaked,
+    Unknown,
+}
+
+/// The accounting of one event kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindCounters {
+    pub kind: EventKind,
+    pub seen: u64,
+    pub submitted: u64,
+    pub dropped: u64,
+    pub delivered: u64,
+}
+
+impl Health {
+    /// Derives the verdicts from the counters: the only way health.json is built.
+    pub fn from_counters(counters: Vec<KindCounters>, foreign_events: u64, notes: Vec<String>) -> Self {
+        let dropped: u64 = counters.iter().map(|c| c.dropped).sum();
+        let balanced = counters
+            .iter()
+            .all(|c| c.delivered == c.submitted && c.seen == c.submitted + c.dropped);
+        let kernel_layer = if balanced && dropped == 0 && notes.is_empty() {
+            KernelLayer::Complete
+        } else {
+            KernelLayer::Partial
+        };
+        Health {
+            schema: Self::SCHEMA.into(),
+            kernel_layer,
+            ringbuf_drops: dropped,
+            cgroup_correlation: if foreign_events == 0 {
+                CgroupCorrelation::Clean
+            } else {
+                CgroupCorrelation::Leaked
+            },
+            foreign_events,
+            counters,
+            notes,
+        }
+    }
+
+    /// Events delivered to userspace, all kinds.
+    pub fn delivered(&self) -> u64 {
+        self.counters.iter().map(|c| c.delivered).sum()
+    }
+
+    /// Clean enough for a capture-arm sample to count.
+    pub fn is_clean(&self) -> bool {
+        self.kernel_layer == KernelLayer::Complete && self.cgroup_correlation == CgroupCorrelation::Clean
+    }
+}
+
+impl Versioned for Health {
+    const SCHEMA: &'static str = "tare.health.v1";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(kind: EventKind, seen: u64, submitted: u64, dropped: u64, delivered: u64) -> KindCounters {
+        KindCounters { kind, seen, submitted, dropped, delivered }
+    }
+
+    #[test]
+    fn complete_only_when_balanced_and_lossless() {
+        let h = Health::from_counters(vec![c(EventKind::Open, 10, 10, 0, 10)], 0, vec![]);
+        assert_eq!(h.kernel_layer, KernelLayer::Complete);
+        assert!(h.is_clean());
+        let h = Health::from_counters(vec![c(EventKind::Open, 10, 8, 2, 8)], 0, vec![]);
+        assert_eq!(h.kernel_layer, KernelLayer::Partial);
+        assert_eq!(h.ringbuf_drops, 2);
+        let h = Health::from_counters(vec![c(EventKind::Open, 10, 10, 0, 9)], 0, vec![]);
+        assert_eq!(h.kernel_layer, KernelLayer::Partial);
+        let h = Health::from_counters(vec![c(EventKind::Open, 1, 1, 0, 1)], 0, vec!["timed out".into()]);
+        assert_eq!(h.kernel_layer, KernelLayer::Partial);
+        let h = Health::from_counters(vec![c(EventKind::Open, 1, 1, 0, 1)], 3, vec![]);
+        assert_eq!(h.cgroup_correlation, CgroupCorrelation::Leaked);
+        assert!(!h.is_clean());
+    }
+}

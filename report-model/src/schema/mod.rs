@@ -1,0 +1,17 @@
+//! Versioned serde types of every file tare writes, and the readers that check their versions.
+
+pub mod bmf;
+pub mod experiment;
+pub mod health;
+pub mod host;
+pub mod kernel_event;
+pub mod manifest;
+pub mod otlp;
+pub mod phases;
+pub mod run;
+pub mod sample;
+//TMP pub mod summary;
+mod version;
+pub use version::compatible;
+
+pub use version::{parse_json, parse_ndjson, parse_toml, to_canonical_json, to_ndjson, Versioned};

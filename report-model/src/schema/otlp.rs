@@ -1,0 +1,1 @@
+//! OTLP JSON traces (the OTel collector file exporter shape), read for span-event fidelity.

@@ -1,0 +1,101 @@
+//! `samples.jsonl`: one line per sample of `tare bench`, warm-ups included and flagged.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::experiment::Arm;
+use super::run::RssMethod;
+use super::Versioned;
+
+/// One measured (or warm-up) run of one arm in one cell (`tare.sample.v1`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub schema: String,
+    pub cell: String,
+    pub arm: Arm,
+    /// Order of this sample in the whole run, from 0.
+    pub seq: u32,
+    /// Counterbalanced pair number within the cell, shared by the two arms of a pair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<u32>,
+    pub warmup: bool,
+    pub valid: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discard_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    pub wall_ns: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_method: Option<RssMethod>,
+    /// Bytes of what the arm wrote (archive and/or trace).
+    #[serde(default)]
+    pub artifact_bytes: u64,
+    /// Capture phases, nanoseconds (capture arms only).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub phases_ns: BTreeMap<String, u64>,
+    /// Kernel events delivered (capture arms only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_events: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_fidelity: Option<KernelFidelity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_fidelity: Option<SpanFidelity>,
+    /// The per-sample archive, relative to the results directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<String>,
+}
+
+/// Kernel target vs what the archive shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelFidelity {
+    /// Worker files the workload was asked to write.
+    pub target: u64,
+    /// Distinct `event-rate-sweep/worker-*` files seen in kernel.ndjson.
+    pub unique_worker_files: u64,
+}
+
+/// Span-event target vs what the trace retained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpanFidelity {
+    pub target: u64,
+    pub retained: u64,
+    /// Retained `tare.sweep.index` values as inclusive ranges.
+    pub retained_ranges: Vec<[u64; 2]>,
+    pub pattern: RetentionPattern,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_source: Option<LimitSource>,
+}
+
+/// Which span events survived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetentionPattern {
+    /// Every index 0..target.
+    Complete,
+    /// A suffix: FIFO eviction of the oldest.
+    NewestKept,
+    /// A prefix: newer events dropped.
+    OldestKept,
+    /// Anything else.
+    Gaps,
+    /// Nothing expected, nothing found.
+    None,
+}
+
+/// Where the effective span-event limit came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitSource {
+    Default,
+    Env,
+    Flag,
+}
+
+impl Versioned for Sample {
+    const SCHEMA: &'static str = "tare.sample.v1";
+}

@@ -1,0 +1,133 @@
+//! `summary.json`: the canonical result of a bench — per cell and arm statistics, deltas, fidelity, gates.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::experiment::{Arm, Tier};
+use super::sample::{LimitSource, RetentionPattern};
+use super::Versioned;
+use crate::stats::{Distribution, TailBand, Verdict};
+
+/// `summary.json` (`tare.summary.v1`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub schema: String,
+    pub experiment: String,
+    pub tier: Tier,
+    pub host_class: String,
+    /// One sentence with the numbers.
+    pub headline: String,
+    /// True when the run was interrupted or samples are missing.
+    pub partial: bool,
+    pub cells: Vec<CellSummary>,
+    /// The first cell where a gate failed, and which gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<Boundary>,
+    /// What the data does not show (claims not made and why).
+    pub not_shown: Vec<String>,
+}
+
+/// Everything measured in one cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellSummary {
+    pub id: String,
+    pub kernel_events: u32,
+    pub span_events: u32,
+    pub concurrency: u32,
+    pub payload_bytes: u32,
+    pub arms: BTreeMap<Arm, ArmSummary>,
+    pub deltas: Vec<Delta>,
+    pub fidelity: CellFidelity,
+}
+
+/// Statistics of one arm in one cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmSummary {
+    pub valid: u32,
+    pub discarded: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discard_reasons: Vec<String>,
+    /// Wall-clock, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_ms: Option<Distribution>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail_ratio: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail_band: Option<TailBand>,
+    /// n >= 20: wall-clock claims are made.
+    pub wall_claim: bool,
+    /// Peak RSS, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_bytes: Option<Distribution>,
+    /// n >= 5: RSS claims are made.
+    pub rss_claim: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_bytes: Option<Distribution>,
+    /// Capture phases, milliseconds.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub phases_ms: BTreeMap<String, Distribution>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_events: Option<Distribution>,
+}
+
+/// A shift between two arms of one cell (cand - base), Hodges-Lehmann with a 95% CI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delta {
+    /// e.g. `a_vs_bare`, `c_vs_a`, `interaction`.
+    pub name: String,
+    pub metric: String,
+    pub estimate: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_low: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_high: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+    pub paired: bool,
+    /// Pairs (paired) or the smaller side (unpaired).
+    pub n: u32,
+    pub verdict: Verdict,
+}
+
+/// Did the observation see what the workload did?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellFidelity {
+    pub kernel_target: u64,
+    /// Fewest unique worker files seen by any capture sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_seen_min: Option<u64>,
+    pub span_target: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_retained: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retained_ranges: Vec<[u64; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<RetentionPattern>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_source: Option<LimitSource>,
+    pub verdict: FidelityVerdict,
+}
+
+/// Fidelity of one cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FidelityVerdict {
+    Clean,
+    Lossy,
+    Inconclusive,
+}
+
+/// Where the sweep first failed a gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Boundary {
+    pub cell: String,
+    pub gate: String,
+    pub detail: String,
+}
+
+impl Versioned for Summary {
+    const SCHEMA: &'static str = "tare.summary.v1";
+}

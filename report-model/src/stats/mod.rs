@@ -1,0 +1,1 @@
+//! Statistics: percentiles, Hodges-Lehmann shifts with exact CIs, exact rank tests, verdicts.

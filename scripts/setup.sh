@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Installs what tare needs to build and test on a fresh Debian machine, as root.
+# Idempotent: every step checks first and installs only what is missing.
+# Only package registries are used (apt, rustup, crates.io, npm).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
+
+WANT_BROWSER=${WANT_BROWSER:-1}
+TRUNK_VERSION=0.21.14
+BPF_LINKER_VERSION=0.13.0
+
+if [ "$(id -u)" != 0 ]; then
+  echo "setup: must run as root (eBPF capture and apt installs need it); try: sudo $0" >&2
+  exit 1
+fi
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# --- Debian packages -------------------------------------------------------
+need_pkgs=()
+command -v pkg-config >/dev/null || need_pkgs+=(pkg-config)
+if [ "$WANT_BROWSER" = 1 ]; then
+  command -v chromium >/dev/null || need_pkgs+=(chromium)
+  command -v chromedriver >/dev/null || need_pkgs+=(chromium-driver)
+fi
+command -v bpftool >/dev/null || [ -x /usr/sbin/bpftool ] || need_pkgs+=(bpftool)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  log "apt-get install ${need_pkgs[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
+# --- Rust toolchains ---------------------------------------------------------
+command -v rustup >/dev/null || { echo "setup: rustup not found; this machine kind ships it" >&2; exit 1; }
+rustup target list --installed | grep -qx wasm32-unknown-unknown || { log "rustup target add wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+rustup toolchain list | grep -q '^nightly' || { log "rustup toolchain install nightly"; rustup toolchain install nightly --profile minimal; }
+rustup component list --installed --toolchain nightly | grep -q '^rust-src' || { log "rust-src for nightly"; rustup component add rust-src --toolchain nightly; }
+
+# --- bpf-linker, linked against the nightly's own libLLVM -------------------
+nightly_lib="$(rustc +nightly --print sysroot)/lib"
+if ! bpf-linker --version >/dev/null 2>&1; then
+  llvm_so=$(ls "$nightly_lib"/libLLVM.so.*-rust-* 2>/dev/null | head -n1 || true)
+  [ -n "$llvm_so" ] || { echo "setup: no libLLVM in $nightly_lib" >&2; exit 1; }
+  llvm_major=$(rustc +nightly -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+  prefix="$HOME/.cache/tare-llvm"
+  mkdir -p "$prefix/lib"
+  ln -sf "$llvm_so" "$prefix/lib/libLLVM.so"
+  log "cargo install bpf-linker $BPF_LINKER_VERSION (LLVM $llvm_major)"
+  LLVM_PREFIX="$prefix" RUSTFLAGS="-C link-arg=-Wl,-rpath,$nightly_lib" \
+    cargo install bpf-linker --version "$BPF_LINKER_VERSION" --no-default-features --features "llvm-$llvm_major" --quiet
+fi
+
+# --- Trunk and wasm-bindgen-cli (viewer build) -------------------------------
+if ! trunk --version 2>/dev/null | grep -q "$TRUNK_VERSION"; then
+  log "cargo install trunk $TRUNK_VERSION"
+  cargo install trunk --version "$TRUNK_VERSION" --locked --quiet
+fi
+wb_version=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/"/,"",$3); print $3; exit}' "$here/Cargo.lock" 2>/dev/null || true)
+if [ -n "$wb_version" ] && ! wasm-bindgen --version 2>/dev/null | grep -q "$wb_version"; then
+  log "cargo install wasm-bindgen-cli $wb_version"
+  # --locked fails on this registry mirror (a pinned webpki-roots is missing).
+  cargo install wasm-bindgen-cli --version "$wb_version" --quiet
+fi
+
+# --- Browser test driver -----------------------------------------------------
+if [ "$WANT_BROWSER" = 1 ] && [ -f "$here/tests/browser/package.json" ] && [ ! -d "$here/tests/browser/node_modules/playwright-core" ]; then
+  log "npm ci (playwright-core) in tests/browser"
+  (cd "$here/tests/browser" && npm ci --silent --no-audit --no-fund)
+fi
+
+# --- Kernel file systems used by capture tests ------------------------------
+mountpoint -q /sys/fs/bpf 2>/dev/null || mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
+log "ready"

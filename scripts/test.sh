@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# README's second command: installs what is missing, then runs every test (as root).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "format"
+cargo fmt --all -- --check
+step "clippy (native)"
+cargo clippy --workspace --exclude tare-viewer --all-targets --locked -- -D warnings
+step "clippy (viewer, wasm32)"
+cargo clippy -p tare-viewer --target wasm32-unknown-unknown --locked -- -D warnings
+step "report-model builds for wasm32"
+cargo build -p report-model --target wasm32-unknown-unknown --locked
+step "tests (unit, integration with the real kernel, dist freshness)"
+cargo test --workspace --exclude tare-viewer --locked -- --test-threads=1
+if [ -f tests/browser/package.json ]; then
+  step "browser tests (headless Chromium)"
+  cargo build --release -p tare --locked
+  (cd tests/browser && node --test)
+fi
