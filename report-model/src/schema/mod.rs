@@ -10,7 +10,7 @@ pub mod otlp;
 pub mod phases;
 pub mod run;
 pub mod sample;
-//TMP pub mod summary;
+pub mod summary;
 mod version;
 pub use version::compatible;
 

@@ -1,0 +1,47 @@
+//! `tare view`: serve the embedded viewer on loopback with a bundle preloaded, and print the URL.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::view;
+
+/// Open a bundle in the browser viewer (served from this binary on 127.0.0.1).
+///
+/// Nothing is uploaded anywhere: the page reads the bundle from this local server.
+///
+/// Examples:
+///   tare view results/smoke.bundle.tar.gz
+///   tare view --port 8080 run-20261122-231000-4242.tar.gz
+///   tare view            # the viewer alone; open a file from the page
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// A bundle (.bundle.tar.gz) or capture archive (.tar.gz) to preload.
+    pub bundle: Option<PathBuf>,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Address to bind. Anything other than loopback exposes the bundle to the network.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+}
+
+pub fn run(args: Args) -> Result<i32> {
+    let bundle = match &args.bundle {
+        Some(p) => Some(std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?),
+        None => None,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let listener = view::bind(&args.host, args.port).await?;
+        let addr = listener.local_addr()?;
+        println!("{}", view::page_url(addr, bundle.is_some()));
+        eprintln!("tare view: serving on {addr}; press Ctrl-C to stop");
+        tokio::select! {
+            r = view::serve(listener, bundle) => r,
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
+    })?;
+    Ok(0)
+}
