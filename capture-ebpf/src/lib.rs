@@ -1,2 +1,257 @@
-#![no_std]
-//! The #[repr(C)] event layout shared by the eBPF programs and userspace.
+//! The `#[repr(C)]` event layout shared by the eBPF programs and userspace.
+//!
+//! Every record in the ring buffer is one [`RawEvent`] cut after its string
+//! data: [`RAW_HEADER_SIZE`] fixed bytes, then `len1 + len2` bytes of `data`.
+//! The meaning of `arg0`, `arg1`, `result` and the strings depends on `kind`:
+//!
+//! | kind | arg0 | arg1 | result | string 1 | string 2 |
+//! |---|---|---|---|---|---|
+//! | [`KIND_EXEC`] | - | - | 0 | filename | - |
+//! | [`KIND_FORK`] | child tgid | - | 0 | - | - |
+//! | [`KIND_EXIT`] | wait status (`task->exit_code`) | - | 0 | - | - |
+//! | [`KIND_OPEN`] | open flags | mode | fd or -errno | path | - |
+//! | [`KIND_WRITE`] | fd | requested bytes | bytes or -errno | - | - |
+//! | [`KIND_UNLINK`] | - | - | 0 or -errno | path | - |
+//! | [`KIND_RENAME`] | - | - | 0 or -errno | from | to |
+//! | [`KIND_CONNECT`] | - | addrlen | 0 or -errno | raw sockaddr bytes | - |
+//!
+//! Userspace decodes with the `offset_of!` constants below, never by
+//! transmuting, so a short or corrupt record is an error, not UB.
+#![cfg_attr(not(test), no_std)]
+
+/// A successful exec: the new program image (`sched_process_exec`).
+pub const KIND_EXEC: u32 = 0;
+/// A new process (not thread) (`sched_process_fork`).
+pub const KIND_FORK: u32 = 1;
+/// A thread group died (`sched_process_exit` with `group_dead`).
+pub const KIND_EXIT: u32 = 2;
+/// open / creat / openat / openat2.
+pub const KIND_OPEN: u32 = 3;
+/// write / pwrite64 / writev / pwritev / pwritev2.
+pub const KIND_WRITE: u32 = 4;
+/// unlink / unlinkat.
+pub const KIND_UNLINK: u32 = 5;
+/// rename / renameat / renameat2.
+pub const KIND_RENAME: u32 = 6;
+/// connect.
+pub const KIND_CONNECT: u32 = 7;
+/// Number of kinds; counters are indexed `kind * COUNTERS_PER_KIND + which`.
+pub const NUM_KINDS: u32 = 8;
+
+/// Counter slot: events that passed the session filter.
+pub const CTR_SEEN: u32 = 0;
+/// Counter slot: events written to the ring buffer.
+pub const CTR_SUBMITTED: u32 = 1;
+/// Counter slot: events lost because the ring buffer was full (or, rarely,
+/// because the in-flight syscall table was full at syscall entry).
+pub const CTR_DROPPED: u32 = 2;
+/// Counter slots per kind.
+pub const COUNTERS_PER_KIND: u32 = 3;
+/// Entries of the per-CPU `COUNTERS` array.
+pub const NUM_COUNTERS: u32 = NUM_KINDS * COUNTERS_PER_KIND;
+
+/// Index of a counter in the `COUNTERS` map.
+#[inline(always)]
+pub const fn counter_index(kind: u32, which: u32) -> u32 {
+    kind * COUNTERS_PER_KIND + which
+}
+
+/// Buffer per string field, NUL included: strings longer than `STR_MAX - 1` bytes are cut.
+pub const STR_MAX: usize = 512;
+/// Size of `RawEvent::data` (two strings).
+pub const DATA_MAX: usize = 2 * STR_MAX;
+/// Bytes of a raw sockaddr kept for connect (`sockaddr_un` is 110).
+pub const SOCKADDR_MAX: usize = 128;
+/// Most iovecs summed for writev; more set [`FLAG_IOV_TRUNCATED`].
+pub const IOV_MAX_SUMMED: u32 = 64;
+
+/// `RawEvent::flags`: string 1 filled its buffer (cut at `STR_MAX - 1` bytes, or exactly that long).
+pub const FLAG_STR1_TRUNCATED: u32 = 1;
+/// `RawEvent::flags`: string 2 filled its buffer (see [`FLAG_STR1_TRUNCATED`]).
+pub const FLAG_STR2_TRUNCATED: u32 = 2;
+/// `RawEvent::flags`: string 1 could not be read (bad pointer).
+pub const FLAG_STR1_FAULT: u32 = 4;
+/// `RawEvent::flags`: string 2 could not be read (bad pointer).
+pub const FLAG_STR2_FAULT: u32 = 8;
+/// `RawEvent::flags`: writev had more than [`IOV_MAX_SUMMED`] iovecs; `arg1` is a lower bound.
+pub const FLAG_IOV_TRUNCATED: u32 = 16;
+
+/// Default ring buffer size: 8 MiB holds about 40 ms of open events at 1M events/s.
+pub const DEFAULT_RINGBUF_BYTES: u32 = 8 << 20;
+
+/// One event as the eBPF programs build it; only the first
+/// `RAW_HEADER_SIZE + len1 + len2` bytes go into the ring buffer.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct RawEvent {
+    pub kind: u32,
+    /// `FLAG_*` bits.
+    pub flags: u32,
+    /// `bpf_ktime_get_ns()` at the hook.
+    pub ts_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    /// Parent's tgid (`real_parent->tgid`), 0 when unknown.
+    pub ppid: u32,
+    /// Bytes of string 1 in `data` (no NUL).
+    pub len1: u16,
+    /// Bytes of string 2, right after string 1 (no NUL).
+    pub len2: u16,
+    pub cgroup_id: u64,
+    pub comm: [u8; 16],
+    pub result: i64,
+    pub arg0: u64,
+    pub arg1: u64,
+    pub data: [u8; DATA_MAX],
+}
+
+/// Bytes before `data`: the fixed part of every record.
+pub const RAW_HEADER_SIZE: usize = core::mem::offset_of!(RawEvent, data);
+
+/// Field offsets for decoders.
+pub mod offsets {
+    use super::RawEvent;
+    use core::mem::offset_of;
+    pub const KIND: usize = offset_of!(RawEvent, kind);
+    pub const FLAGS: usize = offset_of!(RawEvent, flags);
+    pub const TS_NS: usize = offset_of!(RawEvent, ts_ns);
+    pub const PID: usize = offset_of!(RawEvent, pid);
+    pub const TID: usize = offset_of!(RawEvent, tid);
+    pub const PPID: usize = offset_of!(RawEvent, ppid);
+    pub const LEN1: usize = offset_of!(RawEvent, len1);
+    pub const LEN2: usize = offset_of!(RawEvent, len2);
+    pub const CGROUP_ID: usize = offset_of!(RawEvent, cgroup_id);
+    pub const COMM: usize = offset_of!(RawEvent, comm);
+    pub const RESULT: usize = offset_of!(RawEvent, result);
+    pub const ARG0: usize = offset_of!(RawEvent, arg0);
+    pub const ARG1: usize = offset_of!(RawEvent, arg1);
+    pub const DATA: usize = offset_of!(RawEvent, data);
+}
+
+/// Syscall arguments saved at `sys_enter`, keyed by tid, read at `sys_exit`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Inflight {
+    /// Syscall number.
+    pub nr: u64,
+    pub args: [u64; 5],
+}
+
+/// Names of the globals userspace sets before load (`.rodata`, constant to the verifier).
+pub mod globals {
+    /// `u64`: the session cgroup's id (inode of its cgroup2 directory).
+    pub const SESSION_CGROUP_ID: &str = "SESSION_CGROUP_ID";
+    /// `u32`: the session cgroup's level (root = 0).
+    pub const SESSION_LEVEL: &str = "SESSION_LEVEL";
+    /// `u32`: offset of `task_struct.pid`.
+    pub const TASK_PID_OFF: &str = "TASK_PID_OFF";
+    /// `u32`: offset of `task_struct.tgid`.
+    pub const TASK_TGID_OFF: &str = "TASK_TGID_OFF";
+    /// `u32`: offset of `task_struct.real_parent`.
+    pub const TASK_REAL_PARENT_OFF: &str = "TASK_REAL_PARENT_OFF";
+    /// `u32`: offset of `task_struct.exit_code`.
+    pub const TASK_EXIT_CODE_OFF: &str = "TASK_EXIT_CODE_OFF";
+    /// `u32`: offset of `linux_binprm.filename`.
+    pub const BPRM_FILENAME_OFF: &str = "BPRM_FILENAME_OFF";
+    /// `u32`: 1 when `sched_process_exit` passes `group_dead` as its second argument (6.16+).
+    pub const EXIT_HAS_GROUP_DEAD: &str = "EXIT_HAS_GROUP_DEAD";
+}
+
+/// Names of the maps and programs in the object.
+pub mod names {
+    pub const EVENTS: &str = "EVENTS";
+    pub const COUNTERS: &str = "COUNTERS";
+    pub const INFLIGHT: &str = "INFLIGHT";
+    pub const SCRATCH: &str = "SCRATCH";
+    /// (program, raw tracepoint) pairs; every program name starts with `tare_`.
+    pub const PROGRAMS: [(&str, &str); 5] = [
+        ("tare_sys_enter", "sys_enter"),
+        ("tare_sys_exit", "sys_exit"),
+        ("tare_exec", "sched_process_exec"),
+        ("tare_fork", "sched_process_fork"),
+        ("tare_exit", "sched_process_exit"),
+    ];
+}
+
+/// `O_CREAT | O_WRONLY | O_TRUNC`: the flags `creat(2)` implies.
+pub const CREAT_FLAGS: u64 = 0o100 | 0o1 | 0o1000;
+
+/// Syscall numbers the programs decode (per architecture).
+pub mod nr {
+    #[cfg(any(target_arch = "x86_64", bpf_target_arch = "x86_64"))]
+    mod arch {
+        pub const WRITE: u64 = 1;
+        pub const OPEN: u64 = 2;
+        pub const PWRITE64: u64 = 18;
+        pub const WRITEV: u64 = 20;
+        pub const CONNECT: u64 = 42;
+        pub const RENAME: u64 = 82;
+        pub const CREAT: u64 = 85;
+        pub const UNLINK: u64 = 87;
+        pub const OPENAT: u64 = 257;
+        pub const UNLINKAT: u64 = 263;
+        pub const RENAMEAT: u64 = 264;
+        pub const PWRITEV: u64 = 296;
+        pub const RENAMEAT2: u64 = 316;
+        pub const PWRITEV2: u64 = 328;
+        pub const OPENAT2: u64 = 437;
+    }
+    // The generic table (arm64, riscv64, ...): no open/creat/unlink/rename.
+    #[cfg(not(any(target_arch = "x86_64", bpf_target_arch = "x86_64")))]
+    mod arch {
+        pub const WRITE: u64 = 64;
+        pub const OPEN: u64 = u64::MAX - 1;
+        pub const PWRITE64: u64 = 68;
+        pub const WRITEV: u64 = 66;
+        pub const CONNECT: u64 = 203;
+        pub const RENAME: u64 = u64::MAX - 2;
+        pub const CREAT: u64 = u64::MAX - 3;
+        pub const UNLINK: u64 = u64::MAX - 4;
+        pub const OPENAT: u64 = 56;
+        pub const UNLINKAT: u64 = 35;
+        pub const RENAMEAT: u64 = 38;
+        pub const PWRITEV: u64 = 70;
+        pub const RENAMEAT2: u64 = 276;
+        pub const PWRITEV2: u64 = 287;
+        pub const OPENAT2: u64 = 437;
+    }
+    pub use arch::*;
+}
+
+/// The event kind a syscall number produces, if tare traces it.
+#[inline(always)]
+pub fn syscall_kind(n: u64) -> Option<u32> {
+    use nr::*;
+    match n {
+        OPEN | CREAT | OPENAT | OPENAT2 => Some(KIND_OPEN),
+        WRITE | PWRITE64 | WRITEV | PWRITEV | PWRITEV2 => Some(KIND_WRITE),
+        UNLINK | UNLINKAT => Some(KIND_UNLINK),
+        RENAME | RENAMEAT | RENAMEAT2 => Some(KIND_RENAME),
+        CONNECT => Some(KIND_CONNECT),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_is_stable() {
+        assert_eq!(RAW_HEADER_SIZE, 80);
+        assert_eq!(core::mem::size_of::<RawEvent>(), 80 + DATA_MAX);
+        assert_eq!(offsets::TS_NS, 8);
+        assert_eq!(offsets::CGROUP_ID, 32);
+        assert_eq!(offsets::COMM, 40);
+        assert_eq!(core::mem::size_of::<Inflight>(), 48);
+    }
+
+    #[test]
+    fn syscall_table() {
+        assert_eq!(syscall_kind(nr::OPENAT), Some(KIND_OPEN));
+        assert_eq!(syscall_kind(nr::WRITEV), Some(KIND_WRITE));
+        assert_eq!(syscall_kind(nr::RENAMEAT2), Some(KIND_RENAME));
+        assert_eq!(syscall_kind(0xffff), None);
+        assert_eq!(counter_index(KIND_CONNECT, CTR_DROPPED), NUM_COUNTERS - 1);
+    }
+}

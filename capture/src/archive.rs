@@ -30,8 +30,14 @@ pub struct ArchiveContent<'a> {
 pub fn encode(content: &ArchiveContent) -> Result<Vec<u8>> {
     let mut members = vec![
         Member::new("run.json", to_canonical_json("run.json", content.run)?),
-        Member::new("phases.json", to_canonical_json("phases.json", content.phases)?),
-        Member::new("health.json", to_canonical_json("health.json", content.health)?),
+        Member::new(
+            "phases.json",
+            to_canonical_json("phases.json", content.phases)?,
+        ),
+        Member::new(
+            "health.json",
+            to_canonical_json("health.json", content.health)?,
+        ),
         Member::new("kernel.ndjson", to_ndjson("kernel.ndjson", content.events)?),
     ];
     if let Some(trace) = &content.trace {
@@ -59,7 +65,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path
         .file_name()
         .with_context(|| format!("{}: not a file path", path.display()))?;
-    let tmp = dir.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.partial-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -73,7 +83,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         } else {
             ""
         };
-        return Err(anyhow::anyhow!("cannot write {}: {e}{hint}", path.display()));
+        return Err(anyhow::anyhow!(
+            "cannot write {}: {e}{hint}",
+            path.display()
+        ));
     }
     Ok(())
 }

@@ -10,7 +10,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub fn current() -> Host {
     let uts = nix::sys::utsname::uname().ok();
     let field = |f: fn(&nix::sys::utsname::UtsName) -> &std::ffi::OsStr| {
-        uts.as_ref().map(|u| f(u).to_string_lossy().into_owned()).unwrap_or_default()
+        uts.as_ref()
+            .map(|u| f(u).to_string_lossy().into_owned())
+            .unwrap_or_default()
     };
     let arch = field(|u| u.machine());
     let kernel_release = field(|u| u.release());
@@ -22,7 +24,9 @@ pub fn current() -> Host {
         arch,
         kernel_release,
         cpu_model: parse_cpu_model(&cpuinfo).unwrap_or_else(|| "unknown".into()),
-        cores: std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1),
+        cores: std::thread::available_parallelism()
+            .map(|n| n.get() as u32)
+            .unwrap_or(1),
         governor: std::fs::read_to_string("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
             .ok()
             .map(|s| s.trim().to_string()),
@@ -60,7 +64,10 @@ mod tests {
             parse_cpu_model("processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags: x\n").as_deref(),
             Some("AMD EPYC 7B13")
         );
-        assert_eq!(parse_loadavg("0.52 0.40 0.31 1/234 5678\n"), [0.52, 0.40, 0.31]);
+        assert_eq!(
+            parse_loadavg("0.52 0.40 0.31 1/234 5678\n"),
+            [0.52, 0.40, 0.31]
+        );
         let h = current();
         assert!(h.host_class.starts_with("linux-"), "{}", h.host_class);
         assert!(h.cores >= 1);

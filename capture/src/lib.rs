@@ -3,9 +3,14 @@
 pub mod archive;
 pub mod cgroup;
 pub mod cli;
+pub mod harness;
 pub mod hostinfo;
 pub mod monitor;
 pub mod phases;
 pub mod preflight;
 pub mod rss;
+pub mod session;
+pub mod signals;
 pub mod spawn;
+pub mod view;
+pub mod workload;

@@ -88,7 +88,10 @@ mod tests {
             let _b = clock.phase("cgroup_prepare");
         }
         let p = clock.snapshot();
-        assert_eq!(p.phases.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["preflight", "cgroup_prepare"]);
+        assert_eq!(
+            p.phases.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            ["preflight", "cgroup_prepare"]
+        );
         assert!(p.phases[0].duration_ns >= 2_000_000);
         assert!(p.phases[1].start_ns >= p.phases[0].start_ns + p.phases[0].duration_ns);
         // The 3 ms between the phases is residual, not lost.

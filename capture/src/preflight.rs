@@ -68,13 +68,20 @@ pub fn judge(f: &Facts) -> Vec<Check> {
         || (has_cap(f.cap_eff, CAP_BPF) && has_cap(f.cap_eff, CAP_PERFMON));
     out.push(Check {
         name: "privileges",
-        status: if privileged { Status::Pass } else { Status::Fail },
+        status: if privileged {
+            Status::Pass
+        } else {
+            Status::Fail
+        },
         detail: if f.euid == 0 {
             "running as root".into()
         } else if privileged {
             format!("uid {} with CAP_BPF and CAP_PERFMON", f.euid)
         } else {
-            format!("uid {} without CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN)", f.euid)
+            format!(
+                "uid {} without CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN)",
+                f.euid
+            )
         },
         fix: (!privileged).then(|| {
             "run as root (sudo tare ...) or grant the binary capabilities: \
@@ -86,9 +93,14 @@ pub fn judge(f: &Facts) -> Vec<Check> {
     let kernel_ok = version.is_some_and(|v| v >= (5, 8));
     out.push(Check {
         name: "kernel",
-        status: if kernel_ok { Status::Pass } else { Status::Fail },
+        status: if kernel_ok {
+            Status::Pass
+        } else {
+            Status::Fail
+        },
         detail: format!("Linux {}", f.kernel_release),
-        fix: (!kernel_ok).then(|| "tare needs Linux 5.8 or newer (BPF ring buffer); upgrade the kernel".into()),
+        fix: (!kernel_ok)
+            .then(|| "tare needs Linux 5.8 or newer (BPF ring buffer); upgrade the kernel".into()),
     });
     out.push(Check {
         name: "btf",
@@ -152,7 +164,9 @@ pub fn judge(f: &Facts) -> Vec<Check> {
         name: "bpf lsm",
         status: Status::Pass,
         detail: match &f.lsm {
-            Some(l) if l.split(',').any(|x| x == "bpf") => format!("active LSMs: {l} (not required)"),
+            Some(l) if l.split(',').any(|x| x == "bpf") => {
+                format!("active LSMs: {l} (not required)")
+            }
             Some(l) => format!("active LSMs: {l}; BPF LSM off (not required)"),
             None => "LSM list unreadable (not required)".into(),
         },
@@ -162,7 +176,11 @@ pub fn judge(f: &Facts) -> Vec<Check> {
         out.push(Check {
             name: "bpf jit",
             status: if jit { Status::Pass } else { Status::Warn },
-            detail: if jit { "enabled".into() } else { "disabled: programs run interpreted (slower)".into() },
+            detail: if jit {
+                "enabled".into()
+            } else {
+                "disabled: programs run interpreted (slower)".into()
+            },
             fix: (!jit).then(|| "sysctl net.core.bpf_jit_enable=1".into()),
         });
     }
@@ -204,7 +222,8 @@ pub fn gather() -> Facts {
         cgroup_v1_memory: crate::cgroup::find_cgroup_v1_memory_mount(&mounts),
         tracefs: mounts.lines().any(|l| l.contains(" - tracefs ")),
         bpf_jit: read("/proc/sys/net/core/bpf_jit_enable").map(|s| s.trim() != "0"),
-        unprivileged_bpf_disabled: read("/proc/sys/kernel/unprivileged_bpf_disabled").and_then(|s| s.trim().parse().ok()),
+        unprivileged_bpf_disabled: read("/proc/sys/kernel/unprivileged_bpf_disabled")
+            .and_then(|s| s.trim().parse().ok()),
     }
 }
 
@@ -234,26 +253,45 @@ mod tests {
         assert!(can_capture(&checks));
         let cg = checks.iter().find(|c| c.name == "cgroup v2").unwrap();
         assert!(cg.detail.starts_with("hybrid"), "{}", cg.detail);
-        let mem = checks.iter().find(|c| c.name == "memory accounting").unwrap();
+        let mem = checks
+            .iter()
+            .find(|c| c.name == "memory accounting")
+            .unwrap();
         assert!(mem.detail.contains("v1"), "{}", mem.detail);
     }
 
     #[test]
     fn unprivileged_user_fails_with_a_fix() {
-        let f = Facts { euid: 1000, cap_eff: 0, ..ours() };
+        let f = Facts {
+            euid: 1000,
+            cap_eff: 0,
+            ..ours()
+        };
         let checks = judge(&f);
         assert!(!can_capture(&checks));
         let p = checks.iter().find(|c| c.name == "privileges").unwrap();
         assert_eq!(p.status, Status::Fail);
         assert!(p.fix.as_deref().unwrap().contains("sudo"));
-        let with_caps = Facts { euid: 1000, cap_eff: (1 << CAP_BPF) | (1 << CAP_PERFMON), ..ours() };
+        let with_caps = Facts {
+            euid: 1000,
+            cap_eff: (1 << CAP_BPF) | (1 << CAP_PERFMON),
+            ..ours()
+        };
         assert!(can_capture(&judge(&with_caps)));
     }
 
     #[test]
     fn old_kernel_and_missing_cgroup2_fail() {
-        let f = Facts { kernel_release: "5.4.0-100-generic".into(), cgroup2_mount: None, ..ours() };
-        let failed: Vec<&str> = judge(&f).iter().filter(|c| c.status == Status::Fail).map(|c| c.name).collect();
+        let f = Facts {
+            kernel_release: "5.4.0-100-generic".into(),
+            cgroup2_mount: None,
+            ..ours()
+        };
+        let failed: Vec<&str> = judge(&f)
+            .iter()
+            .filter(|c| c.status == Status::Fail)
+            .map(|c| c.name)
+            .collect();
         assert_eq!(failed, ["kernel", "cgroup v2"]);
         assert_eq!(kernel_version("6.18.44-fc-v669"), Some((6, 18)));
         assert_eq!(kernel_version("garbage"), None);
@@ -261,11 +299,23 @@ mod tests {
 
     #[test]
     fn memory_method_degrades_to_a_warning() {
-        let f = Facts { cgroup_v1_memory: None, ..ours() };
-        let mem = judge(&f).into_iter().find(|c| c.name == "memory accounting").unwrap();
+        let f = Facts {
+            cgroup_v1_memory: None,
+            ..ours()
+        };
+        let mem = judge(&f)
+            .into_iter()
+            .find(|c| c.name == "memory accounting")
+            .unwrap();
         assert_eq!(mem.status, Status::Warn);
-        let f = Facts { cgroup2_controllers: vec!["cpu".into(), "memory".into()], ..f };
-        let mem = judge(&f).into_iter().find(|c| c.name == "memory accounting").unwrap();
+        let f = Facts {
+            cgroup2_controllers: vec!["cpu".into(), "memory".into()],
+            ..f
+        };
+        let mem = judge(&f)
+            .into_iter()
+            .find(|c| c.name == "memory accounting")
+            .unwrap();
         assert_eq!(mem.status, Status::Pass);
         assert!(mem.detail.contains("memory.peak"));
     }

@@ -2,6 +2,8 @@
 
 use report_model::schema::run::{PeakRss, RssMethod};
 
+use crate::cgroup::PeakMemorySource;
+
 /// tare's own peak RSS in bytes, from /proc/self/status VmHWM.
 pub fn own_peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -19,11 +21,29 @@ pub fn parse_vm_hwm(status: &str) -> Option<u64> {
 
 /// The best available workload peak: cgroup figures cover the whole tree; wait4's
 /// `ru_maxrss` (kilobytes) covers the largest single descendant.
-pub fn workload_peak(v2_peak: Option<u64>, v1_max_usage: Option<u64>, ru_maxrss_kb: u64) -> PeakRss {
+pub fn choose_peak(v2_peak: Option<u64>, v1_max_usage: Option<u64>, ru_maxrss_kb: u64) -> PeakRss {
     match (v2_peak, v1_max_usage) {
-        (Some(bytes), _) => PeakRss { bytes, method: RssMethod::CgroupV2Peak },
-        (None, Some(bytes)) => PeakRss { bytes, method: RssMethod::CgroupV1MaxUsage },
-        (None, None) => PeakRss { bytes: ru_maxrss_kb * 1024, method: RssMethod::Wait4Rusage },
+        (Some(bytes), _) => PeakRss {
+            bytes,
+            method: RssMethod::CgroupV2Peak,
+        },
+        (None, Some(bytes)) => PeakRss {
+            bytes,
+            method: RssMethod::CgroupV1MaxUsage,
+        },
+        (None, None) => PeakRss {
+            bytes: ru_maxrss_kb * 1024,
+            method: RssMethod::Wait4Rusage,
+        },
+    }
+}
+
+/// Reads the session cgroup's peak (the best method it offers), else uses `ru_maxrss`.
+pub fn workload_peak(src: &PeakMemorySource, ru_maxrss_kb: u64) -> PeakRss {
+    match src {
+        PeakMemorySource::V2MemoryPeak(_) => choose_peak(src.read_bytes(), None, ru_maxrss_kb),
+        PeakMemorySource::V1MaxUsage(_) => choose_peak(None, src.read_bytes(), ru_maxrss_kb),
+        PeakMemorySource::None => choose_peak(None, None, ru_maxrss_kb),
     }
 }
 
@@ -41,8 +61,23 @@ mod tests {
 
     #[test]
     fn prefers_cgroup_v2_then_v1_then_wait4() {
-        assert_eq!(workload_peak(Some(5), Some(6), 7).method, RssMethod::CgroupV2Peak);
-        assert_eq!(workload_peak(None, Some(6), 7), PeakRss { bytes: 6, method: RssMethod::CgroupV1MaxUsage });
-        assert_eq!(workload_peak(None, None, 7), PeakRss { bytes: 7168, method: RssMethod::Wait4Rusage });
+        assert_eq!(
+            choose_peak(Some(5), Some(6), 7).method,
+            RssMethod::CgroupV2Peak
+        );
+        assert_eq!(
+            choose_peak(None, Some(6), 7),
+            PeakRss {
+                bytes: 6,
+                method: RssMethod::CgroupV1MaxUsage
+            }
+        );
+        assert_eq!(
+            choose_peak(None, None, 7),
+            PeakRss {
+                bytes: 7168,
+                method: RssMethod::Wait4Rusage
+            }
+        );
     }
 }

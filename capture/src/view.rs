@@ -9,11 +9,31 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// The built viewer, embedded at compile time (dist/ is committed).
 const ASSETS: &[(&str, &[u8], &str)] = &[
-    ("/", include_bytes!("../../dist/index.html"), "text/html; charset=utf-8"),
-    ("/index.html", include_bytes!("../../dist/index.html"), "text/html; charset=utf-8"),
-    ("/style.css", include_bytes!("../../dist/style.css"), "text/css; charset=utf-8"),
-    ("/tare-viewer.js", include_bytes!("../../dist/tare-viewer.js"), "text/javascript; charset=utf-8"),
-    ("/tare-viewer_bg.wasm", include_bytes!("../../dist/tare-viewer_bg.wasm"), "application/wasm"),
+    (
+        "/",
+        include_bytes!("../../dist/index.html"),
+        "text/html; charset=utf-8",
+    ),
+    (
+        "/index.html",
+        include_bytes!("../../dist/index.html"),
+        "text/html; charset=utf-8",
+    ),
+    (
+        "/style.css",
+        include_bytes!("../../dist/style.css"),
+        "text/css; charset=utf-8",
+    ),
+    (
+        "/tare-viewer.js",
+        include_bytes!("../../dist/tare-viewer.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/tare-viewer_bg.wasm",
+        include_bytes!("../../dist/tare-viewer_bg.wasm"),
+        "application/wasm",
+    ),
 ];
 
 /// The URL path the preloaded bundle is served at.
@@ -31,18 +51,38 @@ pub struct Reply<'a> {
 pub fn route<'a>(method: &str, target: &str, bundle: Option<&'a [u8]>) -> Reply<'a> {
     const NOT_FOUND: &[u8] = b"not found\n";
     if method != "GET" && method != "HEAD" {
-        return Reply { status: 405, content_type: "text/plain", body: b"only GET and HEAD\n" };
+        return Reply {
+            status: 405,
+            content_type: "text/plain",
+            body: b"only GET and HEAD\n",
+        };
     }
     let path = target.split(['?', '#']).next().unwrap_or("/");
     if path == BUNDLE_PATH {
         return match bundle {
-            Some(b) => Reply { status: 200, content_type: "application/gzip", body: b },
-            None => Reply { status: 404, content_type: "text/plain", body: NOT_FOUND },
+            Some(b) => Reply {
+                status: 200,
+                content_type: "application/gzip",
+                body: b,
+            },
+            None => Reply {
+                status: 404,
+                content_type: "text/plain",
+                body: NOT_FOUND,
+            },
         };
     }
     match ASSETS.iter().find(|(p, _, _)| *p == path) {
-        Some((_, body, ct)) => Reply { status: 200, content_type: ct, body },
-        None => Reply { status: 404, content_type: "text/plain", body: NOT_FOUND },
+        Some((_, body, ct)) => Reply {
+            status: 200,
+            content_type: ct,
+            body,
+        },
+        None => Reply {
+            status: 404,
+            content_type: "text/plain",
+            body: NOT_FOUND,
+        },
     }
 }
 
@@ -118,8 +158,14 @@ mod tests {
     #[test]
     fn serves_only_fixed_paths() {
         assert_eq!(route("GET", "/", None).status, 200);
-        assert_eq!(route("GET", "/index.html?x=1", None).content_type, "text/html; charset=utf-8");
-        assert_eq!(route("GET", "/tare-viewer_bg.wasm", None).content_type, "application/wasm");
+        assert_eq!(
+            route("GET", "/index.html?x=1", None).content_type,
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(
+            route("GET", "/tare-viewer_bg.wasm", None).content_type,
+            "application/wasm"
+        );
         assert_eq!(route("GET", "/../etc/passwd", None).status, 404);
         assert_eq!(route("GET", "/etc/passwd", None).status, 404);
         assert_eq!(route("POST", "/", None).status, 405);
@@ -131,7 +177,10 @@ mod tests {
     #[test]
     fn urls_point_at_loopback_with_the_bundle() {
         let addr: SocketAddr = "127.0.0.1:8123".parse().unwrap();
-        assert_eq!(page_url(addr, true), "http://127.0.0.1:8123/?bundle=./bundle.tar.gz");
+        assert_eq!(
+            page_url(addr, true),
+            "http://127.0.0.1:8123/?bundle=./bundle.tar.gz"
+        );
         assert_eq!(page_url(addr, false), "http://127.0.0.1:8123/");
     }
 }

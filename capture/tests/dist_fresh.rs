@@ -10,7 +10,11 @@ fn dist_matches_the_viewer_sources() {
         .arg(root.join("scripts/dist-hash.sh"))
         .output()
         .expect("run scripts/dist-hash.sh");
-    assert!(out.status.success(), "dist-hash.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "dist-hash.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let now = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert_eq!(now.len(), 64, "not a sha256: {now:?}");
     let recorded = std::fs::read_to_string(root.join("dist/SOURCE_HASH")).unwrap_or_default();

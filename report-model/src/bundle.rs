@@ -76,18 +76,26 @@ pub fn write_tar_gz(file: &str, members: &[Member]) -> Result<Vec<u8>, ModelErro
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
     for pair in sorted.windows(2) {
         if pair[0].path == pair[1].path {
-            return Err(ModelError::container(file, format!("member `{}` given twice", pair[0].path)));
+            return Err(ModelError::container(
+                file,
+                format!("member `{}` given twice", pair[0].path),
+            ));
         }
     }
     let io = |e: std::io::Error| ModelError::container(file, format!("cannot write tar.gz: {e}"));
-    let gz: GzEncoder<Vec<u8>> = GzBuilder::new().mtime(0).write(Vec::new(), Compression::new(6));
+    let gz: GzEncoder<Vec<u8>> = GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), Compression::new(6));
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);
     for m in sorted {
         check_member_path(file, &m.path)?;
         let mut header = tar::Header::new_ustar();
         header.set_path(&m.path).map_err(|e| {
-            ModelError::container(file, format!("member path `{}` cannot be stored: {e}", m.path))
+            ModelError::container(
+                file,
+                format!("member path `{}` cannot be stored: {e}", m.path),
+            )
         })?;
         header.set_size(m.data.len() as u64);
         header.set_mode(0o644);
@@ -106,7 +114,12 @@ pub fn write_tar_gz(file: &str, members: &[Member]) -> Result<Vec<u8>, ModelErro
 
 /// Rejects paths that could escape a directory or are not plain relative names.
 fn check_member_path(file: &str, path: &str) -> Result<(), ModelError> {
-    let bad = |why: &str| Err(ModelError::container(file, format!("member `{path}` refused: {why}")));
+    let bad = |why: &str| {
+        Err(ModelError::container(
+            file,
+            format!("member `{path}` refused: {why}"),
+        ))
+    };
     if path.is_empty() {
         return bad("empty path");
     }
@@ -127,7 +140,10 @@ fn check_member_path(file: &str, path: &str) -> Result<(), ModelError> {
 /// Directory entries are skipped. Members come back sorted by path.
 pub fn read_tar_gz(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Member>, ModelError> {
     if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
-        return Err(ModelError::container(file, "not a gzip file (expected a .tar.gz)"));
+        return Err(ModelError::container(
+            file,
+            "not a gzip file (expected a .tar.gz)",
+        ));
     }
     let io = |e: std::io::Error| ModelError::container(file, format!("damaged tar.gz: {e}"));
     // The decompressed stream is capped a little above the content limit (headers, padding).
@@ -151,7 +167,10 @@ pub fn read_tar_gz(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Memb
                 continue;
             }
             tar::EntryType::Symlink | tar::EntryType::Link => {
-                return Err(ModelError::container(file, format!("member `{path}` refused: links are not allowed")))
+                return Err(ModelError::container(
+                    file,
+                    format!("member `{path}` refused: links are not allowed"),
+                ))
             }
             other => {
                 return Err(ModelError::container(
@@ -168,7 +187,10 @@ pub fn read_tar_gz(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Memb
             ));
         }
         if !seen.insert(path.clone()) {
-            return Err(ModelError::container(file, format!("member `{path}` appears twice")));
+            return Err(ModelError::container(
+                file,
+                format!("member `{path}` appears twice"),
+            ));
         }
         let declared = entry.header().size().map_err(io)?;
         if declared > limits.max_member_bytes {
@@ -192,13 +214,19 @@ pub fn read_tar_gz(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Memb
         let mut data = Vec::with_capacity(declared.min(1 << 20) as usize);
         entry.take(declared).read_to_end(&mut data).map_err(io)?;
         if (data.len() as u64) != declared {
-            return Err(ModelError::container(file, format!("member `{path}` is truncated")));
+            return Err(ModelError::container(
+                file,
+                format!("member `{path}` is truncated"),
+            ));
         }
         total += declared;
         members.push(Member { path, data });
     }
     if members.is_empty() {
-        return Err(ModelError::container(file, "no members (empty or not a tar archive)"));
+        return Err(ModelError::container(
+            file,
+            "no members (empty or not a tar archive)",
+        ));
     }
     members.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(members)
@@ -222,7 +250,12 @@ pub fn schema_for_member(path: &str) -> Option<&'static str> {
 }
 
 /// Builds the manifest of `members` (which must not include the manifest itself).
-pub fn build_manifest(kind: ContainerKind, id: &str, members: &[Member], notes: Vec<String>) -> Manifest {
+pub fn build_manifest(
+    kind: ContainerKind,
+    id: &str,
+    members: &[Member],
+    notes: Vec<String>,
+) -> Manifest {
     let mut entries: Vec<ManifestMember> = members
         .iter()
         .map(|m| ManifestMember {
@@ -251,10 +284,16 @@ pub fn pack(
     notes: Vec<String>,
 ) -> Result<Vec<u8>, ModelError> {
     if members.iter().any(|m| m.path == MANIFEST) {
-        return Err(ModelError::container(file, "members must not include manifest.json; it is generated"));
+        return Err(ModelError::container(
+            file,
+            "members must not include manifest.json; it is generated",
+        ));
     }
     let manifest = build_manifest(kind, id, &members, notes);
-    members.push(Member::new(MANIFEST, to_canonical_json(MANIFEST, &manifest)?));
+    members.push(Member::new(
+        MANIFEST,
+        to_canonical_json(MANIFEST, &manifest)?,
+    ));
     write_tar_gz(file, &members)
 }
 
@@ -273,18 +312,31 @@ pub fn verify(file: &str, members: &[Member]) -> Result<Manifest, ModelError> {
         let m = members
             .iter()
             .find(|m| m.path == listed.path)
-            .ok_or_else(|| ModelError::container(file, format!("member `{}` is in the manifest but missing", listed.path)))?;
+            .ok_or_else(|| {
+                ModelError::container(
+                    file,
+                    format!("member `{}` is in the manifest but missing", listed.path),
+                )
+            })?;
         if m.data.len() as u64 != listed.bytes {
             return Err(ModelError::container(
                 file,
-                format!("member `{}` is {} bytes; the manifest says {}", m.path, m.data.len(), listed.bytes),
+                format!(
+                    "member `{}` is {} bytes; the manifest says {}",
+                    m.path,
+                    m.data.len(),
+                    listed.bytes
+                ),
             ));
         }
         let hash = sha256_hex(&m.data);
         if hash != listed.sha256 {
             return Err(ModelError::container(
                 file,
-                format!("member `{}` sha256 {hash} does not match the manifest's {}", m.path, listed.sha256),
+                format!(
+                    "member `{}` sha256 {hash} does not match the manifest's {}",
+                    m.path, listed.sha256
+                ),
             ));
         }
         if let Some(schema) = &listed.schema {
@@ -301,17 +353,25 @@ pub fn verify(file: &str, members: &[Member]) -> Result<Manifest, ModelError> {
     }
     for m in members {
         if m.path != MANIFEST && !manifest.members.iter().any(|l| l.path == m.path) {
-            return Err(ModelError::container(file, format!("stray member `{}` is not in the manifest", m.path)));
+            return Err(ModelError::container(
+                file,
+                format!("stray member `{}` is not in the manifest", m.path),
+            ));
         }
     }
     Ok(manifest)
 }
 
 /// The member at `path`, as UTF-8 text.
-pub fn member_text<'a>(file: &str, members: &'a [Member], path: &str) -> Result<&'a str, ModelError> {
+pub fn member_text<'a>(
+    file: &str,
+    members: &'a [Member],
+    path: &str,
+) -> Result<&'a str, ModelError> {
     let m = members
         .iter()
         .find(|m| m.path == path)
         .ok_or_else(|| ModelError::container(file, format!("no `{path}` member")))?;
-    std::str::from_utf8(&m.data).map_err(|_| ModelError::container(file, format!("member `{path}` is not UTF-8")))
+    std::str::from_utf8(&m.data)
+        .map_err(|_| ModelError::container(file, format!("member `{path}` is not UTF-8")))
 }

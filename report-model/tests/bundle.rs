@@ -42,10 +42,24 @@ fn container_problem(err: ModelError) -> String {
 
 #[test]
 fn writing_is_byte_identical_and_order_independent() {
-    let a = bundle::pack("a.tar.gz", ContainerKind::Archive, "run-1", sample_members(), vec![]).unwrap();
+    let a = bundle::pack(
+        "a.tar.gz",
+        ContainerKind::Archive,
+        "run-1",
+        sample_members(),
+        vec![],
+    )
+    .unwrap();
     let mut reversed = sample_members();
     reversed.reverse();
-    let b = bundle::pack("b.tar.gz", ContainerKind::Archive, "run-1", reversed, vec![]).unwrap();
+    let b = bundle::pack(
+        "b.tar.gz",
+        ContainerKind::Archive,
+        "run-1",
+        reversed,
+        vec![],
+    )
+    .unwrap();
     assert_eq!(a, b, "same members must give the same bytes");
     // gzip header: no mtime, no file name.
     assert_eq!(&a[4..8], &[0, 0, 0, 0]);
@@ -54,20 +68,40 @@ fn writing_is_byte_identical_and_order_independent() {
 
 #[test]
 fn round_trip_and_verify() {
-    let bytes = bundle::pack("x.tar.gz", ContainerKind::Bundle, "smoke", sample_members(), vec!["note".into()]).unwrap();
+    let bytes = bundle::pack(
+        "x.tar.gz",
+        ContainerKind::Bundle,
+        "smoke",
+        sample_members(),
+        vec!["note".into()],
+    )
+    .unwrap();
     let members = bundle::read_tar_gz("x.tar.gz", &bytes, &Limits::default()).unwrap();
     let paths: Vec<&str> = members.iter().map(|m| m.path.as_str()).collect();
-    assert_eq!(paths, ["charts/wall.svg", "kernel.ndjson", MANIFEST, "run.json"]);
+    assert_eq!(
+        paths,
+        ["charts/wall.svg", "kernel.ndjson", MANIFEST, "run.json"]
+    );
     let manifest = bundle::verify("x.tar.gz", &members).unwrap();
     assert_eq!(manifest.kind, ContainerKind::Bundle);
     assert_eq!(manifest.members.len(), 3);
     assert_eq!(manifest.notes, vec!["note".to_string()]);
-    let run = manifest.members.iter().find(|m| m.path == "run.json").unwrap();
+    let run = manifest
+        .members
+        .iter()
+        .find(|m| m.path == "run.json")
+        .unwrap();
     assert_eq!(run.schema.as_deref(), Some("tare.run.v1"));
-    assert_eq!(run.sha256, bundle::sha256_hex(b"{\"schema\":\"tare.run.v1\"}\n"));
+    assert_eq!(
+        run.sha256,
+        bundle::sha256_hex(b"{\"schema\":\"tare.run.v1\"}\n")
+    );
     // Every member round-trips byte for byte.
     for m in sample_members() {
-        assert_eq!(members.iter().find(|x| x.path == m.path).unwrap().data, m.data);
+        assert_eq!(
+            members.iter().find(|x| x.path == m.path).unwrap().data,
+            m.data
+        );
     }
 }
 
@@ -77,11 +111,19 @@ fn verify_names_a_tampered_missing_or_stray_member() {
     let good = bundle::read_tar_gz("x", &bytes, &Limits::default()).unwrap();
 
     let mut tampered = good.clone();
-    tampered.iter_mut().find(|m| m.path == "kernel.ndjson").unwrap().data[0] = b'[';
+    tampered
+        .iter_mut()
+        .find(|m| m.path == "kernel.ndjson")
+        .unwrap()
+        .data[0] = b'[';
     let p = container_problem(bundle::verify("x", &tampered).unwrap_err());
     assert!(p.contains("kernel.ndjson") && p.contains("sha256"), "{p}");
 
-    let missing: Vec<Member> = good.iter().filter(|m| m.path != "run.json").cloned().collect();
+    let missing: Vec<Member> = good
+        .iter()
+        .filter(|m| m.path != "run.json")
+        .cloned()
+        .collect();
     let p = container_problem(bundle::verify("x", &missing).unwrap_err());
     assert!(p.contains("run.json") && p.contains("missing"), "{p}");
 
@@ -90,7 +132,11 @@ fn verify_names_a_tampered_missing_or_stray_member() {
     let p = container_problem(bundle::verify("x", &stray).unwrap_err());
     assert!(p.contains("stray") && p.contains("extra.bin"), "{p}");
 
-    let no_manifest: Vec<Member> = good.iter().filter(|m| m.path != MANIFEST).cloned().collect();
+    let no_manifest: Vec<Member> = good
+        .iter()
+        .filter(|m| m.path != MANIFEST)
+        .cloned()
+        .collect();
     let p = container_problem(bundle::verify("x", &no_manifest).unwrap_err());
     assert!(p.contains("no manifest.json"), "{p}");
 }
@@ -100,9 +146,14 @@ fn verify_rejects_an_unknown_major_version() {
     let bytes = bundle::pack("x", ContainerKind::Archive, "r", sample_members(), vec![]).unwrap();
     let mut members = bundle::read_tar_gz("x", &bytes, &Limits::default()).unwrap();
     let m = members.iter_mut().find(|m| m.path == MANIFEST).unwrap();
-    m.data = String::from_utf8(m.data.clone()).unwrap().replace("tare.manifest.v1", "tare.manifest.v2").into_bytes();
+    m.data = String::from_utf8(m.data.clone())
+        .unwrap()
+        .replace("tare.manifest.v1", "tare.manifest.v2")
+        .into_bytes();
     match bundle::verify("x", &members).unwrap_err() {
-        ModelError::Schema { found, expected, .. } => {
+        ModelError::Schema {
+            found, expected, ..
+        } => {
             assert_eq!(found, "tare.manifest.v2");
             assert_eq!(expected, "tare.manifest.v1");
         }
@@ -112,9 +163,12 @@ fn verify_rejects_an_unknown_major_version() {
 
 #[test]
 fn refuses_non_gzip_and_damaged_input() {
-    let p = container_problem(bundle::read_tar_gz("f", b"{\"not\":\"gzip\"}", &Limits::default()).unwrap_err());
+    let p = container_problem(
+        bundle::read_tar_gz("f", b"{\"not\":\"gzip\"}", &Limits::default()).unwrap_err(),
+    );
     assert!(p.contains("not a gzip file"), "{p}");
-    let mut bytes = bundle::pack("x", ContainerKind::Archive, "r", sample_members(), vec![]).unwrap();
+    let mut bytes =
+        bundle::pack("x", ContainerKind::Archive, "r", sample_members(), vec![]).unwrap();
     bytes.truncate(bytes.len() / 2);
     let p = container_problem(bundle::read_tar_gz("f", &bytes, &Limits::default()).unwrap_err());
     assert!(p.contains("damaged") || p.contains("truncated"), "{p}");
@@ -133,7 +187,9 @@ fn refuses_path_traversal_absolute_and_links() {
         ("fifo", tar::EntryType::Fifo, "not a regular file"),
     ] {
         let bytes = raw_tar_gz(&[(path, kind, b"x")]);
-        let p = container_problem(bundle::read_tar_gz("evil.tar.gz", &bytes, &Limits::default()).unwrap_err());
+        let p = container_problem(
+            bundle::read_tar_gz("evil.tar.gz", &bytes, &Limits::default()).unwrap_err(),
+        );
         assert!(p.contains(expect), "{path}: {p}");
     }
 }
@@ -143,27 +199,50 @@ fn refuses_a_gzip_bomb_and_too_many_members() {
     // 64 MiB of zeros compress to ~64 KiB: over a 16 MiB total limit.
     let zeros = vec![0u8; 64 << 20];
     let bomb = bundle::write_tar_gz("bomb", &[Member::new("zeros.bin", zeros)]).unwrap();
-    assert!(bomb.len() < 1 << 20, "the bomb must be small compressed: {}", bomb.len());
-    let limits = Limits { max_members: 10, max_member_bytes: 128 << 20, max_total_bytes: 16 << 20 };
+    assert!(
+        bomb.len() < 1 << 20,
+        "the bomb must be small compressed: {}",
+        bomb.len()
+    );
+    let limits = Limits {
+        max_members: 10,
+        max_member_bytes: 128 << 20,
+        max_total_bytes: 16 << 20,
+    };
     let p = container_problem(bundle::read_tar_gz("bomb.tar.gz", &bomb, &limits).unwrap_err());
     assert!(p.contains("gzip bomb"), "{p}");
-    let limits = Limits { max_members: 10, max_member_bytes: 1 << 20, max_total_bytes: 1 << 30 };
+    let limits = Limits {
+        max_members: 10,
+        max_member_bytes: 1 << 20,
+        max_total_bytes: 1 << 30,
+    };
     let p = container_problem(bundle::read_tar_gz("bomb.tar.gz", &bomb, &limits).unwrap_err());
     assert!(p.contains("limit per member"), "{p}");
 
-    let many: Vec<Member> = (0..11).map(|i| Member::new(format!("m{i:02}"), vec![b'x'])).collect();
+    let many: Vec<Member> = (0..11)
+        .map(|i| Member::new(format!("m{i:02}"), vec![b'x']))
+        .collect();
     let bytes = bundle::write_tar_gz("many", &many).unwrap();
-    let limits = Limits { max_members: 10, ..Limits::default() };
+    let limits = Limits {
+        max_members: 10,
+        ..Limits::default()
+    };
     let p = container_problem(bundle::read_tar_gz("many.tar.gz", &bytes, &limits).unwrap_err());
     assert!(p.contains("more than 10 members"), "{p}");
 }
 
 #[test]
 fn refuses_duplicate_members() {
-    let bytes = raw_tar_gz(&[("a.json", tar::EntryType::Regular, b"1"), ("a.json", tar::EntryType::Regular, b"2")]);
-    let p = container_problem(bundle::read_tar_gz("dup.tar.gz", &bytes, &Limits::default()).unwrap_err());
+    let bytes = raw_tar_gz(&[
+        ("a.json", tar::EntryType::Regular, b"1"),
+        ("a.json", tar::EntryType::Regular, b"2"),
+    ]);
+    let p = container_problem(
+        bundle::read_tar_gz("dup.tar.gz", &bytes, &Limits::default()).unwrap_err(),
+    );
     assert!(p.contains("appears twice"), "{p}");
-    let err = bundle::write_tar_gz("dup", &[Member::new("a", vec![]), Member::new("a", vec![])]).unwrap_err();
+    let err = bundle::write_tar_gz("dup", &[Member::new("a", vec![]), Member::new("a", vec![])])
+        .unwrap_err();
     assert!(container_problem(err).contains("given twice"));
 }
 

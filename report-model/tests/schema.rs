@@ -4,22 +4,74 @@ use report_model::schema::experiment::{Arm, Experiment, Tier};
 use report_model::schema::health::{Health, KernelLayer, KindCounters};
 use report_model::schema::kernel_event::{EventDetail, EventKind, KernelEvent};
 use report_model::schema::phases::{Phase, Phases};
-use report_model::schema::{parse_json, parse_ndjson, parse_toml, to_canonical_json, to_ndjson, Versioned};
+use report_model::schema::{
+    parse_json, parse_ndjson, parse_toml, to_canonical_json, to_ndjson, Versioned,
+};
 use report_model::ModelError;
 
 fn event(seq: u64, detail: EventDetail) -> KernelEvent {
-    KernelEvent { seq, ts_ns: 1000 + seq, pid: 42, tid: 43, ppid: Some(1), comm: "sh".into(), cgroup_id: 7, detail }
+    KernelEvent {
+        seq,
+        ts_ns: 1000 + seq,
+        pid: 42,
+        tid: 43,
+        ppid: Some(1),
+        comm: "sh".into(),
+        cgroup_id: 7,
+        detail,
+    }
 }
 
 #[test]
 fn kernel_events_round_trip_as_ndjson() {
     let events = vec![
-        event(0, EventDetail::Exec { filename: "/bin/sh".into() }),
-        event(1, EventDetail::Open { path: "/tmp/a b".into(), flags: 0o101, mode: 0o644, result: 3 }),
-        event(2, EventDetail::Write { fd: 3, requested: 5, result: 5 }),
-        event(3, EventDetail::Rename { from: "x".into(), to: "y".into(), result: 0 }),
-        event(4, EventDetail::Connect { family: 2, addr: "127.0.0.1".into(), port: 8080, result: -111 }),
-        event(5, EventDetail::Exit { code: Some(3), signal: None }),
+        event(
+            0,
+            EventDetail::Exec {
+                filename: "/bin/sh".into(),
+            },
+        ),
+        event(
+            1,
+            EventDetail::Open {
+                path: "/tmp/a b".into(),
+                flags: 0o101,
+                mode: 0o644,
+                result: 3,
+            },
+        ),
+        event(
+            2,
+            EventDetail::Write {
+                fd: 3,
+                requested: 5,
+                result: 5,
+            },
+        ),
+        event(
+            3,
+            EventDetail::Rename {
+                from: "x".into(),
+                to: "y".into(),
+                result: 0,
+            },
+        ),
+        event(
+            4,
+            EventDetail::Connect {
+                family: 2,
+                addr: "127.0.0.1".into(),
+                port: 8080,
+                result: -111,
+            },
+        ),
+        event(
+            5,
+            EventDetail::Exit {
+                code: Some(3),
+                signal: None,
+            },
+        ),
     ];
     let text = to_ndjson("kernel.ndjson", &events).unwrap();
     assert_eq!(text.lines().count(), 6);
@@ -34,7 +86,11 @@ fn ndjson_errors_name_the_line_and_field() {
     let text = "{\"seq\":0,\"ts_ns\":1,\"pid\":1,\"tid\":1,\"comm\":\"a\",\"cgroup_id\":1,\"kind\":\"fork\",\"child_pid\":2}\n\
                 {\"seq\":1,\"ts_ns\":\"soon\",\"pid\":1,\"tid\":1,\"comm\":\"a\",\"cgroup_id\":1,\"kind\":\"fork\",\"child_pid\":2}\n";
     match parse_ndjson::<KernelEvent>("kernel.ndjson", text).unwrap_err() {
-        ModelError::Field { file, field, problem } => {
+        ModelError::Field {
+            file,
+            field,
+            problem,
+        } => {
             assert_eq!(file, "kernel.ndjson");
             assert!(field.starts_with("line 2"), "{field}");
             assert!(problem.contains("expected"), "{problem}");
@@ -45,7 +101,14 @@ fn ndjson_errors_name_the_line_and_field() {
 
 #[test]
 fn json_errors_name_file_field_and_expectation() {
-    let p = Phases::new(vec![Phase { name: "preflight".into(), start_ns: 0, duration_ns: 10 }], 25);
+    let p = Phases::new(
+        vec![Phase {
+            name: "preflight".into(),
+            start_ns: 0,
+            duration_ns: 10,
+        }],
+        25,
+    );
     assert_eq!(p.residual_ns, 15);
     let text = to_canonical_json("phases.json", &p).unwrap();
     assert!(text.ends_with('\n'));
@@ -53,7 +116,11 @@ fn json_errors_name_file_field_and_expectation() {
 
     let bad = text.replace("\"duration_ns\": 10", "\"duration_ns\": -4");
     match parse_json::<Phases>("phases.json", &bad).unwrap_err() {
-        ModelError::Field { file, field, problem } => {
+        ModelError::Field {
+            file,
+            field,
+            problem,
+        } => {
             assert_eq!(file, "phases.json");
             assert_eq!(field, "phases[0].duration_ns");
             assert!(problem.contains("expected u64"), "{problem}");
@@ -61,16 +128,29 @@ fn json_errors_name_file_field_and_expectation() {
         other => panic!("{other:?}"),
     }
     let missing = text.replace("\"schema\": \"tare.phases.v1\",", "");
-    let err = parse_json::<Phases>("phases.json", &missing).unwrap_err().to_string();
-    assert!(err.contains("phases.json") && err.contains("`schema`") && err.contains("tare.phases.v1"), "{err}");
-    let err = parse_json::<Phases>("phases.json", "{ not json").unwrap_err().to_string();
+    let err = parse_json::<Phases>("phases.json", &missing)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("phases.json") && err.contains("`schema`") && err.contains("tare.phases.v1"),
+        "{err}"
+    );
+    let err = parse_json::<Phases>("phases.json", "{ not json")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("not valid JSON"), "{err}");
 }
 
 #[test]
 fn unknown_major_version_is_refused_minor_is_read() {
     let h = Health::from_counters(
-        vec![KindCounters { kind: EventKind::Open, seen: 2, submitted: 2, dropped: 0, delivered: 2 }],
+        vec![KindCounters {
+            kind: EventKind::Open,
+            seen: 2,
+            submitted: 2,
+            dropped: 0,
+            delivered: 2,
+        }],
         0,
         vec![],
     );
@@ -79,11 +159,22 @@ fn unknown_major_version_is_refused_minor_is_read() {
     let err = parse_json::<Health>("health.json", &v2).unwrap_err();
     assert!(matches!(err, ModelError::Schema { .. }));
     let msg = err.to_string();
-    assert!(msg.contains("tare.health.v2") && msg.contains("tare.health.v1"), "{msg}");
+    assert!(
+        msg.contains("tare.health.v2") && msg.contains("tare.health.v1"),
+        "{msg}"
+    );
     let minor = text.replace(Health::SCHEMA, "tare.health.v1.7");
-    assert_eq!(parse_json::<Health>("health.json", &minor).unwrap().kernel_layer, KernelLayer::Complete);
+    assert_eq!(
+        parse_json::<Health>("health.json", &minor)
+            .unwrap()
+            .kernel_layer,
+        KernelLayer::Complete
+    );
     let other_family = text.replace(Health::SCHEMA, "tare.run.v1");
-    assert!(matches!(parse_json::<Health>("health.json", &other_family), Err(ModelError::Schema { .. })));
+    assert!(matches!(
+        parse_json::<Health>("health.json", &other_family),
+        Err(ModelError::Schema { .. })
+    ));
 }
 
 #[test]
@@ -109,12 +200,22 @@ b = "python3 w.py --out {trace_out}"
     assert_eq!(e.arms, Arm::ALL.to_vec());
     assert_eq!(e.cells[0].concurrency, 1);
     assert_eq!(e.cells[0].payload_bytes, 128);
-    assert_eq!(e.commands.get(&Arm::B).map(String::as_str), Some("python3 w.py --out {trace_out}"));
+    assert_eq!(
+        e.commands.get(&Arm::B).map(String::as_str),
+        Some("python3 w.py --out {trace_out}")
+    );
 
     let typo = text.replace("kernel_events = 25", "kernel_event = 25");
-    let err = parse_toml::<Experiment>("experiment.toml", &typo).unwrap_err().to_string();
-    assert!(err.contains("experiment.toml") && err.contains("cells[0]") && err.contains("kernel_event"), "{err}");
+    let err = parse_toml::<Experiment>("experiment.toml", &typo)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("experiment.toml") && err.contains("cells[0]") && err.contains("kernel_event"),
+        "{err}"
+    );
     let bad_arm = text.replace("\"c\"]", "\"d\"]");
-    let err = parse_toml::<Experiment>("experiment.toml", &bad_arm).unwrap_err().to_string();
+    let err = parse_toml::<Experiment>("experiment.toml", &bad_arm)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("arms[3]"), "{err}");
 }

@@ -5,26 +5,48 @@ use report_model::stats::{mann_whitney_test, paired_shift, unpaired_shift, Distr
 use serde_json::Value;
 
 fn vectors() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/stats/vectors.json");
-    let text = std::fs::read_to_string(path).expect("fixtures/stats/vectors.json (run scripts/gen_stats_vectors.py)");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/stats/vectors.json"
+    );
+    let text = std::fs::read_to_string(path)
+        .expect("fixtures/stats/vectors.json (run scripts/gen_stats_vectors.py)");
     serde_json::from_str(&text).expect("vectors are JSON")
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
 }
 
 fn close(a: f64, b: f64, what: &str, case: &str) {
     let tol = 1e-9 * b.abs().max(1.0);
-    assert!((a - b).abs() <= tol, "{case}: {what}: ours {a}, reference {b}");
+    assert!(
+        (a - b).abs() <= tol,
+        "{case}: {what}: ours {a}, reference {b}"
+    );
 }
 
-fn check_ci(ours: Option<(f64, f64)>, reference: &Value, conf_ours: Option<f64>, conf_ref: &Value, case: &str) {
+fn check_ci(
+    ours: Option<(f64, f64)>,
+    reference: &Value,
+    conf_ours: Option<f64>,
+    conf_ref: &Value,
+    case: &str,
+) {
     match (ours, reference.as_array()) {
         (Some((lo, hi)), Some(r)) => {
             close(lo, r[0].as_f64().unwrap(), "ci low", case);
             close(hi, r[1].as_f64().unwrap(), "ci high", case);
-            close(conf_ours.unwrap(), conf_ref.as_f64().unwrap(), "achieved confidence", case);
+            close(
+                conf_ours.unwrap(),
+                conf_ref.as_f64().unwrap(),
+                "achieved confidence",
+                case,
+            );
         }
         (None, None) => {}
         (o, r) => panic!("{case}: CI ours {o:?}, reference {r:?}"),
@@ -40,8 +62,19 @@ fn paired_shift_matches_scipy() {
     for c in cases {
         let name = c["name"].as_str().unwrap();
         let s = paired_shift(&floats(&c["base"]), &floats(&c["cand"]), 0.95).unwrap();
-        close(s.estimate, c["hl_estimate"].as_f64().unwrap(), "HL estimate", name);
-        check_ci(s.ci, &c["ci"], s.achieved_confidence, &c["achieved_confidence"], name);
+        close(
+            s.estimate,
+            c["hl_estimate"].as_f64().unwrap(),
+            "HL estimate",
+            name,
+        );
+        check_ci(
+            s.ci,
+            &c["ci"],
+            s.achieved_confidence,
+            &c["achieved_confidence"],
+            name,
+        );
         match (s.p_value, c["p_value"].as_f64()) {
             (Some(ours), Some(r)) => close(ours, r, "p-value", name),
             (None, None) => {}
@@ -61,9 +94,25 @@ fn unpaired_shift_and_mann_whitney_match_scipy() {
         let name = c["name"].as_str().unwrap();
         let (base, cand) = (floats(&c["base"]), floats(&c["cand"]));
         let s = unpaired_shift(&base, &cand, 0.95).unwrap();
-        close(s.estimate, c["hl_estimate"].as_f64().unwrap(), "HL estimate", name);
-        check_ci(s.ci, &c["ci"], s.achieved_confidence, &c["achieved_confidence"], name);
-        close(s.p_value.unwrap(), c["p_value"].as_f64().unwrap(), "p-value", name);
+        close(
+            s.estimate,
+            c["hl_estimate"].as_f64().unwrap(),
+            "HL estimate",
+            name,
+        );
+        check_ci(
+            s.ci,
+            &c["ci"],
+            s.achieved_confidence,
+            &c["achieved_confidence"],
+            name,
+        );
+        close(
+            s.p_value.unwrap(),
+            c["p_value"].as_f64().unwrap(),
+            "p-value",
+            name,
+        );
         let t = mann_whitney_test(&cand, &base).unwrap();
         close(t.statistic, c["u_cand"].as_f64().unwrap(), "U", name);
     }

@@ -1,7 +1,12 @@
 //! Subcommands of `tare`, one file each, and the exit codes they share.
 
+pub mod bench;
+pub mod capture;
 pub mod doctor;
+pub mod report;
 pub mod verify;
+pub mod view;
+pub mod workload;
 
 use clap::{Parser, Subcommand};
 
@@ -29,14 +34,24 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Doctor(doctor::Args),
+    Capture(capture::Args),
+    Bench(bench::Args),
+    Report(report::Args),
     Verify(verify::Args),
+    View(view::Args),
+    Workload(workload::Args),
 }
 
 /// Runs the parsed command; returns the process exit status.
-pub fn run(cli: Cli) -> i32 {
+pub fn run(cli: Cli, clock: &crate::phases::PhaseClock) -> i32 {
     let result = match cli.command {
         Command::Doctor(a) => doctor::run(a),
+        Command::Capture(a) => capture::run(a, clock),
+        Command::Bench(a) => bench::run(a),
+        Command::Report(a) => report::run(a),
         Command::Verify(a) => verify::run(a),
+        Command::View(a) => view::run(a),
+        Command::Workload(a) => workload::run(a),
     };
     match result {
         Ok(code) => code,

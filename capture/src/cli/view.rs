@@ -32,7 +32,9 @@ pub fn run(args: Args) -> Result<i32> {
         Some(p) => Some(std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?),
         None => None,
     };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let listener = view::bind(&args.host, args.port).await?;
         let addr = listener.local_addr()?;

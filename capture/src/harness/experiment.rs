@@ -19,12 +19,16 @@ pub fn preset(name: &str) -> Result<(Experiment, String)> {
         let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
         bail!("no preset `{name}`; the presets are: {}", names.join(", "));
     };
-    Ok((parse_toml(&format!("preset {name}"), text)?, text.to_string()))
+    Ok((
+        parse_toml(&format!("preset {name}"), text)?,
+        text.to_string(),
+    ))
 }
 
 /// Reads and checks an experiment file; returns it with its text (kept as run).
 pub fn load(path: &Path) -> Result<(Experiment, String)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let e: Experiment = parse_toml(&path.display().to_string(), &text)?;
     validate(&e).with_context(|| path.display().to_string())?;
     Ok((e, text))
@@ -50,13 +54,24 @@ pub fn validate(e: &Experiment) -> Result<()> {
         if c.concurrency == 0 {
             bail!("cell `{}`: concurrency must be at least 1", c.id);
         }
-        if c.id.is_empty() || !c.id.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
-            bail!("cell id `{}` must be letters, digits, `-`, `_` or `.`", c.id);
+        if c.id.is_empty()
+            || !c
+                .id
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+        {
+            bail!(
+                "cell id `{}` must be letters, digits, `-`, `_` or `.`",
+                c.id
+            );
         }
     }
     for (arm, cmd) in &e.commands {
         if arm.traces() && !cmd.contains("{trace_out}") {
-            bail!("the command of arm `{}` traces, so it must write its trace to {{trace_out}}", arm.as_str());
+            bail!(
+                "the command of arm `{}` traces, so it must write its trace to {{trace_out}}",
+                arm.as_str()
+            );
         }
     }
     Ok(())
@@ -108,21 +123,39 @@ mod tests {
         let (study, _) = preset("study").unwrap();
         assert_eq!(study.cells.len(), 11);
         let s500 = study.cells.iter().find(|c| c.id == "s12-s500").unwrap();
-        assert_eq!((s500.kernel_events, s500.span_events, s500.concurrency), (0, 500, 1));
-        assert!(preset("nope").unwrap_err().to_string().contains("smoke, study, sweep"));
+        assert_eq!(
+            (s500.kernel_events, s500.span_events, s500.concurrency),
+            (0, 500, 1)
+        );
+        assert!(preset("nope")
+            .unwrap_err()
+            .to_string()
+            .contains("smoke, study, sweep"));
     }
 
     #[test]
     fn tier_filter_and_validation_errors() {
         let (smoke, _) = preset("smoke").unwrap();
-        assert_eq!(filter_tier(smoke.clone(), Some(Tier::Smoke)).unwrap().cells.len(), 2);
+        assert_eq!(
+            filter_tier(smoke.clone(), Some(Tier::Smoke))
+                .unwrap()
+                .cells
+                .len(),
+            2
+        );
         assert!(filter_tier(smoke.clone(), Some(Tier::Certification)).is_err());
         let mut bad = smoke.clone();
         bad.cells[1].id = bad.cells[0].id.clone();
-        assert!(validate(&bad).unwrap_err().to_string().contains("used twice"));
+        assert!(validate(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("used twice"));
         let mut bad = smoke;
         bad.commands.insert(Arm::B, "python3 x.py".into());
-        assert!(validate(&bad).unwrap_err().to_string().contains("{trace_out}"));
+        assert!(validate(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("{trace_out}"));
     }
 
     #[test]

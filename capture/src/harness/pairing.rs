@@ -20,12 +20,20 @@ pub fn schedule(arms: &[Arm], n: u32, warmups: u32) -> Vec<Slot> {
     let mut out = Vec::new();
     for w in 0..warmups {
         for arm in block_order(arms, w) {
-            out.push(Slot { arm, warmup: true, block: None });
+            out.push(Slot {
+                arm,
+                warmup: true,
+                block: None,
+            });
         }
     }
     for b in 0..n {
         for arm in block_order(arms, b) {
-            out.push(Slot { arm, warmup: false, block: Some(b) });
+            out.push(Slot {
+                arm,
+                warmup: false,
+                block: Some(b),
+            });
         }
     }
     out
@@ -59,7 +67,10 @@ mod tests {
     #[test]
     fn blocks_are_counterbalanced() {
         let s = schedule(&Arm::ALL, 4, 0);
-        let order: Vec<Vec<Arm>> = s.chunks(4).map(|c| c.iter().map(|s| s.arm).collect()).collect();
+        let order: Vec<Vec<Arm>> = s
+            .chunks(4)
+            .map(|c| c.iter().map(|s| s.arm).collect())
+            .collect();
         assert_eq!(order[0], [Bare, B, A, C]);
         assert_eq!(order[1], [B, Bare, C, A]);
         assert_eq!(order[2], [A, C, Bare, B]);

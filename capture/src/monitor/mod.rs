@@ -1,1 +1,431 @@
 //! Loads the eBPF programs, attaches them, and consumes their ring buffer.
+//!
+//! ```no_run
+//! # async fn demo(cg: &tare::cgroup::SessionCgroup) -> Result<(), tare::monitor::MonitorError> {
+//! use tare::monitor::{Monitor, MonitorConfig};
+//! let mon = Monitor::start(MonitorConfig::new(cg.id(), cg.level()))?;
+//! // ... spawn the child into the cgroup, await its exit, wait until the cgroup is empty ...
+//! let out = mon.finish().await?;
+//! assert!(out.counters.is_complete());
+//! # Ok(()) }
+//! ```
+//!
+//! Accounting: the kernel counts, per kind, events seen (passed the cgroup
+//! filter), submitted (written to the ring buffer) and dropped (ring buffer
+//! full). Userspace counts what it received. [`Monitor::finish`] drains until
+//! received == submitted for every kind, with a deadline instead of a sleep.
+
+pub mod attach;
+pub mod btf;
+pub mod decode;
+pub mod load;
+pub mod ringbuf;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use aya::maps::{MapData, PerCpuArray, RingBuf};
+use aya::Ebpf;
+use capture_ebpf::{counter_index, names, CTR_DROPPED, CTR_SEEN, CTR_SUBMITTED, NUM_KINDS};
+use report_model::schema::kernel_event::{EventKind, KernelEvent};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use self::btf::{BtfError, KernelOffsets};
+use self::ringbuf::{drain, Consumer, Received, Sink};
+
+pub use capture_ebpf::DEFAULT_RINGBUF_BYTES;
+
+/// How long [`Monitor::finish`] waits for the ring buffer to deliver everything.
+pub const DEFAULT_DRAIN_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Where the kernel's BTF is read from (for the few struct offsets the programs need).
+pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// What to watch and how much to buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonitorConfig {
+    /// Id of the session cgroup (see `SessionCgroup::id`).
+    pub session_cgroup_id: u64,
+    /// Its level, root = 0 (see `SessionCgroup::level`).
+    pub session_level: u32,
+    /// Ring buffer bytes: a power of two and a page multiple.
+    pub ringbuf_bytes: u32,
+}
+
+impl MonitorConfig {
+    /// A config with the default ring buffer ([`DEFAULT_RINGBUF_BYTES`]).
+    pub fn new(session_cgroup_id: u64, session_level: u32) -> Self {
+        MonitorConfig {
+            session_cgroup_id,
+            session_level,
+            ringbuf_bytes: DEFAULT_RINGBUF_BYTES,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    #[error("this tare was built without its eBPF programs (TARE_SKIP_EBPF=1); rebuild after running scripts/setup.sh")]
+    NotBuilt,
+    #[error("{what}: loading eBPF programs needs root (CAP_BPF + CAP_PERFMON); run tare with sudo ({detail})")]
+    Permission { what: String, detail: String },
+    #[error("{what}: {detail}")]
+    Kernel { what: String, detail: String },
+    #[error("reading kernel struct offsets: {0}")]
+    Btf(#[from] BtfError),
+    #[error("invalid monitor configuration: {0}")]
+    Config(String),
+    #[error("Monitor::start must be called inside a tokio runtime with I/O enabled")]
+    NoRuntime,
+    #[error("ring buffer consumer failed: {0}")]
+    Consumer(String),
+    #[error("the ring buffer did not deliver everything the kernel submitted within {waited:?}: {pending}")]
+    NotConverged { waited: Duration, pending: String },
+}
+
+/// The four numbers of one event kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KindCounters {
+    /// Passed the session filter in the kernel.
+    pub seen: u64,
+    /// Written to the ring buffer.
+    pub submitted: u64,
+    /// Lost in the kernel (ring buffer full).
+    pub dropped: u64,
+    /// Received by userspace.
+    pub delivered: u64,
+}
+
+/// Counters per kind, every kind present.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonitorCounters {
+    pub kinds: BTreeMap<EventKind, KindCounters>,
+}
+
+impl MonitorCounters {
+    /// Sum over kinds.
+    pub fn total(&self) -> KindCounters {
+        self.kinds
+            .values()
+            .fold(KindCounters::default(), |a, k| KindCounters {
+                seen: a.seen + k.seen,
+                submitted: a.submitted + k.submitted,
+                dropped: a.dropped + k.dropped,
+                delivered: a.delivered + k.delivered,
+            })
+    }
+
+    /// `complete` in DESIGN §3: everything seen was delivered, nothing dropped.
+    pub fn is_complete(&self) -> bool {
+        self.kinds
+            .values()
+            .all(|k| k.seen == k.delivered && k.dropped == 0)
+    }
+
+    fn from_parts(kernel: &[(u64, u64, u64)], delivered: &[u64]) -> Self {
+        let kinds = EventKind::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| {
+                let (seen, submitted, dropped) = kernel.get(i).copied().unwrap_or_default();
+                (
+                    k,
+                    KindCounters {
+                        seen,
+                        submitted,
+                        dropped,
+                        delivered: delivered.get(i).copied().unwrap_or(0),
+                    },
+                )
+            })
+            .collect();
+        MonitorCounters { kinds }
+    }
+}
+
+/// Where the monitor's fixed cost went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MonitorTimings {
+    /// Reading the struct offsets from the kernel BTF.
+    pub btf: Duration,
+    /// Parsing the object, creating maps, verifying programs.
+    pub load: Duration,
+    /// Attaching to the raw tracepoints and starting the consumer.
+    pub attach: Duration,
+    /// In `finish`: from the call until everything submitted was received.
+    pub drain: Duration,
+    /// In `finish`: detaching and unloading.
+    pub detach: Duration,
+}
+
+/// What a finished monitor hands back.
+pub struct MonitorOutput {
+    /// Decoded events in receive order (empty when a callback sink was used).
+    pub events: Vec<KernelEvent>,
+    pub counters: MonitorCounters,
+    /// Records that reached userspace but did not decode.
+    pub decode_errors: u64,
+    pub first_decode_error: Option<String>,
+    pub timings: MonitorTimings,
+    /// Kernel ids the programs had (gone once this is returned).
+    pub program_ids: Vec<u32>,
+}
+
+/// The running kernel capture. Dropping it detaches and unloads everything.
+pub struct Monitor {
+    ebpf: Option<Ebpf>,
+    counters: PerCpuArray<MapData, u64>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Consumer>>,
+    timings: MonitorTimings,
+    program_ids: Vec<u32>,
+}
+
+impl Monitor {
+    /// Loads and attaches the programs and starts collecting events in memory.
+    /// Call inside a tokio runtime with I/O enabled.
+    pub fn start(cfg: MonitorConfig) -> Result<Monitor, MonitorError> {
+        Self::start_with_sink(cfg, Sink::Collect(Vec::new()))
+    }
+
+    /// Like [`Monitor::start`], handing each event to `f` as it arrives.
+    pub fn start_with_callback(
+        cfg: MonitorConfig,
+        f: impl FnMut(KernelEvent) + Send + 'static,
+    ) -> Result<Monitor, MonitorError> {
+        Self::start_with_sink(cfg, Sink::Callback(Box::new(f)))
+    }
+
+    fn start_with_sink(cfg: MonitorConfig, sink: Sink) -> Result<Monitor, MonitorError> {
+        let rt = tokio::runtime::Handle::try_current().map_err(|_| MonitorError::NoRuntime)?;
+        if cfg.session_cgroup_id == 0 {
+            return Err(MonitorError::Config("session cgroup id 0".into()));
+        }
+        let mut timings = MonitorTimings::default();
+        let t = Instant::now();
+        let offsets = btf::read_kernel_offsets(Path::new(KERNEL_BTF))?;
+        timings.btf = t.elapsed();
+
+        let t = Instant::now();
+        let mut ebpf = load::load(&cfg, &offsets)?;
+        timings.load = t.elapsed();
+
+        let t = Instant::now();
+        let ring = ebpf
+            .take_map(names::EVENTS)
+            .ok_or_else(|| missing_map(names::EVENTS))?;
+        let ring =
+            RingBuf::try_from(ring).map_err(|e| load::classify("opening the ring buffer", &e))?;
+        let counters = ebpf
+            .take_map(names::COUNTERS)
+            .ok_or_else(|| missing_map(names::COUNTERS))?;
+        let counters = PerCpuArray::try_from(counters)
+            .map_err(|e| load::classify("opening the counters", &e))?;
+        let ring = {
+            let _guard = rt.enter();
+            // SAFETY: the RingBuf owns its map fd and keeps it open, unchanged, while the
+            // AsyncFd owns the RingBuf.
+            unsafe { AsyncFd::register_with_interest(ring, Interest::READABLE) }.map_err(|e| {
+                let (_, e) = e.into_parts();
+                load::classify("registering the ring buffer with tokio", &e)
+            })?
+        };
+        attach::attach_all(&mut ebpf)?;
+        let program_ids = attach::program_ids(&ebpf);
+        let (stop, stop_rx) = oneshot::channel();
+        let consumer = Consumer {
+            ring,
+            rx: Received::new(sink),
+            error: None,
+        };
+        let task = rt.spawn(consumer.run(stop_rx));
+        timings.attach = t.elapsed();
+        Ok(Monitor {
+            ebpf: Some(ebpf),
+            counters,
+            stop: Some(stop),
+            task: Some(task),
+            timings,
+            program_ids,
+        })
+    }
+
+    /// Load and attach timings (drain and detach are filled in by `finish`).
+    pub fn timings(&self) -> MonitorTimings {
+        self.timings
+    }
+
+    /// Kernel ids of the attached programs.
+    pub fn program_ids(&self) -> &[u32] {
+        &self.program_ids
+    }
+
+    /// The kernel's (seen, submitted, dropped) per kind, summed over CPUs.
+    pub fn kernel_counters(&self) -> Result<Vec<(u64, u64, u64)>, MonitorError> {
+        read_counters(&self.counters)
+    }
+
+    /// Finishes with [`DEFAULT_DRAIN_DEADLINE`].
+    pub async fn finish(self) -> Result<MonitorOutput, MonitorError> {
+        self.finish_within(DEFAULT_DRAIN_DEADLINE).await
+    }
+
+    /// Drains the ring buffer until every kind's delivered count equals the
+    /// kernel's submitted count, then detaches and unloads the programs.
+    ///
+    /// Call once the session cgroup has no tasks left, so the kernel counters
+    /// are final. Errors with [`MonitorError::NotConverged`] after `deadline`.
+    pub async fn finish_within(
+        mut self,
+        deadline: Duration,
+    ) -> Result<MonitorOutput, MonitorError> {
+        let t0 = Instant::now();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = self
+            .task
+            .take()
+            .ok_or_else(|| MonitorError::Consumer("already finished".into()))?;
+        let mut consumer = task
+            .await
+            .map_err(|e| MonitorError::Consumer(e.to_string()))?;
+        if let Some(e) = consumer.error.take() {
+            return Err(MonitorError::Consumer(e));
+        }
+        let kernel = loop {
+            let kernel = read_counters(&self.counters)?;
+            drain(consumer.ring.get_mut(), &mut consumer.rx);
+            let converged = kernel
+                .iter()
+                .zip(consumer.rx.delivered.iter())
+                .all(|(k, &d)| d >= k.1);
+            if converged {
+                // Quiescent producers: a second read confirms the numbers are final.
+                let again = read_counters(&self.counters)?;
+                if again == kernel {
+                    break kernel;
+                }
+                continue;
+            }
+            let waited = t0.elapsed();
+            if waited >= deadline {
+                let pending = EventKind::ALL
+                    .iter()
+                    .zip(kernel.iter().zip(consumer.rx.delivered.iter()))
+                    .filter(|(_, (k, &d))| d < k.1)
+                    .map(|(kind, (k, d))| {
+                        format!("{}: submitted {} delivered {}", kind.as_str(), k.1, d)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(MonitorError::NotConverged { waited, pending });
+            }
+            let tick = (deadline - waited).min(Duration::from_millis(5));
+            if let Ok(Ok(mut guard)) =
+                tokio::time::timeout(tick, consumer.ring.readable_mut()).await
+            {
+                drain(guard.get_inner_mut(), &mut consumer.rx);
+                guard.clear_ready();
+            }
+        };
+        self.timings.drain = t0.elapsed();
+
+        let t = Instant::now();
+        let Consumer { ring, rx, .. } = consumer;
+        drop(ring);
+        self.ebpf = None; // detaches the links, closes programs and maps
+        self.timings.detach = t.elapsed();
+
+        let counters = MonitorCounters::from_parts(&kernel, &rx.delivered);
+        let events = match rx.sink {
+            Sink::Collect(v) => v,
+            Sink::Callback(_) => Vec::new(),
+        };
+        Ok(MonitorOutput {
+            events,
+            counters,
+            decode_errors: rx.decode_errors,
+            first_decode_error: rx.first_error,
+            timings: self.timings,
+            program_ids: std::mem::take(&mut self.program_ids),
+        })
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        self.ebpf = None;
+    }
+}
+
+fn missing_map(name: &str) -> MonitorError {
+    MonitorError::Kernel {
+        what: format!("finding map {name}"),
+        detail: "not in the embedded object (rebuild tare)".into(),
+    }
+}
+
+fn read_counters(map: &PerCpuArray<MapData, u64>) -> Result<Vec<(u64, u64, u64)>, MonitorError> {
+    let sum = |kind: u32, which: u32| -> Result<u64, MonitorError> {
+        let v = map
+            .get(&counter_index(kind, which), 0)
+            .map_err(|e| load::classify("reading the kernel counters", &e))?;
+        Ok(v.iter().sum())
+    };
+    (0..NUM_KINDS)
+        .map(|k| {
+            Ok((
+                sum(k, CTR_SEEN)?,
+                sum(k, CTR_SUBMITTED)?,
+                sum(k, CTR_DROPPED)?,
+            ))
+        })
+        .collect()
+}
+
+/// Reads the kernel struct offsets the programs need (exposed for `tare doctor`).
+pub fn kernel_offsets() -> Result<KernelOffsets, BtfError> {
+    btf::read_kernel_offsets(Path::new(KERNEL_BTF))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_complete_and_totals() {
+        let kernel: Vec<(u64, u64, u64)> = (0..8).map(|i| (i, i, 0)).collect();
+        let delivered: Vec<u64> = (0..8).collect();
+        let c = MonitorCounters::from_parts(&kernel, &delivered);
+        assert!(c.is_complete());
+        assert_eq!(c.kinds.len(), 8);
+        assert_eq!(c.kinds[&EventKind::Connect].seen, 7);
+        assert_eq!(c.total().seen, 28);
+        let mut kernel = kernel;
+        kernel[3] = (10, 8, 2);
+        let mut delivered = delivered;
+        delivered[3] = 8;
+        let c = MonitorCounters::from_parts(&kernel, &delivered);
+        assert!(!c.is_complete());
+        assert_eq!(
+            c.kinds[&EventKind::Open],
+            KindCounters {
+                seen: 10,
+                submitted: 8,
+                dropped: 2,
+                delivered: 8
+            }
+        );
+    }
+}

@@ -1,1 +1,5 @@
 //! Analyses over parsed files: retention of span events, summaries, deltas, comparisons.
+
+pub mod fidelity;
+pub mod retention;
+pub mod summary;

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use crate::schema::experiment::{Arm, Cell, Experiment};
 use crate::schema::sample::{RetentionPattern, Sample, SpanFidelity};
-use crate::schema::summary::{ArmSummary, Boundary, CellFidelity, CellSummary, Delta, FidelityVerdict, Summary};
+use crate::schema::summary::{
+    ArmSummary, Boundary, CellFidelity, CellSummary, Delta, FidelityVerdict, Summary,
+};
 use crate::schema::Versioned;
 use crate::stats::{self, Distribution, TailBand, Verdict};
 
@@ -25,7 +27,12 @@ pub const COMPARISONS: [(&str, Arm, Arm); 5] = [
 const NS_PER_MS: f64 = 1e6;
 
 /// Summarises every cell of `experiment` from `samples` (warm-ups are ignored).
-pub fn summarize(experiment: &Experiment, host_class: &str, samples: &[Sample], partial: bool) -> Summary {
+pub fn summarize(
+    experiment: &Experiment,
+    host_class: &str,
+    samples: &[Sample],
+    partial: bool,
+) -> Summary {
     let cells: Vec<CellSummary> = experiment
         .cells
         .iter()
@@ -47,9 +54,15 @@ pub fn summarize(experiment: &Experiment, host_class: &str, samples: &[Sample], 
     }
 }
 
-fn counted<'a>(samples: &'a [Sample], cell: &str, arm: Arm) -> impl Iterator<Item = &'a Sample> + 'a {
+fn counted<'a>(
+    samples: &'a [Sample],
+    cell: &str,
+    arm: Arm,
+) -> impl Iterator<Item = &'a Sample> + 'a {
     let cell = cell.to_string();
-    samples.iter().filter(move |s| s.cell == cell && s.arm == arm && !s.warmup)
+    samples
+        .iter()
+        .filter(move |s| s.cell == cell && s.arm == arm && !s.warmup)
 }
 
 fn summarize_cell(cell: &Cell, arms: &[Arm], samples: &[Sample]) -> CellSummary {
@@ -81,7 +94,10 @@ fn summarize_cell(cell: &Cell, arms: &[Arm], samples: &[Sample]) -> CellSummary 
 fn summarize_arm<'a>(samples: impl Iterator<Item = &'a Sample>) -> ArmSummary {
     let all: Vec<&Sample> = samples.collect();
     let valid: Vec<&Sample> = all.iter().copied().filter(|s| s.valid).collect();
-    let mut discard_reasons: Vec<String> = all.iter().filter_map(|s| s.discard_reason.clone()).collect();
+    let mut discard_reasons: Vec<String> = all
+        .iter()
+        .filter_map(|s| s.discard_reason.clone())
+        .collect();
     discard_reasons.sort();
     discard_reasons.dedup();
     let wall: Vec<f64> = valid.iter().map(|s| s.wall_ns as f64 / NS_PER_MS).collect();
@@ -93,15 +109,26 @@ fn summarize_arm<'a>(samples: impl Iterator<Item = &'a Sample>) -> ArmSummary {
         },
         None => (None, None),
     };
-    let rss: Vec<f64> = valid.iter().filter_map(|s| s.peak_rss_bytes).map(|b| b as f64).collect();
+    let rss: Vec<f64> = valid
+        .iter()
+        .filter_map(|s| s.peak_rss_bytes)
+        .map(|b| b as f64)
+        .collect();
     let artifact: Vec<f64> = valid.iter().map(|s| s.artifact_bytes as f64).collect();
     let mut phase_values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for s in &valid {
         for (name, ns) in &s.phases_ns {
-            phase_values.entry(name.clone()).or_default().push(*ns as f64 / NS_PER_MS);
+            phase_values
+                .entry(name.clone())
+                .or_default()
+                .push(*ns as f64 / NS_PER_MS);
         }
     }
-    let events: Vec<f64> = valid.iter().filter_map(|s| s.kernel_events).map(|e| e as f64).collect();
+    let events: Vec<f64> = valid
+        .iter()
+        .filter_map(|s| s.kernel_events)
+        .map(|e| e as f64)
+        .collect();
     ArmSummary {
         valid: valid.len() as u32,
         discarded: (all.len() - valid.len()) as u32,
@@ -199,14 +226,27 @@ fn worst_span(fids: &[&SpanFidelity]) -> Option<SpanFidelity> {
 }
 
 fn fidelity(cell: &Cell, samples: &[Sample]) -> CellFidelity {
-    let counted_valid = |arm| counted(samples, &cell.id, arm).filter(|s| s.valid).collect::<Vec<_>>();
-    let capture: Vec<&Sample> = [Arm::A, Arm::C].into_iter().flat_map(counted_valid).collect();
-    let traced: Vec<&Sample> = [Arm::B, Arm::C].into_iter().flat_map(counted_valid).collect();
+    let counted_valid = |arm| {
+        counted(samples, &cell.id, arm)
+            .filter(|s| s.valid)
+            .collect::<Vec<_>>()
+    };
+    let capture: Vec<&Sample> = [Arm::A, Arm::C]
+        .into_iter()
+        .flat_map(counted_valid)
+        .collect();
+    let traced: Vec<&Sample> = [Arm::B, Arm::C]
+        .into_iter()
+        .flat_map(counted_valid)
+        .collect();
     let kernel_seen_min = capture
         .iter()
         .filter_map(|s| s.kernel_fidelity.as_ref().map(|k| k.unique_worker_files))
         .min();
-    let spans: Vec<&SpanFidelity> = traced.iter().filter_map(|s| s.span_fidelity.as_ref()).collect();
+    let spans: Vec<&SpanFidelity> = traced
+        .iter()
+        .filter_map(|s| s.span_fidelity.as_ref())
+        .collect();
     let span = worst_span(&spans);
     let kernel_ok = match kernel_seen_min {
         Some(seen) => Some(seen >= cell.kernel_events as u64),
@@ -214,7 +254,9 @@ fn fidelity(cell: &Cell, samples: &[Sample]) -> CellFidelity {
         None => Some(false),
     };
     let span_ok = match &span {
-        Some(f) => Some(f.pattern == RetentionPattern::Complete || (f.target == 0 && f.retained == 0)),
+        Some(f) => {
+            Some(f.pattern == RetentionPattern::Complete || (f.target == 0 && f.retained == 0))
+        }
         None if cell.span_events == 0 || traced.is_empty() => None,
         None => Some(false),
     };
@@ -228,7 +270,10 @@ fn fidelity(cell: &Cell, samples: &[Sample]) -> CellFidelity {
         kernel_seen_min,
         span_target: cell.span_events as u64,
         span_retained: span.as_ref().map(|f| f.retained),
-        retained_ranges: span.as_ref().map(|f| f.retained_ranges.clone()).unwrap_or_default(),
+        retained_ranges: span
+            .as_ref()
+            .map(|f| f.retained_ranges.clone())
+            .unwrap_or_default(),
         pattern: span.as_ref().map(|f| f.pattern),
         effective_limit: span.as_ref().and_then(|f| f.effective_limit),
         limit_source: span.as_ref().and_then(|f| f.limit_source),
@@ -258,7 +303,9 @@ fn first_failed_gate(cell: &CellSummary) -> Option<Boundary> {
             detail: format!("{seen} of {} worker files seen", f.kernel_target),
         });
     }
-    if f.pattern.is_some_and(|p| p != RetentionPattern::Complete && p != RetentionPattern::None) {
+    if f.pattern
+        .is_some_and(|p| p != RetentionPattern::Complete && p != RetentionPattern::None)
+    {
         return Some(Boundary {
             cell: cell.id.clone(),
             gate: "span_fidelity".into(),
@@ -270,7 +317,11 @@ fn first_failed_gate(cell: &CellSummary) -> Option<Boundary> {
             ),
         });
     }
-    if let Some((arm, _)) = cell.arms.iter().find(|(_, s)| s.tail_band == Some(TailBand::Fail)) {
+    if let Some((arm, _)) = cell
+        .arms
+        .iter()
+        .find(|(_, s)| s.tail_band == Some(TailBand::Fail))
+    {
         return Some(Boundary {
             cell: cell.id.clone(),
             gate: "tail_ratio".into(),
@@ -306,13 +357,25 @@ fn headline(cells: &[CellSummary]) -> String {
     if let Some(bare) = cell.arms.get(&Arm::Bare).and_then(|a| a.wall_ms.as_ref()) {
         parts.push(format!("{}: bare median {:.2} ms", cell.id, bare.median));
     }
-    for (name, label) in [("a_vs_bare", "capture"), ("b_vs_bare", "OTel"), ("c_vs_bare", "both")] {
-        if let Some(d) = cell.deltas.iter().find(|d| d.name == name && d.estimate.is_finite()) {
+    for (name, label) in [
+        ("a_vs_bare", "capture"),
+        ("b_vs_bare", "OTel"),
+        ("c_vs_bare", "both"),
+    ] {
+        if let Some(d) = cell
+            .deltas
+            .iter()
+            .find(|d| d.name == name && d.estimate.is_finite())
+        {
             parts.push(format!("{label} {}", fmt_delta(d)));
         }
     }
     let mut s = parts.join("; ");
-    if let Some(lossy) = cells.iter().find(|c| c.fidelity.pattern.is_some_and(|p| p != RetentionPattern::Complete)) {
+    if let Some(lossy) = cells.iter().find(|c| {
+        c.fidelity
+            .pattern
+            .is_some_and(|p| p != RetentionPattern::Complete)
+    }) {
         s.push_str(&format!(
             ". Span events in {}: {} of {} retained ({})",
             lossy.id,
@@ -330,16 +393,32 @@ fn not_shown(cells: &[CellSummary], host_class: &str, partial: bool) -> Vec<Stri
     if partial {
         out.push("The run was stopped early: some cells or samples are missing.".into());
     }
-    let min_valid = cells.iter().flat_map(|c| c.arms.values()).map(|a| a.valid).min().unwrap_or(0);
+    let min_valid = cells
+        .iter()
+        .flat_map(|c| c.arms.values())
+        .map(|a| a.valid)
+        .min()
+        .unwrap_or(0);
     if min_valid < WALL_CLAIM_N {
         out.push(format!(
             "No wall-clock claim is made where an arm has fewer than {WALL_CLAIM_N} valid samples (the fewest here: {min_valid}); medians and CIs are shown as diagnostics."
         ));
     }
-    if cells.iter().flat_map(|c| c.arms.values()).any(|a| !a.rss_claim) {
-        out.push(format!("No RSS claim is made where an arm has fewer than {RSS_CLAIM_N} valid samples."));
+    if cells
+        .iter()
+        .flat_map(|c| c.arms.values())
+        .any(|a| !a.rss_claim)
+    {
+        out.push(format!(
+            "No RSS claim is made where an arm has fewer than {RSS_CLAIM_N} valid samples."
+        ));
     }
-    let max_valid = cells.iter().flat_map(|c| c.arms.values()).map(|a| a.valid).max().unwrap_or(0);
+    let max_valid = cells
+        .iter()
+        .flat_map(|c| c.arms.values())
+        .map(|a| a.valid)
+        .max()
+        .unwrap_or(0);
     if max_valid <= 100 {
         out.push("With n <= 100, the nearest-rank p99 is the maximum sample.".into());
     }

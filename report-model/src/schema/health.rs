@@ -54,7 +54,11 @@ pub struct KindCounters {
 
 impl Health {
     /// Derives the verdicts from the counters: the only way health.json is built.
-    pub fn from_counters(counters: Vec<KindCounters>, foreign_events: u64, notes: Vec<String>) -> Self {
+    pub fn from_counters(
+        counters: Vec<KindCounters>,
+        foreign_events: u64,
+        notes: Vec<String>,
+    ) -> Self {
         let dropped: u64 = counters.iter().map(|c| c.dropped).sum();
         let balanced = counters
             .iter()
@@ -86,7 +90,8 @@ impl Health {
 
     /// Clean enough for a capture-arm sample to count.
     pub fn is_clean(&self) -> bool {
-        self.kernel_layer == KernelLayer::Complete && self.cgroup_correlation == CgroupCorrelation::Clean
+        self.kernel_layer == KernelLayer::Complete
+            && self.cgroup_correlation == CgroupCorrelation::Clean
     }
 }
 
@@ -99,7 +104,13 @@ mod tests {
     use super::*;
 
     fn c(kind: EventKind, seen: u64, submitted: u64, dropped: u64, delivered: u64) -> KindCounters {
-        KindCounters { kind, seen, submitted, dropped, delivered }
+        KindCounters {
+            kind,
+            seen,
+            submitted,
+            dropped,
+            delivered,
+        }
     }
 
     #[test]
@@ -112,7 +123,11 @@ mod tests {
         assert_eq!(h.ringbuf_drops, 2);
         let h = Health::from_counters(vec![c(EventKind::Open, 10, 10, 0, 9)], 0, vec![]);
         assert_eq!(h.kernel_layer, KernelLayer::Partial);
-        let h = Health::from_counters(vec![c(EventKind::Open, 1, 1, 0, 1)], 0, vec!["timed out".into()]);
+        let h = Health::from_counters(
+            vec![c(EventKind::Open, 1, 1, 0, 1)],
+            0,
+            vec!["timed out".into()],
+        );
         assert_eq!(h.kernel_layer, KernelLayer::Partial);
         let h = Health::from_counters(vec![c(EventKind::Open, 1, 1, 0, 1)], 3, vec![]);
         assert_eq!(h.cgroup_correlation, CgroupCorrelation::Leaked);

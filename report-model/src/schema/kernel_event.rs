@@ -53,11 +53,19 @@ pub enum EventDetail {
         result: i64,
     },
     /// write/pwrite64/writev: `result` is bytes written, or a negative errno.
-    Write { fd: i32, requested: u64, result: i64 },
+    Write {
+        fd: i32,
+        requested: u64,
+        result: i64,
+    },
     /// unlink/unlinkat.
     Unlink { path: String, result: i64 },
     /// rename/renameat/renameat2.
-    Rename { from: String, to: String, result: i64 },
+    Rename {
+        from: String,
+        to: String,
+        result: i64,
+    },
     /// connect: `addr` in text form (IPv4, IPv6, or a unix path).
     Connect {
         family: u16,

@@ -14,4 +14,6 @@ pub mod summary;
 mod version;
 pub use version::compatible;
 
-pub use version::{parse_json, parse_ndjson, parse_toml, to_canonical_json, to_ndjson, Versioned};
+pub use version::{
+    parse_json, parse_ndjson, parse_toml, to_canonical_json, to_ndjson, to_toml, Versioned,
+};

@@ -50,7 +50,10 @@ impl Phases {
 
     /// Duration of the named phase, if it ran.
     pub fn get(&self, name: &str) -> Option<u64> {
-        self.phases.iter().find(|p| p.name == name).map(|p| p.duration_ns)
+        self.phases
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.duration_ns)
     }
 }
 

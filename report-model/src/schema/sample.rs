@@ -26,10 +26,14 @@ pub struct Sample {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     pub wall_ns: u64,
+    /// Peak RSS of the workload's process tree (the same method in every arm where possible).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rss_method: Option<RssMethod>,
+    /// tare's own peak RSS while capturing (capture arms only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tare_peak_rss_bytes: Option<u64>,
     /// Bytes of what the arm wrote (archive and/or trace).
     #[serde(default)]
     pub artifact_bytes: u64,

@@ -57,17 +57,27 @@ fn check_schema(file: &str, value: &serde_json::Value, expected: &str) -> Result
     }
 }
 
-pub(crate) fn field_error<E: std::fmt::Display>(file: &str, err: serde_path_to_error::Error<E>) -> ModelError {
+pub(crate) fn field_error<E: std::fmt::Display>(
+    file: &str,
+    err: serde_path_to_error::Error<E>,
+) -> ModelError {
     let path = err.path().to_string();
     ModelError::Field {
         file: file.into(),
-        field: if path == "." { "(top level)".into() } else { path },
+        field: if path == "." {
+            "(top level)".into()
+        } else {
+            path
+        },
         problem: err.inner().to_string(),
     }
 }
 
 /// Parses a versioned JSON file, checking its `schema` first.
-pub fn parse_json<T: DeserializeOwned + Versioned>(file: &str, text: &str) -> Result<T, ModelError> {
+pub fn parse_json<T: DeserializeOwned + Versioned>(
+    file: &str,
+    text: &str,
+) -> Result<T, ModelError> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| ModelError::Field {
         file: file.into(),
         field: "(top level)".into(),
@@ -77,7 +87,10 @@ pub fn parse_json<T: DeserializeOwned + Versioned>(file: &str, text: &str) -> Re
 }
 
 /// Parses a versioned TOML file (an experiment), checking its `schema` first.
-pub fn parse_toml<T: DeserializeOwned + Versioned>(file: &str, text: &str) -> Result<T, ModelError> {
+pub fn parse_toml<T: DeserializeOwned + Versioned>(
+    file: &str,
+    text: &str,
+) -> Result<T, ModelError> {
     let value: serde_json::Value = toml::from_str(text).map_err(|e| ModelError::Field {
         file: file.into(),
         field: "(top level)".into(),
@@ -86,7 +99,10 @@ pub fn parse_toml<T: DeserializeOwned + Versioned>(file: &str, text: &str) -> Re
     from_value(file, value)
 }
 
-fn from_value<T: DeserializeOwned + Versioned>(file: &str, value: serde_json::Value) -> Result<T, ModelError> {
+fn from_value<T: DeserializeOwned + Versioned>(
+    file: &str,
+    value: serde_json::Value,
+) -> Result<T, ModelError> {
     check_schema(file, &value, T::SCHEMA)?;
     serde_path_to_error::deserialize(value).map_err(|e| field_error(file, e))
 }
@@ -123,6 +139,15 @@ pub fn to_canonical_json<T: Serialize>(file: &str, value: &T) -> Result<String, 
     Ok(s)
 }
 
+/// The TOML form of a file (an experiment as run).
+pub fn to_toml<T: Serialize>(file: &str, value: &T) -> Result<String, ModelError> {
+    toml::to_string(value).map_err(|e| ModelError::Field {
+        file: file.into(),
+        field: "(top level)".into(),
+        problem: format!("cannot be written as TOML: {e}"),
+    })
+}
+
 /// Newline-delimited JSON: one compact value a line.
 pub fn to_ndjson<T: Serialize>(file: &str, items: &[T]) -> Result<String, ModelError> {
     let mut s = String::new();
@@ -144,9 +169,18 @@ mod tests {
 
     #[test]
     fn majors_and_families() {
-        assert_eq!(family_and_major("tare.summary.v1"), Some(("tare.summary", 1)));
-        assert_eq!(family_and_major("tare.summary.v1.3"), Some(("tare.summary", 1)));
-        assert_eq!(family_and_major("tare.kernel_event.v12"), Some(("tare.kernel_event", 12)));
+        assert_eq!(
+            family_and_major("tare.summary.v1"),
+            Some(("tare.summary", 1))
+        );
+        assert_eq!(
+            family_and_major("tare.summary.v1.3"),
+            Some(("tare.summary", 1))
+        );
+        assert_eq!(
+            family_and_major("tare.kernel_event.v12"),
+            Some(("tare.kernel_event", 12))
+        );
         assert_eq!(family_and_major("nonsense"), None);
         assert!(compatible("tare.summary.v1.4", "tare.summary.v1"));
         assert!(!compatible("tare.summary.v2", "tare.summary.v1"));

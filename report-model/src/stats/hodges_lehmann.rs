@@ -79,10 +79,17 @@ fn interval(sorted: &[f64], idx: Option<(usize, f64)>) -> (Option<(f64, f64)>, O
 pub fn paired_shift(base: &[f64], cand: &[f64], level: f64) -> Result<ShiftEstimate, StatsError> {
     let alpha = check_level(level)?;
     if base.len() != cand.len() {
-        return Err(StatsError::LengthMismatch { base: base.len(), cand: cand.len() });
+        return Err(StatsError::LengthMismatch {
+            base: base.len(),
+            cand: cand.len(),
+        });
     }
     if base.is_empty() {
-        return Err(StatsError::TooFew { needed: 1, got: 0, what: "pairs" });
+        return Err(StatsError::TooFew {
+            needed: 1,
+            got: 0,
+            what: "pairs",
+        });
     }
     let diffs: Vec<f64> = base.iter().zip(cand).map(|(b, c)| c - b).collect();
     let mut walsh = Vec::with_capacity(diffs.len() * (diffs.len() + 1) / 2);
@@ -96,7 +103,10 @@ pub fn paired_shift(base: &[f64], cand: &[f64], level: f64) -> Result<ShiftEstim
     let n = diffs.len();
     let (idx, ci_method) = if n <= EXACT_MAX_N {
         let ranks: Vec<usize> = (1..=n).collect();
-        (lower_index(&subset_sum_distribution(&ranks), alpha), TestMethod::Exact)
+        (
+            lower_index(&subset_sum_distribution(&ranks), alpha),
+            TestMethod::Exact,
+        )
     } else {
         let nf = n as f64;
         let mean = nf * (nf + 1.0) / 4.0;
@@ -123,7 +133,11 @@ pub fn paired_shift(base: &[f64], cand: &[f64], level: f64) -> Result<ShiftEstim
 pub fn unpaired_shift(base: &[f64], cand: &[f64], level: f64) -> Result<ShiftEstimate, StatsError> {
     let alpha = check_level(level)?;
     if base.is_empty() || cand.is_empty() {
-        return Err(StatsError::TooFew { needed: 1, got: 0, what: "values on each side" });
+        return Err(StatsError::TooFew {
+            needed: 1,
+            got: 0,
+            what: "values on each side",
+        });
     }
     let mut diffs = Vec::with_capacity(base.len() * cand.len());
     for c in cand {
@@ -144,7 +158,10 @@ pub fn unpaired_shift(base: &[f64], cand: &[f64], level: f64) -> Result<ShiftEst
     } else {
         let (mf, nf) = (m as f64, n as f64);
         let sd = (mf * nf * (mf + nf + 1.0) / 12.0).sqrt();
-        (lower_index_normal(mf * nf / 2.0, sd, alpha), TestMethod::Normal)
+        (
+            lower_index_normal(mf * nf / 2.0, sd, alpha),
+            TestMethod::Normal,
+        )
     };
     let (ci, achieved_confidence) = interval(&diffs, idx);
     let p_value = mann_whitney_test(cand, base).ok().map(|t| t.p_value);
@@ -194,9 +211,21 @@ mod tests {
 
     #[test]
     fn bad_inputs_are_errors() {
-        assert!(matches!(paired_shift(&[1.0], &[1.0, 2.0], 0.95), Err(StatsError::LengthMismatch { .. })));
-        assert!(matches!(paired_shift(&[f64::NAN], &[1.0], 0.95), Err(StatsError::NotFinite)));
-        assert!(matches!(unpaired_shift(&[], &[1.0], 0.95), Err(StatsError::TooFew { .. })));
-        assert!(matches!(paired_shift(&[1.0], &[1.0], 1.5), Err(StatsError::BadLevel(_))));
+        assert!(matches!(
+            paired_shift(&[1.0], &[1.0, 2.0], 0.95),
+            Err(StatsError::LengthMismatch { .. })
+        ));
+        assert!(matches!(
+            paired_shift(&[f64::NAN], &[1.0], 0.95),
+            Err(StatsError::NotFinite)
+        ));
+        assert!(matches!(
+            unpaired_shift(&[], &[1.0], 0.95),
+            Err(StatsError::TooFew { .. })
+        ));
+        assert!(matches!(
+            paired_shift(&[1.0], &[1.0], 1.5),
+            Err(StatsError::BadLevel(_))
+        ));
     }
 }

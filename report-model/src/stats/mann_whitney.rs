@@ -37,7 +37,11 @@ pub(crate) fn k_subset_sum_distribution(weights: &[usize], k: usize) -> Vec<f64>
 /// approximation with tie and continuity corrections. The statistic is U of `x`.
 pub fn mann_whitney_test(x: &[f64], y: &[f64]) -> Result<TestResult, StatsError> {
     if x.is_empty() || y.is_empty() {
-        return Err(StatsError::TooFew { needed: 1, got: 0, what: "values on each side" });
+        return Err(StatsError::TooFew {
+            needed: 1,
+            got: 0,
+            what: "values on each side",
+        });
     }
     if x.iter().chain(y).any(|v| !v.is_finite()) {
         return Err(StatsError::NotFinite);
@@ -52,12 +56,20 @@ pub fn mann_whitney_test(x: &[f64], y: &[f64]) -> Result<TestResult, StatsError>
         let doubled: Vec<usize> = ranks.iter().map(|r| (r * 2.0).round() as usize).collect();
         let dist = k_subset_sum_distribution(&doubled, nx);
         let p = two_sided(&dist, (rx * 2.0).round() as usize);
-        return Ok(TestResult { statistic: u, p_value: p, method: TestMethod::Exact, n });
+        return Ok(TestResult {
+            statistic: u,
+            p_value: p,
+            method: TestMethod::Exact,
+            n,
+        });
     }
     let (fx, fy) = (nx as f64, ny as f64);
     let nt = fx + fy;
     let mean = fx * fy / 2.0;
-    let tie_term: f64 = tie_groups(&all).iter().map(|&t| (t * t * t - t) as f64).sum();
+    let tie_term: f64 = tie_groups(&all)
+        .iter()
+        .map(|&t| (t * t * t - t) as f64)
+        .sum();
     let var = fx * fy / 12.0 * ((nt + 1.0) - tie_term / (nt * (nt - 1.0)));
     let z = ((u - mean).abs() - 0.5).max(0.0) / var.sqrt();
     Ok(TestResult {

@@ -21,7 +21,11 @@ pub enum StatsError {
     #[error("a value is NaN or infinite")]
     NotFinite,
     #[error("need at least {needed} {what}, got {got}")]
-    TooFew { needed: usize, got: usize, what: &'static str },
+    TooFew {
+        needed: usize,
+        got: usize,
+        what: &'static str,
+    },
     #[error("confidence level {0} is not between 0 and 1")]
     BadLevel(f64),
 }

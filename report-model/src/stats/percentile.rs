@@ -123,7 +123,10 @@ mod tests {
     #[test]
     fn distribution_and_bands() {
         let d = Distribution::of(&[4.0, 1.0, 3.0, 2.0]).unwrap();
-        assert_eq!((d.n, d.median, d.min, d.max, d.p99), (4, 2.5, 1.0, 4.0, 4.0));
+        assert_eq!(
+            (d.n, d.median, d.min, d.max, d.p99),
+            (4, 2.5, 1.0, 4.0, 4.0)
+        );
         assert!(d.p99_is_max());
         assert_eq!(Distribution::of(&[]), None);
         assert_eq!(Distribution::of(&[1.0, f64::NAN]), None);

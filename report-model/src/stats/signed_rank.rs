@@ -66,21 +66,39 @@ pub fn signed_rank_test(diffs: &[f64]) -> Result<TestResult, StatsError> {
     let nz: Vec<f64> = diffs.iter().copied().filter(|d| *d != 0.0).collect();
     let n = nz.len();
     if n == 0 {
-        return Err(StatsError::TooFew { needed: 1, got: 0, what: "non-zero differences" });
+        return Err(StatsError::TooFew {
+            needed: 1,
+            got: 0,
+            what: "non-zero differences",
+        });
     }
     let abs: Vec<f64> = nz.iter().map(|d| d.abs()).collect();
     let ranks = midranks(&abs);
-    let w_plus: f64 = nz.iter().zip(&ranks).filter(|(d, _)| **d > 0.0).map(|(_, r)| r).sum();
+    let w_plus: f64 = nz
+        .iter()
+        .zip(&ranks)
+        .filter(|(d, _)| **d > 0.0)
+        .map(|(_, r)| r)
+        .sum();
     if n <= EXACT_MAX_N {
         // Doubled mid-ranks are integers.
         let doubled: Vec<usize> = ranks.iter().map(|r| (r * 2.0).round() as usize).collect();
         let dist = subset_sum_distribution(&doubled);
         let p = two_sided(&dist, (w_plus * 2.0).round() as usize);
-        return Ok(TestResult { statistic: w_plus, p_value: p, method: TestMethod::Exact, n: n as u32 });
+        return Ok(TestResult {
+            statistic: w_plus,
+            p_value: p,
+            method: TestMethod::Exact,
+            n: n as u32,
+        });
     }
     let nf = n as f64;
     let mean = nf * (nf + 1.0) / 4.0;
-    let tie_term: f64 = tie_groups(&abs).iter().map(|&t| (t * t * t - t) as f64).sum::<f64>() / 48.0;
+    let tie_term: f64 = tie_groups(&abs)
+        .iter()
+        .map(|&t| (t * t * t - t) as f64)
+        .sum::<f64>()
+        / 48.0;
     let var = nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0 - tie_term;
     let z = ((w_plus - mean).abs() - 0.5).max(0.0) / var.sqrt();
     Ok(TestResult {

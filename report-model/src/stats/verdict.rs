@@ -21,7 +21,13 @@ pub enum Verdict {
 
 /// The rule: too few samples first; then the CI (difference when it excludes 0); where no
 /// CI exists, p < 0.05.
-pub fn verdict(paired: bool, n_base: usize, n_cand: usize, ci: Option<(f64, f64)>, p: Option<f64>) -> Verdict {
+pub fn verdict(
+    paired: bool,
+    n_base: usize,
+    n_cand: usize,
+    ci: Option<(f64, f64)>,
+    p: Option<f64>,
+) -> Verdict {
     let enough = if paired {
         n_base.min(n_cand) >= MIN_PAIRS
     } else {
@@ -48,12 +54,30 @@ mod tests {
 
     #[test]
     fn rules() {
-        assert_eq!(verdict(true, 5, 5, Some((1.0, 2.0)), Some(0.01)), Verdict::InsufficientSamples);
-        assert_eq!(verdict(true, 6, 6, Some((1.0, 2.0)), None), Verdict::Difference);
-        assert_eq!(verdict(true, 6, 6, Some((-2.0, -1.0)), None), Verdict::Difference);
-        assert_eq!(verdict(true, 6, 6, Some((-1.0, 2.0)), Some(0.01)), Verdict::NoDetectableDifference);
+        assert_eq!(
+            verdict(true, 5, 5, Some((1.0, 2.0)), Some(0.01)),
+            Verdict::InsufficientSamples
+        );
+        assert_eq!(
+            verdict(true, 6, 6, Some((1.0, 2.0)), None),
+            Verdict::Difference
+        );
+        assert_eq!(
+            verdict(true, 6, 6, Some((-2.0, -1.0)), None),
+            Verdict::Difference
+        );
+        assert_eq!(
+            verdict(true, 6, 6, Some((-1.0, 2.0)), Some(0.01)),
+            Verdict::NoDetectableDifference
+        );
         assert_eq!(verdict(false, 4, 9, None, Some(0.01)), Verdict::Difference);
-        assert_eq!(verdict(false, 3, 9, None, Some(0.01)), Verdict::InsufficientSamples);
-        assert_eq!(verdict(false, 4, 4, None, None), Verdict::NoDetectableDifference);
+        assert_eq!(
+            verdict(false, 3, 9, None, Some(0.01)),
+            Verdict::InsufficientSamples
+        );
+        assert_eq!(
+            verdict(false, 4, 4, None, None),
+            Verdict::NoDetectableDifference
+        );
     }
 }

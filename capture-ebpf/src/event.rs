@@ -1,0 +1,234 @@
+//! Maps, globals set by userspace, and the event-building helpers every program shares.
+
+use core::ffi::c_void;
+
+use aya_ebpf::{
+    helpers::{
+        bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_user,
+        generated::{
+            bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_task,
+            bpf_ktime_get_ns, bpf_probe_read_kernel_str, bpf_probe_read_user_str,
+        },
+    },
+    macros::map,
+    maps::{HashMap, PerCpuArray, RingBuf},
+};
+use capture_ebpf::{
+    counter_index, Inflight, RawEvent, CTR_DROPPED, CTR_SEEN, CTR_SUBMITTED, DATA_MAX,
+    DEFAULT_RINGBUF_BYTES, FLAG_STR1_FAULT, FLAG_STR1_TRUNCATED, FLAG_STR2_FAULT,
+    FLAG_STR2_TRUNCATED, NUM_COUNTERS, RAW_HEADER_SIZE, STR_MAX,
+};
+
+/// The one ring buffer (size set by userspace with `map_max_entries`).
+#[map]
+pub static EVENTS: RingBuf = RingBuf::with_byte_size(DEFAULT_RINGBUF_BYTES, 0);
+
+/// Per-CPU counters: `counter_index(kind, CTR_*)`.
+#[map]
+pub static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(NUM_COUNTERS, 0);
+
+/// Per-CPU scratch events (slot 0: sys_exit, slot 1: sched programs), too big for the stack.
+#[map]
+pub static SCRATCH: PerCpuArray<RawEvent> = PerCpuArray::with_max_entries(2, 0);
+
+/// Syscall arguments between sys_enter and sys_exit, keyed by tid.
+#[map]
+pub static INFLIGHT: HashMap<u32, Inflight> = HashMap::with_max_entries(16384, 0);
+
+// Globals set by userspace before load (see capture_ebpf::globals).
+#[unsafe(no_mangle)]
+pub static SESSION_CGROUP_ID: u64 = 0;
+#[unsafe(no_mangle)]
+pub static SESSION_LEVEL: u32 = 0;
+#[unsafe(no_mangle)]
+pub static TASK_PID_OFF: u32 = 0;
+#[unsafe(no_mangle)]
+pub static TASK_TGID_OFF: u32 = 0;
+#[unsafe(no_mangle)]
+pub static TASK_REAL_PARENT_OFF: u32 = 0;
+#[unsafe(no_mangle)]
+pub static TASK_EXIT_CODE_OFF: u32 = 0;
+#[unsafe(no_mangle)]
+pub static BPRM_FILENAME_OFF: u32 = 0;
+#[unsafe(no_mangle)]
+pub static EXIT_HAS_GROUP_DEAD: u32 = 0;
+
+/// Reads a global through a volatile load so the compiler cannot fold the default.
+#[inline(always)]
+pub fn global_u64(g: &u64) -> u64 {
+    // SAFETY: reading a valid static.
+    unsafe { core::ptr::read_volatile(g) }
+}
+
+#[inline(always)]
+pub fn global_u32(g: &u32) -> u32 {
+    // SAFETY: reading a valid static.
+    unsafe { core::ptr::read_volatile(g) }
+}
+
+#[inline(always)]
+pub fn bump(kind: u32, which: u32) {
+    if let Some(p) = COUNTERS.get_ptr_mut(counter_index(kind, which)) {
+        // SAFETY: per-CPU slot; programs do not nest on one CPU for one map slot.
+        unsafe { *p += 1 };
+    }
+}
+
+/// The per-CPU scratch event of `slot`.
+#[inline(always)]
+pub fn scratch(slot: u32) -> Option<&'static mut RawEvent> {
+    // SAFETY: the map value lives as long as the program run; one user per slot per CPU.
+    SCRATCH.get_ptr_mut(slot).map(|p| unsafe { &mut *p })
+}
+
+#[inline(always)]
+pub fn read_kernel_u64(addr: u64) -> u64 {
+    // SAFETY: bpf_probe_read_kernel handles faults.
+    unsafe { bpf_probe_read_kernel(addr as *const u64) }.unwrap_or(0)
+}
+
+#[inline(always)]
+pub fn read_kernel_u32(addr: u64) -> u32 {
+    // SAFETY: bpf_probe_read_kernel handles faults.
+    unsafe { bpf_probe_read_kernel(addr as *const u32) }.unwrap_or(0)
+}
+
+#[inline(always)]
+pub fn read_user_u64(addr: u64) -> u64 {
+    // SAFETY: bpf_probe_read_user handles faults.
+    unsafe { bpf_probe_read_user(addr as *const u64) }.unwrap_or(0)
+}
+
+/// `tgid` of a task_struct.
+#[inline(always)]
+pub fn task_tgid(task: u64) -> u32 {
+    read_kernel_u32(task + global_u32(&TASK_TGID_OFF) as u64)
+}
+
+/// `pid` (thread id) of a task_struct.
+#[inline(always)]
+pub fn task_pid(task: u64) -> u32 {
+    read_kernel_u32(task + global_u32(&TASK_PID_OFF) as u64)
+}
+
+/// `current->real_parent->tgid`, 0 when unreadable.
+#[inline(always)]
+fn current_ppid() -> u32 {
+    // SAFETY: helper call without arguments.
+    let task = unsafe { bpf_get_current_task() };
+    let parent = read_kernel_u64(task + global_u32(&TASK_REAL_PARENT_OFF) as u64);
+    if parent == 0 {
+        return 0;
+    }
+    task_tgid(parent)
+}
+
+/// Fills the fixed part of `ev` for the current task.
+#[inline(always)]
+pub fn fill_header(ev: &mut RawEvent, kind: u32) {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    ev.kind = kind;
+    ev.flags = 0;
+    // SAFETY: helper calls; comm writes 16 bytes into the 16-byte array.
+    unsafe {
+        ev.ts_ns = bpf_ktime_get_ns();
+        ev.cgroup_id = bpf_get_current_cgroup_id();
+        if bpf_get_current_comm(ev.comm.as_mut_ptr() as *mut c_void, 16) < 0 {
+            ev.comm = [0; 16];
+        }
+    }
+    ev.pid = (pid_tgid >> 32) as u32;
+    ev.tid = pid_tgid as u32;
+    ev.ppid = current_ppid();
+    ev.len1 = 0;
+    ev.len2 = 0;
+    ev.result = 0;
+    ev.arg0 = 0;
+    ev.arg1 = 0;
+}
+
+/// Length (without NUL) and flags from a `bpf_probe_read_*_str` result.
+#[inline(always)]
+fn str_result(r: i64, trunc: u32, fault: u32) -> (u16, u32) {
+    if r <= 0 {
+        (0, fault)
+    } else {
+        let n = (r - 1) as u16 & (STR_MAX as u16 - 1);
+        (n, if r as usize >= STR_MAX { trunc } else { 0 })
+    }
+}
+
+/// Reads a user string into string 1.
+#[inline(always)]
+pub fn put_str1_user(ev: &mut RawEvent, src: u64) {
+    // SAFETY: writes at most STR_MAX bytes into data (DATA_MAX >= STR_MAX).
+    let r = unsafe {
+        bpf_probe_read_user_str(
+            ev.data.as_mut_ptr() as *mut c_void,
+            STR_MAX as u32,
+            src as *const c_void,
+        )
+    };
+    let (n, f) = str_result(r, FLAG_STR1_TRUNCATED, FLAG_STR1_FAULT);
+    ev.len1 = n;
+    ev.flags |= f;
+}
+
+/// Reads a kernel string into string 1.
+#[inline(always)]
+pub fn put_str1_kernel(ev: &mut RawEvent, src: u64) {
+    // SAFETY: writes at most STR_MAX bytes into data.
+    let r = unsafe {
+        bpf_probe_read_kernel_str(
+            ev.data.as_mut_ptr() as *mut c_void,
+            STR_MAX as u32,
+            src as *const c_void,
+        )
+    };
+    let (n, f) = str_result(r, FLAG_STR1_TRUNCATED, FLAG_STR1_FAULT);
+    ev.len1 = n;
+    ev.flags |= f;
+}
+
+/// Reads a user string into string 2, right after string 1.
+#[inline(always)]
+pub fn put_str2_user(ev: &mut RawEvent, src: u64) {
+    let at = ev.len1 as usize & (STR_MAX - 1);
+    // SAFETY: at < STR_MAX and at most STR_MAX bytes are written: ends below DATA_MAX.
+    let r = unsafe {
+        bpf_probe_read_user_str(
+            ev.data.as_mut_ptr().add(at) as *mut c_void,
+            STR_MAX as u32,
+            src as *const c_void,
+        )
+    };
+    let (n, f) = str_result(r, FLAG_STR2_TRUNCATED, FLAG_STR2_FAULT);
+    ev.len2 = n;
+    ev.flags |= f;
+}
+
+/// Counts the event as seen and writes its used bytes to the ring buffer.
+#[inline(always)]
+pub fn emit(ev: &RawEvent) {
+    let kind = ev.kind;
+    bump(kind, CTR_SEEN);
+    let mut n = ev.len1 as usize + ev.len2 as usize;
+    if n > DATA_MAX {
+        n = DATA_MAX;
+    }
+    // SAFETY: RAW_HEADER_SIZE + n <= size_of::<RawEvent>().
+    let bytes = unsafe {
+        core::slice::from_raw_parts(ev as *const RawEvent as *const u8, RAW_HEADER_SIZE + n)
+    };
+    match EVENTS.output::<[u8]>(bytes, 0) {
+        Ok(()) => bump(kind, CTR_SUBMITTED),
+        Err(_) => bump(kind, CTR_DROPPED),
+    }
+}
+
+/// Counts an event that could not even be prepared (e.g. INFLIGHT full) as seen and dropped.
+#[inline(always)]
+pub fn lost(kind: u32) {
+    bump(kind, CTR_SEEN);
+    bump(kind, CTR_DROPPED);
+}

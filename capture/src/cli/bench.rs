@@ -1,0 +1,108 @@
+//! `tare bench`: run arms x cells x repetitions and write a results directory and bundle.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use report_model::schema::experiment::Tier;
+
+use crate::harness::{experiment, results, runner};
+
+/// Measure a workload under the arms bare, A (capture), B (OTel) and C (both).
+///
+/// Runs warm-ups, then n counterbalanced blocks of all arms per cell; checks every
+/// sample's validity and fidelity; writes DIR/ (experiment.toml, host.json,
+/// samples.jsonl, summary.json, summary.md, bmf.json, charts/, archives/) and
+/// DIR.bundle.tar.gz. Ctrl-C stops after the current sample and still writes a
+/// (partial) summary.
+///
+/// Examples:
+///   sudo tare bench --preset smoke --out results/smoke
+///   sudo tare bench --preset study --out results/study
+///   sudo tare bench my-experiment.toml --out results/mine --tier smoke
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// An experiment file (TOML); see capture/presets/*.toml for the format.
+    #[arg(conflicts_with = "preset")]
+    pub experiment: Option<PathBuf>,
+    /// A built-in experiment: smoke, study or sweep.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// The results directory to write (created; must be empty or absent).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Run only the cells of this tier.
+    #[arg(long, value_enum)]
+    pub tier: Option<TierArg>,
+    /// Override the experiment's n (counted blocks per cell).
+    #[arg(long)]
+    pub n: Option<u32>,
+    /// Override the experiment's warm-up rounds per cell.
+    #[arg(long)]
+    pub warmups: Option<u32>,
+    /// Largest bundle in bytes; per-sample archives beyond it are left out.
+    #[arg(long, default_value_t = results::DEFAULT_BUNDLE_CAP)]
+    pub bundle_cap: u64,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Tier names on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TierArg {
+    Smoke,
+    Extended,
+    Certification,
+}
+
+impl From<TierArg> for Tier {
+    fn from(t: TierArg) -> Tier {
+        match t {
+            TierArg::Smoke => Tier::Smoke,
+            TierArg::Extended => Tier::Extended,
+            TierArg::Certification => Tier::Certification,
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<i32> {
+    let (mut exp, _original_text) = match (&args.experiment, &args.preset) {
+        (Some(path), None) => experiment::load(path)?,
+        (None, Some(name)) => experiment::preset(name)?,
+        (None, None) => bail!("give an experiment file or --preset smoke|study|sweep"),
+        (Some(_), Some(_)) => bail!("give an experiment file or --preset, not both"),
+    };
+    if let Some(n) = args.n {
+        exp.n = n;
+    }
+    if let Some(w) = args.warmups {
+        exp.warmups = w;
+    }
+    experiment::validate(&exp)?;
+    let exp = experiment::filter_tier(exp, args.tier.map(Tier::from))?;
+    let as_run = report_model::schema::to_toml("experiment.toml", &exp)?;
+    let outcome = runner::run(
+        exp,
+        as_run,
+        &runner::Options {
+            out: args.out.clone(),
+            bundle_cap: args.bundle_cap,
+            quiet: args.quiet,
+        },
+    )?;
+    println!("{}", outcome.summary.headline);
+    if let Some(b) = &outcome.summary.boundary {
+        println!(
+            "boundary: cell {} failed the {} gate: {}",
+            b.cell, b.gate, b.detail
+        );
+    }
+    println!(
+        "wrote {}/ (summary.md, summary.json, bmf.json, charts/) and {}",
+        args.out.display(),
+        outcome.bundle.display()
+    );
+    println!("view it: tare view {}", outcome.bundle.display());
+    Ok(if outcome.summary.partial { 130 } else { 0 })
+}

@@ -1,0 +1,159 @@
+//! What each arm runs: the command line of one sample, and the files it will leave.
+
+use std::path::{Path, PathBuf};
+
+use report_model::schema::experiment::{Arm, Cell, Experiment};
+
+use super::experiment::expand;
+
+/// The command of one sample and where its outputs go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArmPlan {
+    pub argv: Vec<String>,
+    /// The capture archive (capture arms).
+    pub archive: Option<PathBuf>,
+    /// The OTLP JSON trace (tracing arms).
+    pub trace: Option<PathBuf>,
+}
+
+/// The workload command of `arm` in `cell`: the experiment's own command for the arm (run by
+/// `sh -c`), else the built-in `tare workload`.
+pub fn workload_argv(
+    tare: &Path,
+    arm: Arm,
+    cell: &Cell,
+    experiment: &Experiment,
+    trace: Option<&Path>,
+) -> Vec<String> {
+    if let Some(cmd) = experiment.commands.get(&arm) {
+        let trace = trace.map(Path::to_path_buf).unwrap_or_default();
+        return vec!["sh".into(), "-c".into(), expand(cmd, cell, &trace)];
+    }
+    let mut argv = vec![
+        tare.display().to_string(),
+        "workload".into(),
+        "--kernel-events".into(),
+        cell.kernel_events.to_string(),
+        "--concurrency".into(),
+        cell.concurrency.to_string(),
+        "--payload-bytes".into(),
+        cell.payload_bytes.to_string(),
+    ];
+    if let Some(t) = trace {
+        argv.extend([
+            "--span-events".into(),
+            cell.span_events.to_string(),
+            "--trace-out".into(),
+            t.display().to_string(),
+        ]);
+    }
+    argv
+}
+
+/// The full plan of one sample. `stem` names its files inside `dir` (e.g. `k25-s25-0007-a`).
+pub fn plan(
+    tare: &Path,
+    arm: Arm,
+    cell: &Cell,
+    experiment: &Experiment,
+    dir: &Path,
+    stem: &str,
+) -> ArmPlan {
+    let trace = arm.traces().then(|| dir.join(format!("{stem}.trace.json")));
+    let workload = workload_argv(tare, arm, cell, experiment, trace.as_deref());
+    if !arm.captures() {
+        return ArmPlan {
+            argv: workload,
+            archive: None,
+            trace,
+        };
+    }
+    let archive = dir.join(format!("{stem}.tar.gz"));
+    let mut argv = vec![
+        tare.display().to_string(),
+        "capture".into(),
+        "--quiet".into(),
+        "--out".into(),
+        archive.display().to_string(),
+    ];
+    if let Some(t) = &trace {
+        argv.extend(["--trace".into(), t.display().to_string()]);
+    }
+    argv.push("--".into());
+    argv.extend(workload);
+    ArmPlan {
+        argv,
+        archive: Some(archive),
+        trace,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use report_model::schema::experiment::Tier;
+
+    fn exp() -> (Experiment, Cell) {
+        let (e, _) = crate::harness::experiment::preset("smoke").unwrap();
+        let cell = Cell {
+            id: "k".into(),
+            kernel_events: 3,
+            span_events: 7,
+            concurrency: 2,
+            payload_bytes: 64,
+            tier: Tier::Smoke,
+        };
+        (e, cell)
+    }
+
+    #[test]
+    fn built_in_arms() {
+        let (e, cell) = exp();
+        let tare = Path::new("/bin/tare");
+        let bare = plan(tare, Arm::Bare, &cell, &e, Path::new("/r"), "s0");
+        assert_eq!(
+            bare.argv.join(" "),
+            "/bin/tare workload --kernel-events 3 --concurrency 2 --payload-bytes 64"
+        );
+        assert_eq!((bare.archive, bare.trace), (None, None));
+        let c = plan(tare, Arm::C, &cell, &e, Path::new("/r"), "s1");
+        assert_eq!(
+            c.argv.join(" "),
+            "/bin/tare capture --quiet --out /r/s1.tar.gz --trace /r/s1.trace.json -- /bin/tare workload \
+             --kernel-events 3 --concurrency 2 --payload-bytes 64 --span-events 7 --trace-out /r/s1.trace.json"
+        );
+        assert_eq!(c.archive.as_deref(), Some(Path::new("/r/s1.tar.gz")));
+        let b = plan(tare, Arm::B, &cell, &e, Path::new("/r"), "s2");
+        assert!(b
+            .argv
+            .ends_with(&["--trace-out".to_string(), "/r/s2.trace.json".to_string()]));
+        assert_eq!(b.archive, None);
+    }
+
+    #[test]
+    fn experiment_commands_run_through_sh() {
+        let (mut e, cell) = exp();
+        e.commands.insert(
+            Arm::B,
+            "python3 w.py -n {span_events} -o {trace_out}".into(),
+        );
+        let b = plan(
+            Path::new("/bin/tare"),
+            Arm::B,
+            &cell,
+            &e,
+            Path::new("/r"),
+            "s",
+        );
+        assert_eq!(b.argv, ["sh", "-c", "python3 w.py -n 7 -o /r/s.trace.json"]);
+        let bare = plan(
+            Path::new("/bin/tare"),
+            Arm::Bare,
+            &cell,
+            &e,
+            Path::new("/r"),
+            "s",
+        );
+        assert_eq!(bare.argv[1], "workload");
+    }
+}

@@ -1,0 +1,270 @@
+//! Runs an experiment: every slot of every cell, one sample each, with progress and Ctrl-C.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use report_model::analysis::fidelity::kernel_fidelity;
+use report_model::analysis::retention;
+use report_model::bundle::{self, member_text, Limits};
+use report_model::schema::experiment::{Cell, Experiment};
+use report_model::schema::health::Health;
+use report_model::schema::kernel_event::KernelEvent;
+use report_model::schema::otlp::parse_otlp_json;
+use report_model::schema::phases::Phases;
+use report_model::schema::run::Run;
+use report_model::schema::sample::Sample;
+use report_model::schema::summary::Summary;
+use report_model::schema::{parse_json, parse_ndjson, to_ndjson, Versioned};
+
+use super::arms::{plan, ArmPlan};
+use super::pairing::{schedule, Slot};
+use super::results::{self, Inputs};
+use crate::cgroup::SessionCgroup;
+use crate::spawn;
+
+/// How to run.
+pub struct Options {
+    pub out: PathBuf,
+    pub bundle_cap: u64,
+    pub quiet: bool,
+}
+
+/// What a finished (or interrupted) bench produced.
+pub struct Outcome {
+    pub summary: Summary,
+    pub bundle: PathBuf,
+}
+
+/// Runs `experiment`, writing the results directory as it goes.
+pub fn run(experiment: Experiment, experiment_text: String, opts: &Options) -> Result<Outcome> {
+    if opts.out.exists()
+        && std::fs::read_dir(&opts.out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        anyhow::bail!(
+            "{} exists and is not empty; choose a new --out (results are never overwritten)",
+            opts.out.display()
+        );
+    }
+    let archives = opts.out.join("archives");
+    std::fs::create_dir_all(&archives)
+        .with_context(|| format!("cannot create {}", archives.display()))?;
+    let tare = std::env::current_exe().context("cannot find the tare executable")?;
+    crate::signals::install_stop_flag();
+
+    let mut inputs = Inputs {
+        experiment,
+        experiment_text,
+        host: crate::hostinfo::current(),
+        samples: Vec::new(),
+    };
+    results::write_inputs(&opts.out, &inputs)?;
+    let plan_all: Vec<(Cell, Vec<Slot>)> = inputs
+        .experiment
+        .cells
+        .iter()
+        .map(|c| {
+            (
+                c.clone(),
+                schedule(
+                    &super::experiment::arms(&inputs.experiment),
+                    inputs.experiment.n,
+                    inputs.experiment.warmups,
+                ),
+            )
+        })
+        .collect();
+    let total: usize = plan_all.iter().map(|(_, s)| s.len()).sum();
+    let bar = progress(total as u64, opts.quiet);
+    let mut seq = 0u32;
+    'cells: for (cell, slots) in &plan_all {
+        for slot in slots {
+            if crate::signals::stop_requested() {
+                bar.println("interrupted: finishing with the samples so far");
+                break 'cells;
+            }
+            bar.set_message(format!("{} {}", cell.id, slot.arm.label()));
+            let sample = run_sample(&tare, &inputs.experiment, cell, *slot, seq, &opts.out)?;
+            if !sample.valid && !slot.warmup {
+                bar.println(format!(
+                    "discarded: {} {} #{}: {}",
+                    cell.id,
+                    slot.arm.as_str(),
+                    seq,
+                    sample.discard_reason.as_deref().unwrap_or("?")
+                ));
+            }
+            append_sample(&opts.out, &sample)?;
+            inputs.samples.push(sample);
+            seq += 1;
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    let (summary, bundle) = results::render_all(&opts.out, &inputs, opts.bundle_cap)?;
+    Ok(Outcome { summary, bundle })
+}
+
+fn progress(total: u64, quiet: bool) -> ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} samples, ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn append_sample(dir: &Path, sample: &Sample) -> Result<()> {
+    use std::io::Write;
+    let line = to_ndjson("samples.jsonl", std::slice::from_ref(sample))?;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(dir.join("samples.jsonl"))?;
+    f.write_all(line.as_bytes())?;
+    Ok(())
+}
+
+/// Runs one slot and judges it.
+fn run_sample(
+    tare: &Path,
+    e: &Experiment,
+    cell: &Cell,
+    slot: Slot,
+    seq: u32,
+    out: &Path,
+) -> Result<Sample> {
+    let stem = format!("{}-{:04}-{}", cell.id, seq, slot.arm.as_str());
+    let p = plan(tare, slot.arm, cell, e, &out.join("archives"), &stem);
+    let run_id = format!("bench-{}-{seq}", std::process::id());
+    let cg = SessionCgroup::create(&run_id).context("cannot create the sample's cgroup")?;
+    let started = Instant::now();
+    let ended = spawn::run_to_end(&p.argv, &cg, Duration::from_secs(e.timeout_s))
+        .with_context(|| format!("cannot run {}", p.argv.join(" ")))?;
+    let wall_ns = started.elapsed().as_nanos() as u64;
+    let peak = crate::rss::workload_peak(cg.peak_memory(), ended.max_rss_kb);
+    let _ = cg.remove();
+
+    let mut s = Sample {
+        schema: Sample::SCHEMA.into(),
+        cell: cell.id.clone(),
+        arm: slot.arm,
+        seq,
+        pair: slot.block,
+        warmup: slot.warmup,
+        valid: true,
+        discard_reason: None,
+        exit_code: ended.code,
+        wall_ns,
+        peak_rss_bytes: Some(peak.bytes),
+        rss_method: Some(peak.method),
+        tare_peak_rss_bytes: None,
+        artifact_bytes: 0,
+        phases_ns: Default::default(),
+        kernel_events: None,
+        kernel_fidelity: None,
+        span_fidelity: None,
+        archive: None,
+    };
+    let mut problems = Vec::new();
+    if ended.timed_out {
+        problems.push(format!("timed out after {} s", e.timeout_s));
+    } else if ended.code != Some(0) {
+        problems.push(match (ended.code, ended.signal) {
+            (Some(c), _) => format!("exit status {c}"),
+            (None, Some(sig)) => format!("killed by signal {sig}"),
+            _ => "no exit status".into(),
+        });
+    }
+    if slot.arm.captures() {
+        judge_archive(&p, cell, out, &mut s, &mut problems);
+    }
+    if slot.arm.traces() {
+        judge_trace(&p, cell, &mut s, &mut problems);
+    }
+    if !problems.is_empty() {
+        s.valid = false;
+        s.discard_reason = Some(problems.join("; "));
+    }
+    Ok(s)
+}
+
+/// Reads the capture archive: health (must be clean), phases, RSS, kernel fidelity.
+fn judge_archive(p: &ArmPlan, cell: &Cell, out: &Path, s: &mut Sample, problems: &mut Vec<String>) {
+    let Some(path) = &p.archive else { return };
+    let name = path.display().to_string();
+    let read = || -> Result<(Run, Phases, Health, Vec<KernelEvent>, u64)> {
+        let bytes = std::fs::read(path).with_context(|| format!("no archive at {name}"))?;
+        let members = bundle::read_tar_gz(&name, &bytes, &Limits::default())?;
+        bundle::verify(&name, &members)?;
+        let run: Run = parse_json("run.json", member_text(&name, &members, "run.json")?)?;
+        let phases: Phases =
+            parse_json("phases.json", member_text(&name, &members, "phases.json")?)?;
+        let health: Health =
+            parse_json("health.json", member_text(&name, &members, "health.json")?)?;
+        let events: Vec<KernelEvent> = parse_ndjson(
+            "kernel.ndjson",
+            member_text(&name, &members, "kernel.ndjson")?,
+        )?;
+        Ok((run, phases, health, events, bytes.len() as u64))
+    };
+    match read() {
+        Ok((run, phases, health, events, bytes)) => {
+            s.artifact_bytes += bytes;
+            s.archive = path.strip_prefix(out).ok().map(|r| r.display().to_string());
+            s.peak_rss_bytes = Some(run.workload_peak_rss.bytes);
+            s.rss_method = Some(run.workload_peak_rss.method);
+            s.tare_peak_rss_bytes = Some(run.tare_peak_rss_bytes);
+            s.phases_ns = phases
+                .phases
+                .iter()
+                .map(|ph| (ph.name.clone(), ph.duration_ns))
+                .collect();
+            s.phases_ns
+                .insert("residual".into(), phases.residual_ns.max(0) as u64);
+            s.kernel_events = Some(events.len() as u64);
+            s.kernel_fidelity = Some(kernel_fidelity(&events, cell.kernel_events as u64));
+            if !health.is_clean() {
+                problems.push(format!(
+                    "health {:?}/{:?}: {} dropped, {} foreign",
+                    health.kernel_layer,
+                    health.cgroup_correlation,
+                    health.ringbuf_drops,
+                    health.foreign_events
+                ));
+            }
+        }
+        Err(e) => problems.push(format!("archive unreadable: {e:#}")),
+    }
+}
+
+/// Reads the OTLP JSON trace and classifies span-event retention.
+fn judge_trace(p: &ArmPlan, cell: &Cell, s: &mut Sample, problems: &mut Vec<String>) {
+    let Some(path) = &p.trace else { return };
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            s.artifact_bytes += text.len() as u64;
+            match parse_otlp_json(&path.display().to_string(), &text) {
+                Ok(trace) => {
+                    s.span_fidelity = Some(retention::trace_span_fidelity(
+                        &trace,
+                        cell.span_events as u64,
+                        None,
+                        None,
+                    ))
+                }
+                Err(e) => problems.push(format!("trace unreadable: {e}")),
+            }
+        }
+        Err(e) => problems.push(format!("no trace at {}: {e}", path.display())),
+    }
+}

@@ -1,0 +1,413 @@
+//! Reads the few kernel struct offsets the programs need from the kernel's BTF.
+//!
+//! The programs are raw tracepoints compiled without CO-RE, so the offsets of
+//! `task_struct.{pid,tgid,real_parent,exit_code}` and `linux_binprm.filename`
+//! are found here and handed to them as load-time constants. A full BTF parse
+//! (what aya does for CO-RE) costs ~20 ms; this single pass over the type
+//! section finds just these and costs ~1-2 ms.
+
+use std::path::Path;
+
+/// Offsets (bytes) and facts the eBPF programs are parameterised with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelOffsets {
+    pub task_pid: u32,
+    pub task_tgid: u32,
+    pub task_real_parent: u32,
+    pub task_exit_code: u32,
+    pub bprm_filename: u32,
+    /// `sched_process_exit` passes `bool group_dead` (Linux 6.16+).
+    pub exit_has_group_dead: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BtfError {
+    #[error("reading {path}: {source} (kernel BTF is needed: CONFIG_DEBUG_INFO_BTF=y)")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("kernel BTF is malformed: {0}")]
+    Malformed(&'static str),
+    #[error("kernel BTF has no {0}")]
+    Missing(&'static str),
+}
+
+const BTF_MAGIC: u16 = 0xeb9f;
+const KIND_INT: u32 = 1;
+const KIND_PTR: u32 = 2;
+const KIND_ARRAY: u32 = 3;
+const KIND_STRUCT: u32 = 4;
+const KIND_UNION: u32 = 5;
+const KIND_ENUM: u32 = 6;
+const KIND_TYPEDEF: u32 = 8;
+const KIND_VOLATILE: u32 = 9;
+const KIND_CONST: u32 = 10;
+const KIND_RESTRICT: u32 = 11;
+const KIND_FUNC_PROTO: u32 = 13;
+const KIND_VAR: u32 = 14;
+const KIND_DATASEC: u32 = 15;
+const KIND_DECL_TAG: u32 = 17;
+const KIND_TYPE_TAG: u32 = 18;
+const KIND_ENUM64: u32 = 19;
+
+struct Btf<'a> {
+    types: &'a [u8],
+    strings: &'a [u8],
+    /// Byte offset of every type in `types`; index = type id - 1.
+    offsets: Vec<u32>,
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    b.get(at..at + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+impl<'a> Btf<'a> {
+    fn parse(data: &'a [u8]) -> Result<(Btf<'a>, Found), BtfError> {
+        let m = data.get(0..2).ok_or(BtfError::Malformed("short header"))?;
+        if u16::from_le_bytes([m[0], m[1]]) != BTF_MAGIC {
+            return Err(BtfError::Malformed(
+                "bad magic (big-endian BTF is not supported)",
+            ));
+        }
+        let hdr = |at| u32_at(data, at).ok_or(BtfError::Malformed("short header"));
+        let hdr_len = hdr(4)? as usize;
+        let (type_off, type_len, str_off, str_len) = (hdr(8)?, hdr(12)?, hdr(16)?, hdr(20)?);
+        let sect = |off: u32, len: u32| {
+            let start = hdr_len.checked_add(off as usize)?;
+            data.get(start..start.checked_add(len as usize)?)
+        };
+        let types =
+            sect(type_off, type_len).ok_or(BtfError::Malformed("type section out of range"))?;
+        let strings =
+            sect(str_off, str_len).ok_or(BtfError::Malformed("string section out of range"))?;
+        let mut btf = Btf {
+            types,
+            strings,
+            offsets: Vec::with_capacity(types.len() / 24),
+        };
+        let mut found = Found::default();
+        let mut at = 0usize;
+        while at < types.len() {
+            let name_off = u32_at(types, at).ok_or(BtfError::Malformed("truncated type"))?;
+            let info = u32_at(types, at + 4).ok_or(BtfError::Malformed("truncated type"))?;
+            let kind = (info >> 24) & 0x1f;
+            let vlen = (info & 0xffff) as usize;
+            let extra = match kind {
+                KIND_INT | KIND_VAR | KIND_DECL_TAG => 4,
+                KIND_ARRAY => 12,
+                KIND_STRUCT | KIND_UNION | KIND_DATASEC | KIND_ENUM64 => 12 * vlen,
+                KIND_ENUM | KIND_FUNC_PROTO => 8 * vlen,
+                _ => 0,
+            };
+            btf.offsets.push(at as u32);
+            let id = btf.offsets.len() as u32;
+            if (kind == KIND_STRUCT && vlen > 0) || kind == KIND_TYPEDEF {
+                let name = btf.name(name_off);
+                let slot = match (kind, name) {
+                    (KIND_STRUCT, b"task_struct") => &mut found.task_struct,
+                    (KIND_STRUCT, b"linux_binprm") => &mut found.linux_binprm,
+                    (KIND_TYPEDEF, b"btf_trace_sched_process_exit") => &mut found.exit_tp,
+                    _ => &mut found.none,
+                };
+                if *slot == 0 {
+                    *slot = id;
+                }
+            }
+            at += 12 + extra;
+        }
+        if at != types.len() {
+            return Err(BtfError::Malformed("type section does not end on a type"));
+        }
+        Ok((btf, found))
+    }
+
+    fn name(&self, off: u32) -> &'a [u8] {
+        let s = self.strings.get(off as usize..).unwrap_or(&[]);
+        let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
+        &s[..end]
+    }
+
+    /// (name_off, info, size_or_type, byte offset) of a type id.
+    fn ty(&self, id: u32) -> Option<(u32, u32, u32, usize)> {
+        let at = *self.offsets.get((id as usize).checked_sub(1)?)? as usize;
+        Some((
+            u32_at(self.types, at)?,
+            u32_at(self.types, at + 4)?,
+            u32_at(self.types, at + 8)?,
+            at,
+        ))
+    }
+
+    /// Skips typedef/const/volatile/restrict/type_tag.
+    fn resolve(&self, mut id: u32) -> Option<u32> {
+        for _ in 0..32 {
+            let (_, info, next, _) = self.ty(id)?;
+            match (info >> 24) & 0x1f {
+                KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_TYPE_TAG => {
+                    id = next
+                }
+                _ => return Some(id),
+            }
+        }
+        None
+    }
+
+    /// Byte offset of member `want` in struct/union `id`, looking into anonymous members.
+    fn member_offset(&self, id: u32, want: &[u8], depth: u32) -> Option<u32> {
+        if depth > 8 {
+            return None;
+        }
+        let (_, info, _, at) = self.ty(id)?;
+        let kind = (info >> 24) & 0x1f;
+        if kind != KIND_STRUCT && kind != KIND_UNION {
+            return None;
+        }
+        let kflag = info >> 31 == 1;
+        for i in 0..(info & 0xffff) as usize {
+            let m = at + 12 + 12 * i;
+            let (name_off, mty, off) = (
+                u32_at(self.types, m)?,
+                u32_at(self.types, m + 4)?,
+                u32_at(self.types, m + 8)?,
+            );
+            let bits = if kflag { off & 0x00ff_ffff } else { off };
+            let name = self.name(name_off);
+            if name == want {
+                return Some(bits / 8);
+            }
+            if name.is_empty() {
+                if let Some(inner) = self
+                    .resolve(mty)
+                    .and_then(|t| self.member_offset(t, want, depth + 1))
+                {
+                    return Some(bits / 8 + inner);
+                }
+            }
+        }
+        None
+    }
+
+    /// Number of parameters of the function prototype a `btf_trace_*` typedef points to.
+    fn tp_params(&self, typedef: u32) -> Option<u32> {
+        let (_, _, ptr, _) = self.ty(typedef)?;
+        let (_, info, proto, _) = self.ty(self.resolve(ptr)?)?;
+        if (info >> 24) & 0x1f != KIND_PTR {
+            return None;
+        }
+        let (_, info, _, _) = self.ty(self.resolve(proto)?)?;
+        ((info >> 24) & 0x1f == KIND_FUNC_PROTO).then_some(info & 0xffff)
+    }
+}
+
+#[derive(Default)]
+struct Found {
+    task_struct: u32,
+    linux_binprm: u32,
+    exit_tp: u32,
+    none: u32,
+}
+
+/// Finds the offsets in a BTF blob (e.g. the bytes of /sys/kernel/btf/vmlinux).
+pub fn kernel_offsets(data: &[u8]) -> Result<KernelOffsets, BtfError> {
+    let (btf, found) = Btf::parse(data)?;
+    if found.task_struct == 0 {
+        return Err(BtfError::Missing("struct task_struct"));
+    }
+    if found.linux_binprm == 0 {
+        return Err(BtfError::Missing("struct linux_binprm"));
+    }
+    let task = |m: &'static str| {
+        btf.member_offset(found.task_struct, m.as_bytes(), 0)
+            .ok_or(BtfError::Missing(m))
+    };
+    Ok(KernelOffsets {
+        task_pid: task("pid")?,
+        task_tgid: task("tgid")?,
+        task_real_parent: task("real_parent")?,
+        task_exit_code: task("exit_code")?,
+        bprm_filename: btf
+            .member_offset(found.linux_binprm, b"filename", 0)
+            .ok_or(BtfError::Missing("linux_binprm.filename"))?,
+        // (void *__data, struct task_struct *p, bool group_dead)
+        exit_has_group_dead: found.exit_tp != 0 && btf.tp_params(found.exit_tp).unwrap_or(0) >= 3,
+    })
+}
+
+/// Reads /sys/kernel/btf/vmlinux (or `path`) and finds the offsets.
+pub fn read_kernel_offsets(path: &Path) -> Result<KernelOffsets, BtfError> {
+    let data = std::fs::read(path).map_err(|source| BtfError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    kernel_offsets(&data)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A tiny BTF blob builder for tests.
+    #[derive(Default)]
+    pub struct Builder {
+        types: Vec<u8>,
+        strings: Vec<u8>,
+        next_id: u32,
+    }
+
+    impl Builder {
+        pub fn new() -> Self {
+            Builder {
+                types: Vec::new(),
+                strings: vec![0],
+                next_id: 1,
+            }
+        }
+        fn s(&mut self, name: &str) -> u32 {
+            if name.is_empty() {
+                return 0;
+            }
+            let off = self.strings.len() as u32;
+            self.strings.extend_from_slice(name.as_bytes());
+            self.strings.push(0);
+            off
+        }
+        fn head(&mut self, name: &str, kind: u32, vlen: u32, kflag: bool, st: u32) -> u32 {
+            let n = self.s(name);
+            let info = (kind << 24) | vlen | if kflag { 1 << 31 } else { 0 };
+            for v in [n, info, st] {
+                self.types.extend_from_slice(&v.to_le_bytes());
+            }
+            self.next_id += 1;
+            self.next_id - 1
+        }
+        pub fn int(&mut self, name: &str) -> u32 {
+            let id = self.head(name, KIND_INT, 0, false, 4);
+            self.types.extend_from_slice(&32u32.to_le_bytes());
+            id
+        }
+        pub fn ptr(&mut self, to: u32) -> u32 {
+            self.head("", KIND_PTR, 0, false, to)
+        }
+        pub fn typedef(&mut self, name: &str, to: u32) -> u32 {
+            self.head(name, KIND_TYPEDEF, 0, false, to)
+        }
+        pub fn proto(&mut self, params: &[u32]) -> u32 {
+            let id = self.head("", KIND_FUNC_PROTO, params.len() as u32, false, 0);
+            for p in params {
+                self.types.extend_from_slice(&0u32.to_le_bytes());
+                self.types.extend_from_slice(&p.to_le_bytes());
+            }
+            id
+        }
+        /// members: (name, type, bit offset)
+        pub fn strukt(
+            &mut self,
+            kind: u32,
+            name: &str,
+            kflag: bool,
+            members: &[(&str, u32, u32)],
+        ) -> u32 {
+            let id = self.head(name, kind, members.len() as u32, kflag, 64);
+            for (n, t, off) in members {
+                let n = self.s(n);
+                for v in [n, *t, *off] {
+                    self.types.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+            id
+        }
+        pub fn build(&self) -> Vec<u8> {
+            let mut out = Vec::new();
+            out.extend_from_slice(&BTF_MAGIC.to_le_bytes());
+            out.push(1);
+            out.push(0);
+            let tl = self.types.len() as u32;
+            for v in [24u32, 0, tl, tl, self.strings.len() as u32] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            out.extend_from_slice(&self.types);
+            out.extend_from_slice(&self.strings);
+            out
+        }
+    }
+
+    fn sample(group_dead: bool) -> Vec<u8> {
+        let mut b = Builder::new();
+        let int = b.int("int");
+        let _fwd_like = b.strukt(KIND_STRUCT, "task_struct", false, &[]); // a declaration: skipped
+        let anon = b.strukt(
+            KIND_STRUCT,
+            "",
+            false,
+            &[("real_parent", int, 64), ("x", int, 128)],
+        );
+        let anon_t = b.typedef("", anon);
+        let task = b.strukt(
+            KIND_STRUCT,
+            "task_struct",
+            true,
+            &[
+                ("flags", int, 0),
+                ("exit_code", int, 9312),
+                ("pid", int, 10112),
+                ("tgid", int, 10144),
+                ("", anon_t, 10176),
+            ],
+        );
+        let task_ptr = b.ptr(task);
+        let void_ptr = b.ptr(0);
+        let params: Vec<u32> = if group_dead {
+            vec![void_ptr, task_ptr, int]
+        } else {
+            vec![void_ptr, task_ptr]
+        };
+        let proto = b.proto(&params);
+        let pp = b.ptr(proto);
+        b.typedef("btf_trace_sched_process_exit", pp);
+        b.strukt(KIND_UNION, "linux_binprm", false, &[]);
+        b.strukt(
+            KIND_STRUCT,
+            "linux_binprm",
+            false,
+            &[("vma", int, 0), ("filename", int, 768)],
+        );
+        b.build()
+    }
+
+    #[test]
+    fn finds_offsets_in_a_synthetic_blob() {
+        let o = kernel_offsets(&sample(true)).unwrap();
+        assert_eq!(
+            o,
+            KernelOffsets {
+                task_pid: 1264,
+                task_tgid: 1268,
+                task_real_parent: 1272 + 8,
+                task_exit_code: 1164,
+                bprm_filename: 96,
+                exit_has_group_dead: true,
+            }
+        );
+        assert!(!kernel_offsets(&sample(false)).unwrap().exit_has_group_dead);
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(matches!(kernel_offsets(b""), Err(BtfError::Malformed(_))));
+        assert!(matches!(
+            kernel_offsets(&[0u8; 64]),
+            Err(BtfError::Malformed(_))
+        ));
+        let mut blob = sample(true);
+        blob.truncate(blob.len() - 40);
+        assert!(kernel_offsets(&blob).is_err());
+        let mut b = Builder::new();
+        b.int("int");
+        assert!(matches!(
+            kernel_offsets(&b.build()),
+            Err(BtfError::Missing(_))
+        ));
+    }
+}

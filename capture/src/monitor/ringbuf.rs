@@ -1,0 +1,102 @@
+//! The ring-buffer consumer: tokio `AsyncFd` over aya's `RingBuf`, drained until
+//! empty before readiness is cleared, records decoded into `KernelEvent`s.
+
+use aya::maps::{MapData, RingBuf};
+use report_model::schema::kernel_event::KernelEvent;
+use tokio::io::unix::AsyncFd;
+use tokio::sync::oneshot;
+
+use super::decode::{decode, raw_kind};
+
+/// Where decoded events go.
+pub enum Sink {
+    /// Kept in memory and returned by `Monitor::finish`.
+    Collect(Vec<KernelEvent>),
+    /// Handed to the caller as they arrive (e.g. streamed to kernel.ndjson).
+    Callback(Box<dyn FnMut(KernelEvent) + Send>),
+}
+
+/// What the consumer has received so far.
+pub struct Received {
+    pub sink: Sink,
+    /// Records received per kind (kernel index order), decodable or not.
+    pub delivered: [u64; capture_ebpf::NUM_KINDS as usize],
+    /// Records that did not decode (counted in `delivered` by their kind when it was readable).
+    pub decode_errors: u64,
+    /// First decode error, for the report.
+    pub first_error: Option<String>,
+    seq: u64,
+}
+
+impl Received {
+    pub fn new(sink: Sink) -> Self {
+        Received {
+            sink,
+            delivered: [0; capture_ebpf::NUM_KINDS as usize],
+            decode_errors: 0,
+            first_error: None,
+            seq: 0,
+        }
+    }
+
+    fn take(&mut self, rec: &[u8]) {
+        if let Some(k) = raw_kind(rec) {
+            self.delivered[k as usize] += 1;
+        }
+        match decode(rec, self.seq) {
+            Ok(ev) => {
+                self.seq += 1;
+                match &mut self.sink {
+                    Sink::Collect(v) => v.push(ev),
+                    Sink::Callback(f) => f(ev),
+                }
+            }
+            Err(e) => {
+                self.decode_errors += 1;
+                self.first_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+}
+
+/// Takes every record available now; returns how many.
+pub fn drain(ring: &mut RingBuf<MapData>, rx: &mut Received) -> usize {
+    let mut n = 0;
+    while let Some(item) = ring.next() {
+        rx.take(&item);
+        n += 1;
+    }
+    n
+}
+
+/// The consumer: owns the ring buffer while the workload runs.
+pub struct Consumer {
+    pub ring: AsyncFd<RingBuf<MapData>>,
+    pub rx: Received,
+    /// An I/O error from the readiness wait, if the loop stopped on one.
+    pub error: Option<String>,
+}
+
+impl Consumer {
+    /// Consumes until `stop` fires (or its sender is dropped), then hands itself back.
+    pub async fn run(mut self, mut stop: oneshot::Receiver<()>) -> Self {
+        let Consumer { ring, rx, error } = &mut self;
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut stop => break,
+                ready = ring.readable_mut() => match ready {
+                    Ok(mut guard) => {
+                        drain(guard.get_inner_mut(), rx);
+                        guard.clear_ready();
+                    }
+                    Err(e) => {
+                        *error = Some(e.to_string());
+                        break;
+                    }
+                },
+            }
+        }
+        self
+    }
+}

@@ -1,0 +1,305 @@
+//! One capture, phase by phase: preflight, cgroup, monitor, child, drain, archive, cleanup.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use report_model::schema::health::{Health, KindCounters};
+use report_model::schema::kernel_event::KernelEvent;
+use report_model::schema::phases::Phases;
+use report_model::schema::run::{ExitInfo, Run};
+use report_model::schema::Versioned;
+
+use crate::archive::{self, ArchiveContent};
+use crate::cgroup::SessionCgroup;
+use crate::monitor::{Monitor, MonitorConfig, MonitorCounters, MonitorOutput};
+use crate::phases::PhaseClock;
+use crate::{hostinfo, preflight, rss, spawn};
+
+/// What to capture and where to put it.
+#[derive(Debug, Clone)]
+pub struct CaptureOptions {
+    pub command: Vec<String>,
+    /// Archive path; default `./<run-id>.tar.gz`.
+    pub out: Option<PathBuf>,
+    pub ringbuf_bytes: u32,
+    /// Kill the child after this long (the archive is still written, marked).
+    pub timeout: Option<Duration>,
+    /// The workload's OTLP JSON trace, added to the archive.
+    pub trace: Option<PathBuf>,
+}
+
+/// What a capture produced.
+#[derive(Debug)]
+pub struct Captured {
+    pub archive: PathBuf,
+    pub run: Run,
+    pub health: Health,
+    pub phases: Phases,
+    pub events: usize,
+}
+
+/// A run id from the wall clock and pid: `run-20261122-231000-4242`.
+pub fn new_run_id() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("run-{}-{}", utc_stamp(secs), std::process::id())
+}
+
+/// `YYYYMMDD-HHMMSS` in UTC for Unix seconds (civil-from-days, proleptic Gregorian).
+pub fn utc_stamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The health file from the monitor's counters: the only way it is built.
+pub fn health_of(counters: &MonitorCounters, foreign_events: u64, notes: Vec<String>) -> Health {
+    let rows = counters
+        .kinds
+        .iter()
+        .map(|(kind, c)| KindCounters {
+            kind: *kind,
+            seen: c.seen,
+            submitted: c.submitted,
+            dropped: c.dropped,
+            delivered: c.delivered,
+        })
+        .collect();
+    Health::from_counters(rows, foreign_events, notes)
+}
+
+/// Events whose cgroup is outside the session tree (`allowed`): the kernel filter should
+/// make this zero; userspace checks it.
+pub fn foreign_events(events: &[KernelEvent], allowed: &BTreeSet<u64>) -> u64 {
+    events
+        .iter()
+        .filter(|e| !allowed.contains(&e.cgroup_id))
+        .count() as u64
+}
+
+/// Runs a whole capture. Blocks; builds its own single-threaded tokio runtime.
+pub fn capture(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Captured> {
+    if opts.command.is_empty() {
+        bail!("no command to run: tare capture [OPTIONS] -- COMMAND [ARGS...]");
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(capture_async(opts, clock))
+}
+
+async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Captured> {
+    let run_id = new_run_id();
+    let started_unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .ok();
+    let out = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{run_id}.tar.gz")));
+
+    let host = {
+        let _p = clock.phase("preflight");
+        let checks = preflight::judge(&preflight::gather());
+        if !preflight::can_capture(&checks) {
+            let mut msg = String::from("capture cannot run on this machine:");
+            for c in checks
+                .iter()
+                .filter(|c| c.status == preflight::Status::Fail)
+            {
+                msg.push_str(&format!("\n  {}: {}", c.name, c.detail));
+                if let Some(fix) = &c.fix {
+                    msg.push_str(&format!("\n    fix: {fix}"));
+                }
+            }
+            msg.push_str("\n(run `tare doctor` for the full table)");
+            bail!(msg);
+        }
+        hostinfo::current()
+    };
+
+    let cg = {
+        let _p = clock.phase("cgroup_prepare");
+        SessionCgroup::create(&run_id).context("cannot create the session cgroup")?
+    };
+
+    let monitor = {
+        let _p = clock.phase("monitor_attach");
+        let cfg = MonitorConfig {
+            ringbuf_bytes: opts.ringbuf_bytes,
+            ..MonitorConfig::new(cg.id(), cg.level())
+        };
+        Monitor::start(cfg).context("cannot start kernel capture")?
+    };
+
+    let mut child = {
+        let _p = clock.phase("child_spawn");
+        spawn::spawn_into(&opts.command, &cg, false)
+            .with_context(|| format!("cannot start `{}`", opts.command[0]))?
+    };
+    let child_started = std::time::Instant::now();
+
+    let (ended, mut notes) = {
+        let _p = clock.phase("child_runtime");
+        let mut notes = Vec::new();
+        let waited = child.wait_with(opts.timeout).await?;
+        if waited.timed_out {
+            notes.push(format!(
+                "the child outlived --timeout {:?} and was killed",
+                opts.timeout.unwrap_or_default()
+            ));
+        }
+        if waited.interrupted {
+            notes.push("interrupted by Ctrl-C (SIGINT/SIGTERM): the run is incomplete".into());
+        }
+        // Anything the child left behind in the cgroup goes too: the counters must be final.
+        cg.kill_all();
+        cg.wait_empty(Duration::from_secs(5))
+            .context("tasks of the session cgroup would not exit")?;
+        (waited, notes)
+    };
+    let child_ns = child_started.elapsed().as_nanos() as u64;
+
+    let output: MonitorOutput = {
+        let _p = clock.phase("event_flush");
+        monitor.finish().await.context("draining the ring buffer")?
+    };
+    if output.decode_errors > 0 {
+        notes.push(format!(
+            "{} records did not decode (first: {})",
+            output.decode_errors,
+            output.first_decode_error.as_deref().unwrap_or("?")
+        ));
+    }
+
+    let allowed = subtree_ids(cg.path());
+    let foreign = foreign_events(&output.events, &allowed);
+    let health = health_of(&output.counters, foreign, notes.clone());
+    let workload_peak = rss::workload_peak(cg.peak_memory(), ended.max_rss_kb);
+    let exit = ExitInfo {
+        code: ended.code,
+        signal: ended.signal,
+        timed_out: ended.timed_out,
+        interrupted: ended.interrupted,
+    };
+    let trace = match &opts.trace {
+        Some(p) => match std::fs::read(p) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                notes.push(format!("no trace at {}: {e}", p.display()));
+                None
+            }
+        },
+        None => None,
+    };
+
+    let mut run = Run {
+        schema: Run::SCHEMA.into(),
+        run_id: run_id.clone(),
+        command: opts.command.clone(),
+        exit,
+        total_ns: 0,
+        child_ns,
+        started_unix_ms,
+        workload_peak_rss: workload_peak,
+        tare_peak_rss_bytes: 0,
+        host_class: host.host_class.clone(),
+        tare_version: hostinfo::VERSION.into(),
+    };
+    let phases = {
+        let _p = clock.phase("archive_write");
+        // The archive holds the phases up to here; archive_write's own time is measured
+        // below and reported on the summary line and in the trace.
+        let phases = clock.snapshot();
+        run.total_ns = phases.total_ns;
+        run.tare_peak_rss_bytes = rss::own_peak_rss_bytes();
+        let bytes = archive::encode(&ArchiveContent {
+            run: &run,
+            phases: &phases,
+            health: &health,
+            events: &output.events,
+            trace,
+            metrics: None,
+            notes,
+        })?;
+        archive::write_atomically(&out, &bytes)?;
+        phases
+    };
+    cg.remove().context("cannot remove the session cgroup")?;
+    Ok(Captured {
+        archive: out,
+        run,
+        health,
+        phases,
+        events: output.events.len(),
+    })
+}
+
+/// Ids (inode numbers) of a cgroup directory and every cgroup below it.
+pub fn subtree_ids(dir: &Path) -> BTreeSet<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(m) = std::fs::metadata(&d) {
+            out.insert(m.ino());
+        }
+        if let Ok(entries) = std::fs::read_dir(&d) {
+            for e in entries.flatten() {
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    stack.push(e.path());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_stamps() {
+        assert_eq!(utc_stamp(0), "19700101-000000");
+        assert_eq!(utc_stamp(1_795_302_000), "20261121-230000");
+        assert_eq!(utc_stamp(951_782_400), "20000229-000000");
+        assert!(new_run_id().starts_with("run-"));
+    }
+
+    #[test]
+    fn foreign_events_are_counted() {
+        let ev = |cg| KernelEvent {
+            seq: 0,
+            ts_ns: 0,
+            pid: 1,
+            tid: 1,
+            ppid: None,
+            comm: "x".into(),
+            cgroup_id: cg,
+            detail: report_model::schema::kernel_event::EventDetail::Fork { child_pid: 2 },
+        };
+        let allowed: BTreeSet<u64> = [10, 11].into();
+        assert_eq!(foreign_events(&[ev(10), ev(11), ev(12)], &allowed), 1);
+    }
+}

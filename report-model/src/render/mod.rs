@@ -1,0 +1,1 @@
+//! Renderers: summary.md (with mermaid charts), SVG charts (plotters), Bencher Metric Format.
