@@ -64,6 +64,14 @@ if [ -n "$wb_version" ] && ! wasm-bindgen --version 2>/dev/null | grep -q "$wb_v
   cargo install wasm-bindgen-cli --version "$wb_version" --quiet
 fi
 
+# --- OpenTelemetry Python SDK (a second real SDK: scripts/workloads/python_spans.py) --
+if ! python3 -c 'import opentelemetry.sdk.trace, opentelemetry.exporter.otlp.proto.common.trace_encoder, google.protobuf' 2>/dev/null; then
+  log "pip install the OpenTelemetry Python SDK"
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check \
+    opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2 opentelemetry-semantic-conventions==0.66b2 \
+    opentelemetry-proto==1.45.2 opentelemetry-exporter-otlp-proto-common==1.45.2 protobuf==7.36.2
+fi
+
 # --- Browser test driver -----------------------------------------------------
 if [ "$WANT_BROWSER" = 1 ] && [ -f "$here/tests/browser/package.json" ] && [ ! -d "$here/tests/browser/node_modules/playwright-core" ]; then
   log "npm ci (playwright-core) in tests/browser"

@@ -52,7 +52,7 @@ fn block_order(arms: &[Arm], b: u32) -> Vec<Arm> {
     };
     let uninstrumented = pair(Arm::Bare, Arm::B);
     let captured = pair(Arm::A, Arm::C);
-    if (b / 2) % 2 == 0 {
+    if (b / 2).is_multiple_of(2) {
         [uninstrumented, captured].concat()
     } else {
         [captured, uninstrumented].concat()

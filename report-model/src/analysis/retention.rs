@@ -138,6 +138,28 @@ pub fn span_fidelity(
     }
 }
 
+/// Root-span attribute naming the effective span-event limit (written by `tare workload`).
+pub const LIMIT_KEY: &str = "tare.sweep.span_event_limit";
+/// Root-span attribute naming where that limit came from: `default`, `env` or `flag`.
+pub const LIMIT_SOURCE_KEY: &str = "tare.sweep.span_event_limit_source";
+
+/// The span-event limit a trace declares about itself, if any span carries it.
+pub fn declared_limit(trace: &TracesData) -> (Option<u64>, Option<LimitSource>) {
+    for span in trace.spans() {
+        let limit = span.attribute(LIMIT_KEY).and_then(|v| v.as_i64()).and_then(|v| u64::try_from(v).ok());
+        if limit.is_some() {
+            let source = match span.attribute(LIMIT_SOURCE_KEY).and_then(|v| v.as_str()) {
+                Some("default") => Some(LimitSource::Default),
+                Some("env") => Some(LimitSource::Env),
+                Some("flag") => Some(LimitSource::Flag),
+                _ => None,
+            };
+            return (limit, source);
+        }
+    }
+    (None, None)
+}
+
 /// [`span_fidelity`] of the workload's sweep events in a parsed trace.
 pub fn trace_span_fidelity(
     trace: &TracesData,
@@ -288,5 +310,16 @@ mod tests {
         assert!(r.indexes.is_empty());
         assert_eq!(r.dropped_by_sdk, 14);
         assert_eq!(classify(5, &r.indexes), RetentionPattern::Gaps);
+    }
+
+    #[test]
+    fn declared_limit_comes_from_the_root_span() {
+        let text = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"tare.workload","attributes":[
+            {"key":"tare.sweep.span_event_limit","value":{"intValue":"128"}},
+            {"key":"tare.sweep.span_event_limit_source","value":{"stringValue":"env"}}]}]}]}]}"#;
+        let trace = parse_otlp_json("t.json", text).unwrap();
+        assert_eq!(declared_limit(&trace), (Some(128), Some(LimitSource::Env)));
+        let bare = parse_otlp_json("t.json", r#"{"resourceSpans":[]}"#).unwrap();
+        assert_eq!(declared_limit(&bare), (None, None));
     }
 }

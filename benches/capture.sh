@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Capture-core benchmarks (DESIGN section 9), each side by side with its peer in one run:
+#   1. fixed cost: `tare capture -- true` vs `true` (hyperfine, median of 30)
+#   2. per-event cost on an open/write-heavy workload: bare vs tare vs strace -f vs bpftrace
+#   3. highest event rate with 0 drops over >= 5 s of workload
+#   4. tare's own peak RSS at ~100k events
+# Usage (as root): bash benches/capture.sh [OUT_DIR]   -> OUT_DIR/capture.md and *.json
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+out=${1:-target/bench-capture}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+for p in hyperfine strace bpftrace; do
+  command -v "$p" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
+done
+mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing  # for bpftrace's tracepoints
+export PATH="$HOME/.cargo/bin:$PATH"
+cargo build --release --locked -p tare -q
+tare=$PWD/target/release/tare
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "== 1. fixed cost" >&2
+hyperfine -N --warmup 5 --runs 30 --export-json "$out/fixed.json" \
+  -n 'true' 'true' \
+  -n 'tare capture -- true' "$tare capture --quiet --out $work/fixed.tar.gz -- true" >&2
+
+echo "== 2. per-event cost" >&2
+files=${FILES:-20000}
+wl="$tare workload --kernel-events $files --concurrency 1 --payload-bytes 128 --dir $work/wl"
+cat > "$work/peer.bt" <<'BT'
+tracepoint:syscalls:sys_enter_openat /pid == cpid/ { printf("open %d %s\n", tid, str(args->filename)); }
+tracepoint:syscalls:sys_exit_openat /pid == cpid/ { printf("open-ret %d %d\n", tid, args->ret); }
+tracepoint:syscalls:sys_enter_write /pid == cpid/ { printf("write %d %d %d\n", tid, args->fd, args->count); }
+tracepoint:syscalls:sys_exit_write /pid == cpid/ { printf("write-ret %d %d\n", tid, args->ret); }
+tracepoint:syscalls:sys_enter_unlinkat /pid == cpid/ { printf("unlink %d %s\n", tid, str(args->pathname)); }
+tracepoint:sched:sched_process_exit /pid == cpid/ { printf("exit %d\n", tid); }
+BT
+hyperfine -N --warmup 2 --runs ${RUNS:-10} --export-json "$out/per_event.json" \
+  -n bare "$wl" \
+  -n tare "$tare capture --quiet --out $work/pe.tar.gz -- $wl" \
+  -n 'strace -f' "strace -f -qq -o $work/strace.out -e trace=execve,clone,clone3,exit_group,openat,write,pwrite64,writev,unlinkat,renameat2,connect $wl" \
+  -n bpftrace "bpftrace -q -o $work/bt.out $work/peer.bt -c '$wl'" >&2
+"$tare" capture --out "$work/pe-check.tar.gz" -- $wl 2> "$out/per_event_capture.txt"
+
+echo "== 3. event rate without loss" >&2
+n=100000
+while :; do
+  "$tare" capture --out "$work/rate.tar.gz" -- $tare workload --kernel-events $n --concurrency 2 --payload-bytes 16 --dir "$work/rate" 2> "$out/rate_capture.txt"
+  mkdir -p "$work/rate-x" && tar -xzf "$work/rate.tar.gz" -C "$work/rate-x" run.json health.json phases.json
+  secs=$(python3 -c "import json;p=json.load(open('$work/rate-x/phases.json'));print([x['duration_ns'] for x in p['phases'] if x['name']=='child_runtime'][0]/1e9)")
+  if python3 -c "import sys; sys.exit(0 if $secs >= 5 else 1)" || [ $n -ge 3200000 ]; then break; fi
+  n=$((n * 2))
+done
+cp "$work/rate-x/health.json" "$out/rate_health.json"; cp "$work/rate-x/phases.json" "$out/rate_phases.json"
+
+echo "== 4. tare's peak RSS at ~100k events" >&2
+"$tare" capture --out "$work/rss.tar.gz" -- $tare workload --kernel-events 33334 --concurrency 2 --payload-bytes 16 --dir "$work/rss" 2> "$out/rss_capture.txt"
+mkdir -p "$work/rss-x" && tar -xzf "$work/rss.tar.gz" -C "$work/rss-x" run.json health.json
+cp "$work/rss-x/run.json" "$out/rss_run.json"; cp "$work/rss-x/health.json" "$out/rss_health.json"
+
+python3 - "$out" <<'PY' | tee "$out/capture.md"
+import json, sys, statistics
+out = sys.argv[1]
+j = lambda n: json.load(open(f"{out}/{n}"))
+med = lambda r: statistics.median(r["times"]) * 1000
+fixed = {r["command"]: r for r in j("fixed.json")["results"]}
+pe = {r["command"]: r for r in j("per_event.json")["results"]}
+base, cap = med(fixed["true"]), med(fixed["tare capture -- true"])
+print("| bar | measured | result |\n|---|---|---|")
+print(f"| fixed cost of `tare capture -- true` over `true` <= 25 ms | {cap - base:.1f} ms (median of 30: {cap:.1f} vs {base:.2f} ms) | {'pass' if cap - base <= 25 else 'miss'} |")
+b = med(pe["bare"])
+ratios = {k: med(v) / b for k, v in pe.items()}
+peers = ", ".join(f"{k} {med(v):.0f} ms (x{ratios[k]:.2f})" for k, v in pe.items())
+print(f"| capture/bare wall ratio on an open/write-heavy workload <= 1.15 | x{ratios['tare']:.2f} ({peers}) | {'pass' if ratios['tare'] <= 1.15 else 'miss'} |")
+h = j("rate_health.json"); ph = j("rate_phases.json")
+secs = [p["duration_ns"] for p in ph["phases"] if p["name"] == "child_runtime"][0] / 1e9
+ev = sum(c["delivered"] for c in h["counters"])
+print(f"| 0 drops at >= 200k events/s for 5 s | {ev/secs/1000:.0f}k events/s over {secs:.1f} s, {h['ringbuf_drops']} dropped, kernel layer {h['kernel_layer']} | {'pass' if ev/secs >= 200000 and h['ringbuf_drops'] == 0 and secs >= 5 else 'miss'} |")
+r = j("rss_run.json"); rh = j("rss_health.json")
+ev = sum(c["delivered"] for c in rh["counters"])
+mb = r["tare_peak_rss_bytes"] / 2**20
+print(f"| tare's own peak RSS <= 20 MB at 100k events | {mb:.1f} MiB at {ev} events | {'pass' if mb <= 20 else 'miss'} |")
+PY
