@@ -1,1 +1,12 @@
 //! Renderers: summary.md (with mermaid charts), SVG charts (plotters), Bencher Metric Format.
+//!
+//! All pure functions of parsed files, no I/O: `tare report` writes their output and the
+//! viewer shows the same SVG. Strings from a result are data: [`escape`] makes them safe for
+//! each target.
+
+pub mod bmf;
+pub mod charts;
+pub mod escape;
+pub mod format;
+pub mod markdown;
+pub mod mermaid;

@@ -1,0 +1,171 @@
+//! Arm deltas with their 95% confidence intervals, one row per comparison, grouped by cell.
+
+use super::canvas::{
+    label_width, padded_domain, x_axis, Anchor, Canvas, Scale, Size, AXIS, INK, MUTED,
+};
+use super::{arm_color, WIDTH};
+use crate::render::format;
+use crate::schema::experiment::Arm;
+use crate::schema::summary::{Delta, Summary};
+use crate::stats::Verdict;
+
+const TOP: f64 = 52.0;
+const HEADER_H: f64 = 24.0;
+const ROW_H: f64 = 20.0;
+const RIGHT_W: f64 = 240.0;
+
+/// The candidate arm of a comparison (`c_vs_a` -> C; `interaction` -> C).
+fn candidate(name: &str) -> Option<Arm> {
+    let cand = if name == "interaction" {
+        "c"
+    } else {
+        name.split_once("_vs_")?.0
+    };
+    Arm::ALL.into_iter().find(|a| a.as_str() == cand)
+}
+
+fn verdict_note(d: &Delta) -> String {
+    let what = match d.verdict {
+        Verdict::Difference => "CI excludes 0",
+        Verdict::NoDetectableDifference => "CI includes 0",
+        Verdict::InsufficientSamples => "too few samples",
+    };
+    match d.p_value {
+        Some(p) if d.verdict != Verdict::InsufficientSamples => format!(
+            "{} ms, {what}, p {}",
+            format::signed_ms(d.estimate),
+            format::p_value(p)
+        ),
+        _ => format!("{} ms, {what}", format::signed_ms(d.estimate)),
+    }
+}
+
+/// Every cell's deltas (cand - base wall-clock, ms) as points with CI bars. A filled point:
+/// the interval excludes 0 (`difference`); hollow: it does not, or there is none. The
+/// estimate, what the interval says and the p-value are written beside each row.
+pub fn deltas_svg(summary: &Summary) -> String {
+    let rows: usize = summary.cells.iter().map(|c| c.deltas.len()).sum();
+    let longest = summary
+        .cells
+        .iter()
+        .map(|c| c.id.chars().count().min(40))
+        .chain(
+            summary
+                .cells
+                .iter()
+                .flat_map(|c| c.deltas.iter())
+                .map(|d| format::delta_label(&d.name).chars().count() + 2),
+        )
+        .max()
+        .unwrap_or(10);
+    let body = summary.cells.len() as f64 * HEADER_H + rows as f64 * ROW_H;
+    let axis_y = TOP + body.max(ROW_H) + 8.0;
+    let height = (axis_y + 44.0) as u32;
+    let mut c = Canvas::new(
+        WIDTH,
+        height,
+        "Wall-clock deltas between arms",
+        &format!(
+            "Hodges-Lehmann shift (candidate minus base) of wall-clock in ms with 95% confidence intervals for {} comparison(s) in {} cell(s) of experiment {}.",
+            rows,
+            summary.cells.len(),
+            summary.experiment
+        ),
+    );
+    c.heading("Wall-clock deltas (candidate - base), ms");
+    c.text(
+        "Hodges-Lehmann estimate with 95% CI; filled: the CI excludes 0",
+        12.0,
+        36.0,
+        Size::Small,
+        MUTED,
+        Anchor::Start,
+        false,
+        120,
+    );
+    if rows == 0 {
+        c.note("no comparisons in this result", TOP + 10.0);
+        return c.finish();
+    }
+    let x0 = 12.0 + label_width(longest, Size::Normal);
+    let x1 = c.width() - RIGHT_W;
+    let values = summary
+        .cells
+        .iter()
+        .flat_map(|cell| cell.deltas.iter())
+        .flat_map(|d| [Some(d.estimate), d.ci_low, d.ci_high])
+        .flatten()
+        .chain([0.0]);
+    let (lo, hi) = padded_domain(values);
+    let scale = Scale::new(lo, hi, x0, x1);
+    let zero = scale.map(0.0);
+    c.line(&[(zero, TOP), (zero, axis_y)], INK, 0.6, 1);
+    let mut y = TOP;
+    for cell in &summary.cells {
+        c.text(
+            &cell.id,
+            12.0,
+            y + HEADER_H / 2.0,
+            Size::Normal,
+            INK,
+            Anchor::Start,
+            true,
+            40,
+        );
+        y += HEADER_H;
+        for d in &cell.deltas {
+            let mid = y + ROW_H / 2.0;
+            let color = candidate(&d.name).map(arm_color).unwrap_or(INK);
+            let label = format::delta_label(&d.name);
+            c.text(
+                &label,
+                24.0,
+                mid,
+                Size::Normal,
+                INK,
+                Anchor::Start,
+                false,
+                40,
+            );
+            c.line(&[(x0, mid), (x1, mid)], AXIS, 0.15, 1);
+            if let (Some(l), Some(h)) = (d.ci_low, d.ci_high) {
+                if l.is_finite() && h.is_finite() {
+                    let (xl, xh) = (scale.map(l), scale.map(h));
+                    c.line(&[(xl, mid), (xh, mid)], color, 1.0, 2);
+                    c.line(&[(xl, mid - 5.0), (xl, mid + 5.0)], color, 1.0, 2);
+                    c.line(&[(xh, mid - 5.0), (xh, mid + 5.0)], color, 1.0, 2);
+                }
+            }
+            if d.estimate.is_finite() {
+                let filled = d.verdict == Verdict::Difference;
+                c.circle(scale.map(d.estimate), mid, 4, color, filled);
+            }
+            c.text(
+                &verdict_note(d),
+                x1 + 10.0,
+                mid,
+                Size::Small,
+                MUTED,
+                Anchor::Start,
+                false,
+                40,
+            );
+            y += ROW_H;
+        }
+    }
+    x_axis(&mut c, &scale, axis_y, TOP, "shift, ms (0 = no difference)");
+    c.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates() {
+        assert_eq!(candidate("a_vs_bare"), Some(Arm::A));
+        assert_eq!(candidate("c_vs_b"), Some(Arm::C));
+        assert_eq!(candidate("interaction"), Some(Arm::C));
+        assert_eq!(candidate("x"), None);
+    }
+}
