@@ -419,8 +419,8 @@ fn not_shown(cells: &[CellSummary], host_class: &str, partial: bool) -> Vec<Stri
         .map(|a| a.valid)
         .max()
         .unwrap_or(0);
-    if max_valid <= 100 {
-        out.push("With n <= 100, the nearest-rank p99 is the maximum sample.".into());
+    if max_valid < 100 {
+        out.push("With n < 100, the nearest-rank p99 is the maximum sample.".into());
     }
     out.push(format!(
         "Results hold for host class {host_class} only; a different host class is not comparable."
