@@ -61,14 +61,14 @@ fn bmf_names_values_and_bounds() {
             let w = a.wall_ms.as_ref().unwrap();
             let m = &b[WALL_CLOCK_MS];
             assert_eq!(
-                (m.value, m.lower_value, m.upper_value),
-                (w.median, Some(w.min), Some(w.p95))
+                (Some(m.value), m.lower_value, m.upper_value),
+                (Some(w.median), Some(w.min), Some(w.p95))
             );
             let r = a.rss_bytes.as_ref().unwrap();
             let m = &b[PEAK_RSS_BYTES];
             assert_eq!(
-                (m.value, m.lower_value, m.upper_value),
-                (r.median, Some(r.min), Some(r.p95))
+                (Some(m.value), m.lower_value, m.upper_value),
+                (Some(r.median), Some(r.min), Some(r.p95))
             );
         }
         for d in &cell.deltas {
@@ -76,7 +76,7 @@ fn bmf_names_values_and_bounds() {
             assert_eq!(b.len(), 1);
             let m = &b[WALL_CLOCK_DELTA_MS];
             assert_eq!(
-                (m.value, m.lower_value, m.upper_value),
+                (Some(m.value), m.lower_value, m.upper_value),
                 (d.estimate, d.ci_low, d.ci_high)
             );
             assert!(m.lower_value.unwrap() <= m.value && m.value <= m.upper_value.unwrap());
@@ -101,7 +101,7 @@ fn bmf_round_trips_as_json_and_is_deterministic() {
 fn bmf_leaves_out_what_has_no_number() {
     let (mut summary, _) = fixture();
     let d = &mut summary.cells[0].deltas[0];
-    d.estimate = f64::NAN;
+    d.estimate = None;
     d.ci_low = None;
     d.ci_high = None;
     let name = format!(

@@ -43,7 +43,7 @@ fn deltas_chart() {
         assert_eq!(texts.iter().filter(|t| *t == label).count(), 2, "{label}");
     }
     let d = &summary.cells[0].deltas[0];
-    assert!(has_text(&texts, &format!("{:+.2} ms", d.estimate)));
+    assert!(has_text(&texts, &format!("{:+.2} ms", d.estimate.unwrap())));
     // One point per delta with an estimate, CI whiskers as polylines.
     assert_eq!(svg.matches("<circle").count(), 12);
 }

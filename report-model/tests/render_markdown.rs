@@ -41,7 +41,7 @@ fn summary_md_has_headline_tables_charts_and_caveats() {
             assert_eq!(d.n, 8);
             let ci = format!("{:+.2} to {:+.2}", d.ci_low.unwrap(), d.ci_high.unwrap());
             assert!(
-                md.contains(&format!("| {:+.2} | {ci} |", d.estimate)),
+                md.contains(&format!("| {:+.2} | {ci} |", d.estimate.unwrap())),
                 "{ci}"
             );
             if d.verdict == Verdict::Difference {

@@ -94,12 +94,14 @@ fn paired_deltas_find_each_overhead_and_no_interaction() {
     for (name, expect) in [("a_vs_bare", 5.0), ("b_vs_bare", 2.0), ("c_vs_bare", 7.0), ("c_vs_a", 2.0), ("c_vs_b", 5.0)] {
         let d = delta(&s, name);
         assert!(d.paired && d.n == 8, "{name}");
-        assert!((d.estimate - expect).abs() < 0.05, "{name}: {}", d.estimate);
+        let e = d.estimate.unwrap();
+        assert!((e - expect).abs() < 0.05, "{name}: {e}");
         assert_eq!(d.verdict, Verdict::Difference, "{name}");
         assert!(d.ci_low.unwrap() > 0.0 && d.ci_high.unwrap() > d.ci_low.unwrap());
     }
     let i = delta(&s, "interaction");
-    assert!(i.estimate.abs() < 0.05, "{}", i.estimate);
+    let e = i.estimate.unwrap();
+    assert!(e.abs() < 0.05, "{e}");
     assert_eq!(i.verdict, Verdict::NoDetectableDifference);
     assert_eq!(c.fidelity.verdict, FidelityVerdict::Clean);
     assert!(s.boundary.is_none());

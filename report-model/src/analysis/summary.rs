@@ -167,7 +167,7 @@ fn delta_from(name: &str, base: &[f64], cand: &[f64], paired: bool) -> Delta {
         Ok(s) => Delta {
             name: name.into(),
             metric: "wall_ms".into(),
-            estimate: s.estimate,
+            estimate: Some(s.estimate),
             ci_low: s.ci.map(|c| c.0),
             ci_high: s.ci.map(|c| c.1),
             p_value: s.p_value,
@@ -178,7 +178,7 @@ fn delta_from(name: &str, base: &[f64], cand: &[f64], paired: bool) -> Delta {
         Err(_) => Delta {
             name: name.into(),
             metric: "wall_ms".into(),
-            estimate: f64::NAN,
+            estimate: None,
             ci_low: None,
             ci_high: None,
             p_value: None,
@@ -344,8 +344,8 @@ pub fn pattern_name(p: Option<RetentionPattern>) -> &'static str {
 
 fn fmt_delta(d: &Delta) -> String {
     match (d.ci_low, d.ci_high) {
-        (Some(lo), Some(hi)) => format!("{:+.2} ms (95% CI {:+.2} to {:+.2})", d.estimate, lo, hi),
-        _ => format!("{:+.2} ms (no CI: n={})", d.estimate, d.n),
+        (Some(lo), Some(hi)) => format!("{:+.2} ms (95% CI {:+.2} to {:+.2})", d.estimate.unwrap_or(f64::NAN), lo, hi),
+        _ => format!("{:+.2} ms (no CI: n={})", d.estimate.unwrap_or(f64::NAN), d.n),
     }
 }
 
@@ -365,7 +365,7 @@ fn headline(cells: &[CellSummary]) -> String {
         if let Some(d) = cell
             .deltas
             .iter()
-            .find(|d| d.name == name && d.estimate.is_finite())
+            .find(|d| d.name == name && d.estimate.is_some_and(f64::is_finite))
         {
             parts.push(format!("{label} {}", fmt_delta(d)));
         }

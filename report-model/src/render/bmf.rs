@@ -66,11 +66,11 @@ pub fn to_bmf(summary: &Summary) -> Bmf {
             }
         }
         for d in &cell.deltas {
-            if !d.estimate.is_finite() {
+            let Some(value) = d.estimate.filter(|v| v.is_finite()) else {
                 continue;
-            }
+            };
             let metric = BmfMetric {
-                value: d.estimate,
+                value,
                 lower_value: finite(d.ci_low),
                 upper_value: finite(d.ci_high),
             };

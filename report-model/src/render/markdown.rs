@@ -210,7 +210,7 @@ fn delta_row(out: &mut String, d: &Delta) {
     let _ = writeln!(
         out,
         "| {name} | {} | {ci} | {p} | {n} | {verdict} |",
-        format::signed_ms(d.estimate)
+        format::signed_ms(d.estimate.unwrap_or(f64::NAN))
     );
 }
 

@@ -77,7 +77,9 @@ pub struct Delta {
     /// e.g. `a_vs_bare`, `c_vs_a`, `interaction`.
     pub name: String,
     pub metric: String,
-    pub estimate: f64,
+    /// Hodges-Lehmann estimate; absent when there were no values to compare.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci_low: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -33,10 +33,10 @@ fn verdict_note(d: &Delta) -> String {
     match d.p_value {
         Some(p) if d.verdict != Verdict::InsufficientSamples => format!(
             "{} ms, {what}, p {}",
-            format::signed_ms(d.estimate),
+            format::signed_ms(d.estimate.unwrap_or(f64::NAN)),
             format::p_value(p)
         ),
-        _ => format!("{} ms, {what}", format::signed_ms(d.estimate)),
+        _ => format!("{} ms, {what}", format::signed_ms(d.estimate.unwrap_or(f64::NAN))),
     }
 }
 
@@ -93,7 +93,7 @@ pub fn deltas_svg(summary: &Summary) -> String {
         .cells
         .iter()
         .flat_map(|cell| cell.deltas.iter())
-        .flat_map(|d| [Some(d.estimate), d.ci_low, d.ci_high])
+        .flat_map(|d| [d.estimate, d.ci_low, d.ci_high])
         .flatten()
         .chain([0.0]);
     let (lo, hi) = padded_domain(values);
@@ -136,9 +136,9 @@ pub fn deltas_svg(summary: &Summary) -> String {
                     c.line(&[(xh, mid - 5.0), (xh, mid + 5.0)], color, 1.0, 2);
                 }
             }
-            if d.estimate.is_finite() {
+            if let Some(e) = d.estimate.filter(|v| v.is_finite()) {
                 let filled = d.verdict == Verdict::Difference;
-                c.circle(scale.map(d.estimate), mid, 4, color, filled);
+                c.circle(scale.map(e), mid, 4, color, filled);
             }
             c.text(
                 &verdict_note(d),
