@@ -54,7 +54,7 @@ fn samples(n: u32, kernel_seen: u64, span: Option<SpanFidelity>) -> Vec<Sample> 
                 artifact_bytes: 100,
                 phases_ns: BTreeMap::new(),
                 kernel_events: arm.captures().then_some(75),
-                kernel_fidelity: arm.captures().then(|| KernelFidelity { target: 25, unique_worker_files: kernel_seen }),
+                kernel_fidelity: arm.captures().then_some(KernelFidelity { target: 25, unique_worker_files: kernel_seen }),
                 span_fidelity: if arm.traces() { span.clone() } else { None },
                 archive: None,
             });
