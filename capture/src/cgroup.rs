@@ -335,12 +335,15 @@ impl SessionCgroup {
         &self.peak
     }
 
-    /// Every `cgroup.procs` a child must join (v2 first, then the v1 memory one).
+    /// Every `cgroup.procs` a child must join, the cgroup2 one LAST: the
+    /// syscalls that join the others then happen before the child is in the
+    /// monitored session, so they are not captured.
     pub fn procs_files(&self) -> Vec<PathBuf> {
-        let mut v = vec![self.path.join("cgroup.procs")];
+        let mut v = Vec::new();
         if let Some(m) = &self.v1_memory {
             v.push(m.join("cgroup.procs"));
         }
+        v.push(self.path.join("cgroup.procs"));
         v
     }
 

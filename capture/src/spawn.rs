@@ -74,9 +74,24 @@ pub struct Child {
     reaped: Option<Ended>,
 }
 
-/// Spawns `argv` into `cg` (before exec). `quiet` sends stdin/stdout/stderr to
-/// /dev/null; otherwise the child shares tare's terminal.
-pub fn spawn_into(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result<Child> {
+/// A child forked into the session cgroup(s) and parked just before exec.
+///
+/// Joining a cgroup from a process takes the kernel's global
+/// `cgroup_threadgroup_rwsem` for writing, which waits for an RCU grace
+/// period when it has been idle: 10-30 ms on the machines tare targets. A
+/// prepared child pays that while tare does other work (loading the eBPF
+/// programs), then [`Prepared::start`] lets it exec at once. Dropping a
+/// `Prepared` makes the child exit without exec'ing.
+#[derive(Debug)]
+pub struct Prepared {
+    go: Option<OwnedFd>,
+    spawner: Option<std::thread::JoinHandle<io::Result<u32>>>,
+}
+
+/// Forks `argv` into `cg`'s cgroups and parks it before exec (see [`Prepared`]).
+/// `quiet` sends stdin/stdout/stderr to /dev/null; otherwise the child shares
+/// tare's terminal.
+pub fn prepare(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result<Prepared> {
     let (prog, args) = argv
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no command given"))?;
@@ -93,41 +108,118 @@ pub fn spawn_into(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Resul
             .stdout(Stdio::null())
             .stderr(Stdio::null());
     }
-    // SAFETY: the hook only calls open/write/close (async-signal-safe) on
-    // CStrings built before fork, and allocates nothing.
+    let (go_read, go_write) = pipe_cloexec()?;
+    let (r, w) = (go_read.as_raw_fd(), go_write.as_raw_fd());
+    // SAFETY: the hook only makes syscalls (open/write/close/read, all
+    // async-signal-safe) on CStrings and fds made before fork; it allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
+            libc::close(w);
             for p in &procs {
                 join_cgroup(p)?;
             }
-            Ok(())
+            wait_for_go(r)
         });
     }
-    let started = Instant::now();
-    let child = cmd.spawn()?;
-    let pid = child.id() as libc::pid_t;
-    // std's handle neither kills nor reaps on drop; tare reaps with wait4.
-    drop(child);
-    let pidfd = match pidfd_open(pid) {
-        Ok(fd) => fd,
-        Err(e) => {
-            // SAFETY: kill/waitpid on the child we just forked and have not reaped.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, std::ptr::null_mut(), 0);
-            }
-            return Err(io::Error::new(
-                e.kind(),
-                format!("pidfd_open: {e} (needs Linux 5.3+)"),
-            ));
-        }
-    };
-    Ok(Child {
-        pid,
-        pidfd,
-        started,
-        reaped: None,
+    let spawner = std::thread::Builder::new()
+        .name("tare-spawn".into())
+        .spawn(move || {
+            // Returns once the child has exec'd (or failed to); the read end stays open until then.
+            let child = cmd.spawn();
+            drop(go_read);
+            child.map(|c| c.id())
+        })?;
+    Ok(Prepared {
+        go: Some(go_write),
+        spawner: Some(spawner),
     })
+}
+
+impl Prepared {
+    /// Lets the parked child exec; returns once it has (or reports why it could not).
+    pub fn start(mut self) -> io::Result<Child> {
+        let started = Instant::now();
+        if let Some(go) = self.go.take() {
+            // SAFETY: a 1-byte write to our pipe. EPIPE (the child is gone) shows up below.
+            unsafe {
+                libc::write(go.as_raw_fd(), b"g".as_ptr().cast(), 1);
+            }
+        }
+        let spawner = self
+            .spawner
+            .take()
+            .ok_or_else(|| io::Error::other("already started"))?;
+        let pid = spawner
+            .join()
+            .map_err(|_| io::Error::other("the spawn thread panicked"))??
+            as libc::pid_t;
+        // std's handle neither kills nor reaps on drop; tare reaps with wait4.
+        let pidfd = match pidfd_open(pid) {
+            Ok(fd) => fd,
+            Err(e) => {
+                // SAFETY: kill/waitpid on our child, not reaped yet.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, std::ptr::null_mut(), 0);
+                }
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("pidfd_open: {e} (needs Linux 5.3+)"),
+                ));
+            }
+        };
+        Ok(Child {
+            pid,
+            pidfd,
+            started,
+            reaped: None,
+        })
+    }
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        // Closing the pipe makes the parked child fail its pre-exec hook and exit;
+        // std's spawn reaps it.
+        self.go = None;
+        if let Some(t) = self.spawner.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Forks `argv` into `cg` and lets it exec at once (`prepare` + `start`).
+pub fn spawn_into(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result<Child> {
+    prepare(argv, cg, quiet)?.start()
+}
+
+fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two fds on success.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fresh fds we own.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// In the child: blocks until tare writes the go byte; EOF means "do not run".
+fn wait_for_go(fd: RawFd) -> io::Result<()> {
+    let mut b = 0u8;
+    loop {
+        // SAFETY: 1-byte read into a local.
+        let n = unsafe { libc::read(fd, (&mut b as *mut u8).cast(), 1) };
+        match n {
+            1 => return Ok(()),
+            0 => return Err(io::Error::other("tare did not start the command")),
+            _ => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
 }
 
 /// Writes "0" (the calling process) to a cgroup.procs file. Runs between fork and exec.

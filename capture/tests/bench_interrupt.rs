@@ -16,7 +16,9 @@ fn sigint_stops_after_the_current_sample_with_a_partial_summary() {
     let _ = std::fs::remove_dir_all(&dir);
     let out = dir.join("res");
     let mut child = Command::new(TARE)
-        .args(["bench", "--preset", "smoke", "--n", "30", "--quiet", "--out"])
+        .args([
+            "bench", "--preset", "smoke", "--n", "30", "--quiet", "--out",
+        ])
         .arg(&out)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -25,11 +27,16 @@ fn sigint_stops_after_the_current_sample_with_a_partial_summary() {
     let started = Instant::now();
     let samples_file = out.join("samples.jsonl");
     loop {
-        let lines = std::fs::read_to_string(&samples_file).map(|t| t.lines().count()).unwrap_or(0);
+        let lines = std::fs::read_to_string(&samples_file)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
         if lines >= 6 {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "bench produced no samples");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "bench produced no samples"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // SAFETY: signalling our own child.
@@ -39,10 +46,21 @@ fn sigint_stops_after_the_current_sample_with_a_partial_summary() {
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
     assert_eq!(status.code(), Some(130), "partial runs exit 130: {stdout}");
 
-    let samples: Vec<Sample> = parse_ndjson("samples.jsonl", &std::fs::read_to_string(&samples_file).unwrap()).unwrap();
+    let samples: Vec<Sample> = parse_ndjson(
+        "samples.jsonl",
+        &std::fs::read_to_string(&samples_file).unwrap(),
+    )
+    .unwrap();
     assert!(samples.len() < 2 * 4 * 31, "it stopped early");
-    assert!(samples.iter().all(|s| s.valid), "the sample running at Ctrl-C finished normally");
-    let summary: Summary = parse_json("summary.json", &std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        samples.iter().all(|s| s.valid),
+        "the sample running at Ctrl-C finished normally"
+    );
+    let summary: Summary = parse_json(
+        "summary.json",
+        &std::fs::read_to_string(out.join("summary.json")).unwrap(),
+    )
+    .unwrap();
     assert!(summary.partial);
     assert!(summary.not_shown[0].contains("stopped early"));
     assert!(dir.join("res.bundle.tar.gz").is_file());

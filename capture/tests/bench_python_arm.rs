@@ -39,7 +39,14 @@ b = "python3 {} --span-events {{span_events}} --trace-out {{trace_out}}"
     )
     .unwrap();
     let out = dir.join("res");
-    let run = Command::new(TARE).arg("bench").arg(&exp).arg("--quiet").arg("--out").arg(&out).output().unwrap();
+    let run = Command::new(TARE)
+        .arg("bench")
+        .arg(&exp)
+        .arg("--quiet")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(
         run.status.success(),
         "bench failed (is the Python SDK installed? run scripts/setup.sh): {}\n{}",
@@ -50,7 +57,11 @@ b = "python3 {} --span-events {{span_events}} --trace-out {{trace_out}}"
     let summary: Summary = parse_json("summary.json", &text).unwrap();
     let f = &summary.cells[0].fidelity;
     assert_eq!(f.span_retained, Some(128));
-    assert_eq!(f.pattern, Some(RetentionPattern::NewestKept), "the Python SDK evicts the oldest");
+    assert_eq!(
+        f.pattern,
+        Some(RetentionPattern::NewestKept),
+        "the Python SDK evicts the oldest"
+    );
     assert_eq!(f.retained_ranges, vec![[372, 499]]);
     let _ = std::fs::remove_dir_all(&dir);
 }

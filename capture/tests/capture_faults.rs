@@ -21,7 +21,13 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn capture(out: &Path, args: &[&str]) -> Output {
-    Command::new(TARE).arg("capture").arg("--out").arg(out).args(args).output().unwrap()
+    Command::new(TARE)
+        .arg("capture")
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn open(path: &Path) -> (Run, Health) {
@@ -29,14 +35,25 @@ fn open(path: &Path) -> (Run, Health) {
     let members = bundle::read_tar_gz("a", &bytes, &Limits::default()).unwrap();
     bundle::verify("a", &members).unwrap();
     let run: Run = parse_json("run.json", member_text("a", &members, "run.json").unwrap()).unwrap();
-    let health: Health = parse_json("health.json", member_text("a", &members, "health.json").unwrap()).unwrap();
+    let health: Health = parse_json(
+        "health.json",
+        member_text("a", &members, "health.json").unwrap(),
+    )
+    .unwrap();
     (run, health)
 }
 
 /// The session cgroup of `run_id` is gone from every hierarchy.
 fn assert_no_cgroup(run_id: &str) {
-    for root in ["/sys/fs/cgroup/unified/tare", "/sys/fs/cgroup/tare", "/sys/fs/cgroup/memory/tare"] {
-        assert!(!Path::new(root).join(run_id).exists(), "{root}/{run_id} left behind");
+    for root in [
+        "/sys/fs/cgroup/unified/tare",
+        "/sys/fs/cgroup/tare",
+        "/sys/fs/cgroup/memory/tare",
+    ] {
+        assert!(
+            !Path::new(root).join(run_id).exists(),
+            "{root}/{run_id} left behind"
+        );
     }
 }
 
@@ -45,10 +62,19 @@ fn a_crashing_child_is_recorded_with_its_signal() {
     let d = scratch("crash");
     let out = d.join("a.tar.gz");
     let o = capture(&out, &["--", "sh", "-c", "kill -SEGV $$"]);
-    assert_eq!(o.status.code(), Some(128 + 11), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(128 + 11),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let (run, health) = open(&out);
     assert_eq!((run.exit.code, run.exit.signal), (None, Some(11)));
-    assert_eq!(health.kernel_layer, KernelLayer::Complete, "a crash loses no events");
+    assert_eq!(
+        health.kernel_layer,
+        KernelLayer::Complete,
+        "a crash loses no events"
+    );
     assert_no_cgroup(&run.run_id);
 }
 
@@ -56,15 +82,29 @@ fn a_crashing_child_is_recorded_with_its_signal() {
 fn a_child_past_timeout_is_killed_and_the_archive_marked() {
     let d = scratch("timeout");
     let out = d.join("a.tar.gz");
-    let o = capture(&out, &["--timeout", "0.3", "--", "sh", "-c", "sleep 30 & sleep 30"]);
+    let o = capture(
+        &out,
+        &["--timeout", "0.3", "--", "sh", "-c", "sleep 30 & sleep 30"],
+    );
     assert_eq!(o.status.code(), Some(128 + 9));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("--timeout"), "{stderr}");
     let (run, health) = open(&out);
     assert!(run.exit.timed_out);
-    assert_eq!(health.kernel_layer, KernelLayer::Partial, "a killed run is not complete");
-    assert!(health.notes.iter().any(|n| n.contains("--timeout")), "{:?}", health.notes);
-    assert!(run.child_ns < 10_000_000_000, "the background sleep was killed too");
+    assert_eq!(
+        health.kernel_layer,
+        KernelLayer::Partial,
+        "a killed run is not complete"
+    );
+    assert!(
+        health.notes.iter().any(|n| n.contains("--timeout")),
+        "{:?}",
+        health.notes
+    );
+    assert!(
+        run.child_ns < 10_000_000_000,
+        "the background sleep was killed too"
+    );
     assert_no_cgroup(&run.run_id);
 }
 
@@ -97,15 +137,31 @@ fn a_full_disk_leaves_nothing_under_the_final_name() {
     let d = scratch("full");
     let mnt = d.join("tiny");
     std::fs::create_dir_all(&mnt).unwrap();
-    let m = Command::new("mount").args(["-t", "tmpfs", "-o", "size=8k", "tmpfs"]).arg(&mnt).status().unwrap();
+    let m = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8k", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .unwrap();
     assert!(m.success(), "mount tmpfs");
     let out = mnt.join("a.tar.gz");
     // Enough events that the archive cannot fit in 8 KiB.
-    let o = capture(&out, &["--", "sh", "-c", "for i in $(seq 300); do : > /dev/null; cat /etc/hostname >/dev/null; done"]);
+    let o = capture(
+        &out,
+        &[
+            "--",
+            "sh",
+            "-c",
+            "for i in $(seq 300); do : > /dev/null; cat /etc/hostname >/dev/null; done",
+        ],
+    );
     let stderr = String::from_utf8_lossy(&o.stderr).to_string();
     let _ = Command::new("umount").arg(&mnt).status();
     assert_eq!(o.status.code(), Some(125), "{stderr}");
-    assert!(stderr.contains("No space left") && stderr.contains("nothing was left under the final name"), "{stderr}");
+    assert!(
+        stderr.contains("No space left")
+            && stderr.contains("nothing was left under the final name"),
+        "{stderr}"
+    );
     assert!(!out.exists());
 }
 
@@ -114,7 +170,13 @@ fn without_privileges_it_says_how_to_fix_it() {
     let d = scratch("noroot");
     let out = d.join("a.tar.gz");
     let o = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+        ])
         .arg(TARE)
         .arg("capture")
         .arg("--out")
@@ -124,7 +186,10 @@ fn without_privileges_it_says_how_to_fix_it() {
         .unwrap();
     assert_eq!(o.status.code(), Some(125));
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("privileges") && stderr.contains("sudo"), "{stderr}");
+    assert!(
+        stderr.contains("privileges") && stderr.contains("sudo"),
+        "{stderr}"
+    );
     assert!(!out.exists());
 }
 

@@ -19,7 +19,14 @@ fn experiment(n: u32, kernel: u32, span: u32) -> Experiment {
         warmups: 1,
         timeout_s: 10,
         arms: Arm::ALL.to_vec(),
-        cells: vec![Cell { id: "c1".into(), kernel_events: kernel, span_events: span, concurrency: 1, payload_bytes: 128, tier: Tier::Smoke }],
+        cells: vec![Cell {
+            id: "c1".into(),
+            kernel_events: kernel,
+            span_events: span,
+            concurrency: 1,
+            payload_bytes: 128,
+            tier: Tier::Smoke,
+        }],
         commands: BTreeMap::new(),
     }
 }
@@ -54,7 +61,10 @@ fn samples(n: u32, kernel_seen: u64, span: Option<SpanFidelity>) -> Vec<Sample> 
                 artifact_bytes: 100,
                 phases_ns: BTreeMap::new(),
                 kernel_events: arm.captures().then_some(75),
-                kernel_fidelity: arm.captures().then_some(KernelFidelity { target: 25, unique_worker_files: kernel_seen }),
+                kernel_fidelity: arm.captures().then_some(KernelFidelity {
+                    target: 25,
+                    unique_worker_files: kernel_seen,
+                }),
                 span_fidelity: if arm.traces() { span.clone() } else { None },
                 archive: None,
             });
@@ -87,11 +97,22 @@ fn delta<'a>(s: &'a Summary, name: &str) -> &'a report_model::schema::summary::D
 
 #[test]
 fn paired_deltas_find_each_overhead_and_no_interaction() {
-    let s = summarize(&experiment(8, 25, 25), "h", &samples(8, 25, Some(complete(25))), false);
+    let s = summarize(
+        &experiment(8, 25, 25),
+        "h",
+        &samples(8, 25, Some(complete(25))),
+        false,
+    );
     let c = &s.cells[0];
     assert_eq!(c.arms[&Arm::Bare].valid, 8, "the warm-up is not counted");
     assert!((c.arms[&Arm::Bare].wall_ms.as_ref().unwrap().median - 10.0).abs() < 0.05);
-    for (name, expect) in [("a_vs_bare", 5.0), ("b_vs_bare", 2.0), ("c_vs_bare", 7.0), ("c_vs_a", 2.0), ("c_vs_b", 5.0)] {
+    for (name, expect) in [
+        ("a_vs_bare", 5.0),
+        ("b_vs_bare", 2.0),
+        ("c_vs_bare", 7.0),
+        ("c_vs_a", 2.0),
+        ("c_vs_b", 5.0),
+    ] {
         let d = delta(&s, name);
         assert!(d.paired && d.n == 8, "{name}");
         let e = d.estimate.unwrap();
@@ -113,26 +134,44 @@ fn gates_below_twenty_and_five() {
     let bare = &s.cells[0].arms[&Arm::Bare];
     assert!(!bare.wall_claim && bare.rss_claim, "n=5: RSS claim only");
     assert_eq!(delta(&s, "a_vs_bare").verdict, Verdict::InsufficientSamples);
-    assert!(s.not_shown.iter().any(|l| l.contains(&format!("fewer than {WALL_CLAIM_N}"))));
+    assert!(s
+        .not_shown
+        .iter()
+        .any(|l| l.contains(&format!("fewer than {WALL_CLAIM_N}"))));
     let s = summarize(&experiment(4, 25, 0), "h", &samples(4, 25, None), false);
     assert!(!s.cells[0].arms[&Arm::Bare].rss_claim);
-    assert!(s.not_shown.iter().any(|l| l.contains(&format!("fewer than {RSS_CLAIM_N}"))));
+    assert!(s
+        .not_shown
+        .iter()
+        .any(|l| l.contains(&format!("fewer than {RSS_CLAIM_N}"))));
     let s = summarize(&experiment(20, 25, 0), "h", &samples(20, 25, None), false);
-    assert!(s.cells[0].arms.values().all(|a| a.wall_claim && a.rss_claim));
-    assert!(!s.not_shown.iter().any(|l| l.contains("No wall-clock claim")));
+    assert!(s.cells[0]
+        .arms
+        .values()
+        .all(|a| a.wall_claim && a.rss_claim));
+    assert!(!s
+        .not_shown
+        .iter()
+        .any(|l| l.contains("No wall-clock claim")));
 }
 
 #[test]
 fn discarded_samples_leave_the_statistics_and_set_the_boundary() {
     let mut smp = samples(8, 25, None);
-    let bad = smp.iter_mut().find(|x| x.arm == Arm::A && x.pair == Some(3)).unwrap();
+    let bad = smp
+        .iter_mut()
+        .find(|x| x.arm == Arm::A && x.pair == Some(3))
+        .unwrap();
     bad.valid = false;
     bad.discard_reason = Some("health Partial/Clean: 3 dropped".into());
     bad.wall_ns = 99_000_000_000;
     let s = summarize(&experiment(8, 25, 0), "h", &smp, false);
     let a = &s.cells[0].arms[&Arm::A];
     assert_eq!((a.valid, a.discarded), (7, 1));
-    assert!(a.wall_ms.as_ref().unwrap().max < 20.0, "the discarded sample is not in the statistics");
+    assert!(
+        a.wall_ms.as_ref().unwrap().max < 20.0,
+        "the discarded sample is not in the statistics"
+    );
     assert_eq!(delta(&s, "a_vs_bare").n, 7, "its pair is dropped");
     let b = s.boundary.unwrap();
     assert_eq!((b.cell.as_str(), b.gate.as_str()), ("c1", "validity"));
@@ -149,10 +188,18 @@ fn fidelity_losses_are_lossy_with_the_retained_ranges() {
         effective_limit: Some(128),
         limit_source: None,
     };
-    let s = summarize(&experiment(6, 25, 500), "h", &samples(6, 25, Some(lossy)), false);
+    let s = summarize(
+        &experiment(6, 25, 500),
+        "h",
+        &samples(6, 25, Some(lossy)),
+        false,
+    );
     let f = &s.cells[0].fidelity;
     assert_eq!(f.verdict, FidelityVerdict::Lossy);
-    assert_eq!((f.span_retained, f.pattern), (Some(128), Some(RetentionPattern::OldestKept)));
+    assert_eq!(
+        (f.span_retained, f.pattern),
+        (Some(128), Some(RetentionPattern::OldestKept))
+    );
     assert_eq!(f.retained_ranges, vec![[0, 127]]);
     assert_eq!(s.boundary.as_ref().unwrap().gate, "span_fidelity");
     assert!(s.headline.contains("128 of 500"), "{}", s.headline);

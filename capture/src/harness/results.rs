@@ -46,31 +46,68 @@ pub fn is_partial(inputs: &Inputs) -> bool {
 pub fn load(dir: &Path) -> Result<Inputs> {
     let read = |name: &str| -> Result<String> {
         let p = dir.join(name);
-        std::fs::read_to_string(&p).with_context(|| format!("cannot read {} (is {} a tare bench results directory?)", p.display(), dir.display()))
+        std::fs::read_to_string(&p).with_context(|| {
+            format!(
+                "cannot read {} (is {} a tare bench results directory?)",
+                p.display(),
+                dir.display()
+            )
+        })
     };
     let experiment_text = read("experiment.toml")?;
-    let experiment = parse_toml(&dir.join("experiment.toml").display().to_string(), &experiment_text)?;
-    let host = parse_json(&dir.join("host.json").display().to_string(), &read("host.json")?)?;
-    let samples = parse_ndjson(&dir.join("samples.jsonl").display().to_string(), &read("samples.jsonl")?)?;
-    Ok(Inputs { experiment, experiment_text, host, samples })
+    let experiment = parse_toml(
+        &dir.join("experiment.toml").display().to_string(),
+        &experiment_text,
+    )?;
+    let host = parse_json(
+        &dir.join("host.json").display().to_string(),
+        &read("host.json")?,
+    )?;
+    let samples = parse_ndjson(
+        &dir.join("samples.jsonl").display().to_string(),
+        &read("samples.jsonl")?,
+    )?;
+    Ok(Inputs {
+        experiment,
+        experiment_text,
+        host,
+        samples,
+    })
 }
 
 /// Writes experiment.toml, host.json and samples.jsonl (the inputs; rewritten as the run goes).
 pub fn write_inputs(dir: &Path, inputs: &Inputs) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    write_atomically(&dir.join("experiment.toml"), inputs.experiment_text.as_bytes())?;
-    write_atomically(&dir.join("host.json"), to_canonical_json("host.json", &inputs.host)?.as_bytes())?;
-    write_atomically(&dir.join("samples.jsonl"), to_ndjson("samples.jsonl", &inputs.samples)?.as_bytes())?;
+    write_atomically(
+        &dir.join("experiment.toml"),
+        inputs.experiment_text.as_bytes(),
+    )?;
+    write_atomically(
+        &dir.join("host.json"),
+        to_canonical_json("host.json", &inputs.host)?.as_bytes(),
+    )?;
+    write_atomically(
+        &dir.join("samples.jsonl"),
+        to_ndjson("samples.jsonl", &inputs.samples)?.as_bytes(),
+    )?;
     Ok(())
 }
 
 /// The rendered files, as (relative path, bytes), in a fixed order.
 pub fn rendered(inputs: &Inputs) -> Result<(Summary, Vec<Member>)> {
-    let summary = summarize(&inputs.experiment, &inputs.host.host_class, &inputs.samples, is_partial(inputs));
+    let summary = summarize(
+        &inputs.experiment,
+        &inputs.host.host_class,
+        &inputs.samples,
+        is_partial(inputs),
+    );
     let mut files = vec![
         Member::new("summary.json", to_canonical_json("summary.json", &summary)?),
         Member::new("summary.md", render::markdown::summary_md(&summary)),
-        Member::new("bmf.json", to_canonical_json("bmf.json", &render::bmf::to_bmf(&summary))?),
+        Member::new(
+            "bmf.json",
+            to_canonical_json("bmf.json", &render::bmf::to_bmf(&summary))?,
+        ),
     ];
     for (name, svg) in render::charts::all(&summary, &inputs.samples) {
         files.push(Member::new(format!("charts/{name}"), svg));
@@ -94,7 +131,10 @@ pub fn render_all(dir: &Path, inputs: &Inputs, bundle_cap: u64) -> Result<(Summa
 
 /// `results/smoke` -> `results/smoke.bundle.tar.gz`.
 pub fn bundle_path(dir: &Path) -> PathBuf {
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "results".into());
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "results".into());
     dir.with_file_name(format!("{name}.bundle.tar.gz"))
 }
 
@@ -104,7 +144,10 @@ fn bundle_bytes(dir: &Path, inputs: &Inputs, files: &[Member], cap: u64) -> Resu
     let mut members = vec![
         Member::new("experiment.toml", inputs.experiment_text.clone()),
         Member::new("host.json", to_canonical_json("host.json", &inputs.host)?),
-        Member::new("samples.jsonl", to_ndjson("samples.jsonl", &inputs.samples)?),
+        Member::new(
+            "samples.jsonl",
+            to_ndjson("samples.jsonl", &inputs.samples)?,
+        ),
     ];
     members.extend(files.iter().cloned());
     let mut used: u64 = members.iter().map(|m| m.data.len() as u64).sum();
@@ -131,7 +174,13 @@ fn bundle_bytes(dir: &Path, inputs: &Inputs, files: &[Member], cap: u64) -> Resu
             cap
         ));
     }
-    Ok(bundle::pack("bundle", ContainerKind::Bundle, &inputs.experiment.name, members, notes)?)
+    Ok(bundle::pack(
+        "bundle",
+        ContainerKind::Bundle,
+        &inputs.experiment.name,
+        members,
+        notes,
+    )?)
 }
 
 /// Archives in bundle priority: the first of each cell and arm, then the others.

@@ -1,36 +1,31 @@
-//! Attaches the loaded programs to their raw tracepoints (no tracefs needed).
+//! Attaches the loaded programs to their raw tracepoints (no tracefs, no kprobes).
 
-use aya::programs::RawTracePoint;
-use aya::Ebpf;
-use capture_ebpf::names;
+use std::os::fd::OwnedFd;
 
-use super::load::classify;
+use super::load::{classify, program_id, raw_tracepoint_open};
 use super::MonitorError;
 
-/// Attaches every program; the links live in `ebpf` and go when it is dropped.
-pub fn attach_all(ebpf: &mut Ebpf) -> Result<(), MonitorError> {
-    for (name, tracepoint) in names::PROGRAMS {
-        let prog: &mut RawTracePoint = ebpf
-            .program_mut(name)
-            .ok_or_else(|| MonitorError::Kernel {
-                what: format!("finding program {name}"),
-                detail: "missing".into(),
-            })?
-            .try_into()
-            .map_err(|e| classify(&format!("program {name}"), &e))?;
-        prog.attach(tracepoint).map_err(|e| {
-            classify(
-                &format!("attaching {name} to raw tracepoint {tracepoint}"),
-                &e,
-            )
-        })?;
-    }
-    Ok(())
+/// Attaches every program; closing a returned link fd detaches its program.
+pub fn attach_all(
+    programs: &[(&'static str, &'static str, OwnedFd)],
+) -> Result<Vec<OwnedFd>, MonitorError> {
+    programs
+        .iter()
+        .map(|(name, tracepoint, prog)| {
+            raw_tracepoint_open(tracepoint, prog).map_err(|e| {
+                classify(
+                    &format!("attaching {name} to raw tracepoint {tracepoint}"),
+                    &e,
+                )
+            })
+        })
+        .collect()
 }
 
-/// Kernel ids of the loaded programs (to check later that they are gone).
-pub fn program_ids(ebpf: &Ebpf) -> Vec<u32> {
-    ebpf.programs()
-        .filter_map(|(_, p)| p.info().ok().map(|i| i.id()))
+/// Kernel ids of the programs (to check later that they are gone).
+pub fn program_ids(programs: &[(&'static str, &'static str, OwnedFd)]) -> Vec<u32> {
+    programs
+        .iter()
+        .filter_map(|(_, _, fd)| program_id(fd).ok())
         .collect()
 }

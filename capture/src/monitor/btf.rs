@@ -244,6 +244,82 @@ pub fn read_kernel_offsets(path: &Path) -> Result<KernelOffsets, BtfError> {
     kernel_offsets(&data)
 }
 
+/// Where the offsets of the running kernel are cached (per boot).
+pub const OFFSETS_CACHE: &str = "/run/tare/kernel-offsets";
+
+const CACHE_MAGIC: &str = "tare-kernel-offsets-v1";
+
+/// The cache record for `key` (boot id and BTF size: offsets cannot change within a boot).
+pub fn format_cache(key: &str, o: &KernelOffsets) -> String {
+    format!(
+        "{CACHE_MAGIC} {key} {} {} {} {} {} {}\n",
+        o.task_pid,
+        o.task_tgid,
+        o.task_real_parent,
+        o.task_exit_code,
+        o.bprm_filename,
+        u8::from(o.exit_has_group_dead)
+    )
+}
+
+/// Parses a cache record; `None` unless it is well formed and for `key`.
+pub fn parse_cache(text: &str, key: &str) -> Option<KernelOffsets> {
+    let mut f = text.split_whitespace();
+    if f.next()? != CACHE_MAGIC || f.next()? != key {
+        return None;
+    }
+    let mut n = || f.next()?.parse::<u32>().ok();
+    let o = KernelOffsets {
+        task_pid: n()?,
+        task_tgid: n()?,
+        task_real_parent: n()?,
+        task_exit_code: n()?,
+        bprm_filename: n()?,
+        exit_has_group_dead: match n()? {
+            0 => false,
+            1 => true,
+            _ => return None,
+        },
+    };
+    f.next().is_none().then_some(o)
+}
+
+/// The offsets of the running kernel: from the per-boot cache when it matches,
+/// else from `btf` (then cached, best effort). Returns whether the cache was used.
+///
+/// Reading and scanning 5.5 MB of BTF costs ~4-5 ms; the cache, ~50 µs.
+pub fn kernel_offsets_cached(btf: &Path, cache: &Path) -> Result<(KernelOffsets, bool), BtfError> {
+    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    let btf_len = std::fs::metadata(btf).map(|m| m.len()).unwrap_or(0);
+    let key = format!("{}-{btf_len}", boot_id.trim());
+    if !boot_id.trim().is_empty() {
+        if let Some(o) = std::fs::read_to_string(cache)
+            .ok()
+            .and_then(|t| parse_cache(&t, &key))
+        {
+            return Ok((o, true));
+        }
+    }
+    let o = read_kernel_offsets(btf)?;
+    if !boot_id.trim().is_empty() {
+        write_cache(cache, &format_cache(&key, &o));
+    }
+    Ok((o, false))
+}
+
+fn write_cache(cache: &Path, text: &str) {
+    use std::os::unix::fs::DirBuilderExt;
+    let Some(dir) = cache.parent() else { return };
+    let _ = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir);
+    let tmp = dir.join(format!(".kernel-offsets.{}", std::process::id()));
+    if std::fs::write(&tmp, text).is_ok() && std::fs::rename(&tmp, cache).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -391,6 +467,28 @@ pub(crate) mod tests {
             }
         );
         assert!(!kernel_offsets(&sample(false)).unwrap().exit_has_group_dead);
+    }
+
+    #[test]
+    fn cache_records() {
+        let o = kernel_offsets(&sample(true)).unwrap();
+        let text = format_cache("boot-1-5516713", &o);
+        assert_eq!(parse_cache(&text, "boot-1-5516713"), Some(o));
+        assert_eq!(parse_cache(&text, "boot-2-5516713"), None);
+        assert_eq!(parse_cache("garbage", "k"), None);
+        assert_eq!(
+            parse_cache(&text.replace(" 1\n", " 7\n"), "boot-1-5516713"),
+            None
+        );
+        assert_eq!(
+            parse_cache(&format!("{} 9", text.trim()), "boot-1-5516713"),
+            None
+        );
+        let dir = std::env::temp_dir().join(format!("tare-btf-cache-{}", std::process::id()));
+        let cache = dir.join("kernel-offsets");
+        write_cache(&cache, &text);
+        assert_eq!(std::fs::read_to_string(&cache).unwrap(), text);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

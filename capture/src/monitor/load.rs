@@ -1,13 +1,27 @@
-//! Loads the embedded eBPF object: globals set, ring buffer sized, programs verified.
+//! Loads the embedded eBPF object: maps created, globals set, programs verified.
+//!
+//! Why not `aya::EbpfLoader`: its constructor always parses the kernel's whole
+//! BTF (`Btf::from_sys_fs()` in `EbpfLoader::new`, ~20 ms here, even when
+//! `.btf(None)` follows), and our programs need no CO-RE. So the object is
+//! parsed and relocated with `aya-obj` (aya's own ELF layer), maps are created
+//! with `aya::maps::MapData::create`, and the five raw-tracepoint programs are
+//! loaded with a plain `BPF_PROG_LOAD`. Userspace still reads the maps
+//! through aya (`RingBuf`, `PerCpuArray`).
 
+use std::collections::{HashMap, HashSet};
 use std::error::Error as StdError;
+use std::ffi::CString;
 use std::io;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
+use std::time::Instant;
 
-use aya::programs::RawTracePoint;
-use aya::{Ebpf, EbpfLoader};
+use aya::maps::MapData;
+use aya_obj::generated::{bpf_cmd, bpf_insn, bpf_prog_type};
+use aya_obj::{EbpfSectionKind, Object};
 use capture_ebpf::{globals, names};
 
-use super::btf::KernelOffsets;
+use super::btf::kernel_offsets_cached;
 use super::{MonitorConfig, MonitorError};
 
 /// The eBPF object built by capture/build.rs (empty when built with TARE_SKIP_EBPF=1).
@@ -20,7 +34,7 @@ pub fn object_available() -> bool {
 
 /// Checks a ring buffer size: a power of two and a multiple of the page size.
 pub fn validate_ringbuf_bytes(bytes: u32, page_size: u32) -> Result<(), MonitorError> {
-    if bytes == 0 || !bytes.is_power_of_two() || bytes % page_size != 0 {
+    if bytes == 0 || !bytes.is_power_of_two() || !bytes.is_multiple_of(page_size) {
         return Err(MonitorError::Config(format!(
             "ring buffer size {bytes} must be a power of two and a multiple of the page size ({page_size})"
         )));
@@ -52,13 +66,17 @@ fn chain(e: &(dyn StdError + 'static)) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(err) = cur {
-        s.push_str(": ");
-        s.push_str(&err.to_string());
+        let next = err.to_string();
+        if !s.contains(&next) {
+            s.push_str(": ");
+            s.push_str(&next);
+        }
         cur = err.source();
     }
     s
 }
 
+/// Turns an error into [`MonitorError::Permission`] when it is EPERM/EACCES, else `Kernel`.
 pub(crate) fn classify(what: &str, e: &(dyn StdError + 'static)) -> MonitorError {
     if permission_denied(e) {
         MonitorError::Permission {
@@ -73,42 +91,396 @@ pub(crate) fn classify(what: &str, e: &(dyn StdError + 'static)) -> MonitorError
     }
 }
 
-/// Creates the maps and loads (verifies) every program; nothing is attached yet.
-pub fn load(cfg: &MonitorConfig, offs: &KernelOffsets) -> Result<Ebpf, MonitorError> {
+/// One `bpf(2)` call.
+fn sys_bpf<T>(cmd: bpf_cmd, attr: &mut T) -> io::Result<i64> {
+    // SAFETY: `attr` is a #[repr(C)] prefix of `union bpf_attr` for `cmd`, and its
+    // size is passed; the kernel zero-extends the rest.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd as libc::c_long,
+            attr as *mut T as *mut libc::c_void,
+            std::mem::size_of::<T>(),
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+fn owned(fd: i64) -> OwnedFd {
+    // SAFETY: a fresh fd returned by bpf(2), owned by nobody else.
+    unsafe { OwnedFd::from_raw_fd(fd as i32) }
+}
+
+/// `union bpf_attr` for BPF_PROG_LOAD, up to `expected_attach_type`.
+#[repr(C)]
+#[derive(Default)]
+struct ProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; 16],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+}
+
+/// `union bpf_attr` for BPF_MAP_UPDATE_ELEM.
+#[repr(C)]
+struct MapElemAttr {
+    map_fd: u32,
+    _pad: u32,
+    key: u64,
+    value: u64,
+    flags: u64,
+}
+
+/// `union bpf_attr` for BPF_MAP_FREEZE.
+#[repr(C)]
+struct MapFdAttr {
+    map_fd: u32,
+}
+
+/// `union bpf_attr` for BPF_RAW_TRACEPOINT_OPEN.
+#[repr(C)]
+struct RawTpAttr {
+    name: u64,
+    prog_fd: u32,
+    _pad: u32,
+}
+
+/// `union bpf_attr` for BPF_OBJ_GET_INFO_BY_FD.
+#[repr(C)]
+struct InfoAttr {
+    bpf_fd: u32,
+    info_len: u32,
+    info: u64,
+}
+
+fn prog_load(
+    name: &str,
+    insns: &[bpf_insn],
+    license: &CString,
+    log: Option<&mut Vec<u8>>,
+) -> io::Result<OwnedFd> {
+    let mut attr = ProgLoadAttr {
+        prog_type: bpf_prog_type::BPF_PROG_TYPE_RAW_TRACEPOINT as u32,
+        insn_cnt: insns.len() as u32,
+        insns: insns.as_ptr() as u64,
+        license: license.as_ptr() as u64,
+        ..ProgLoadAttr::default()
+    };
+    let n = name.len().min(15);
+    attr.prog_name[..n].copy_from_slice(&name.as_bytes()[..n]);
+    if let Some(buf) = log {
+        attr.log_level = 1;
+        attr.log_size = buf.len() as u32;
+        attr.log_buf = buf.as_mut_ptr() as u64;
+    }
+    sys_bpf(bpf_cmd::BPF_PROG_LOAD, &mut attr).map(owned)
+}
+
+/// Attaches a loaded program to a raw tracepoint; closing the fd detaches it.
+pub(crate) fn raw_tracepoint_open(tracepoint: &str, prog: &OwnedFd) -> io::Result<OwnedFd> {
+    let name =
+        CString::new(tracepoint).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut attr = RawTpAttr {
+        name: name.as_ptr() as u64,
+        prog_fd: prog.as_raw_fd() as u32,
+        _pad: 0,
+    };
+    sys_bpf(bpf_cmd::BPF_RAW_TRACEPOINT_OPEN, &mut attr).map(owned)
+}
+
+/// The kernel id of a program (from `bpf_prog_info`, whose second field is the id).
+pub(crate) fn program_id(prog: &OwnedFd) -> io::Result<u32> {
+    let mut info = [0u32; 2];
+    let mut attr = InfoAttr {
+        bpf_fd: prog.as_raw_fd() as u32,
+        info_len: 8,
+        info: info.as_mut_ptr() as u64,
+    };
+    sys_bpf(bpf_cmd::BPF_OBJ_GET_INFO_BY_FD, &mut attr)?;
+    Ok(info[1])
+}
+
+/// Writes a global-data map's initial value (key 0) and freezes it when read-only.
+fn finalize_data_map(map: &MapData, data: &[u8], rodata: bool) -> io::Result<()> {
+    let fd = map.fd().as_fd().as_raw_fd() as u32;
+    if !data.is_empty() {
+        let key = 0u32;
+        let mut attr = MapElemAttr {
+            map_fd: fd,
+            _pad: 0,
+            key: &key as *const u32 as u64,
+            value: data.as_ptr() as u64,
+            flags: 0,
+        };
+        sys_bpf(bpf_cmd::BPF_MAP_UPDATE_ELEM, &mut attr)?;
+    }
+    if rodata {
+        sys_bpf(bpf_cmd::BPF_MAP_FREEZE, &mut MapFdAttr { map_fd: fd })?;
+    }
+    Ok(())
+}
+
+/// Everything loaded and verified, nothing attached yet.
+pub struct Loaded {
+    /// The ring buffer map.
+    pub ring: MapData,
+    /// The per-CPU counters map.
+    pub counters: MapData,
+    /// (program name, raw tracepoint, program fd), in `names::PROGRAMS` order.
+    pub programs: Vec<(&'static str, &'static str, OwnedFd)>,
+    /// The other maps (held by the programs too; kept until unload for clarity).
+    pub other_maps: Vec<MapData>,
+}
+
+/// Where the load time went (the steps overlap: see [`load`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadTimings {
+    /// Kernel struct offsets (per-boot cache, else BTF).
+    pub offsets: std::time::Duration,
+    /// Whether the offsets came from the per-boot cache.
+    pub offsets_cached: bool,
+    /// Map creation (the ring buffer on its own thread, the others with the offsets).
+    pub maps: std::time::Duration,
+    /// Program verification, two programs at a time.
+    pub programs: std::time::Duration,
+}
+
+type Created = Vec<(String, MapData, aya_obj::Map)>;
+
+fn create_map(
+    name: &str,
+    m: aya_obj::Map,
+) -> Result<(String, MapData, aya_obj::Map), MonitorError> {
+    let kind = m.section_kind();
+    let data = m.data().to_vec();
+    let def = m.clone();
+    let map = MapData::create(m, name, None)
+        .map_err(|e| classify(&format!("creating eBPF map {name}"), &e))?;
+    if matches!(kind, EbpfSectionKind::Rodata | EbpfSectionKind::Data) {
+        finalize_data_map(&map, &data, kind == EbpfSectionKind::Rodata)
+            .map_err(|e| classify(&format!("initialising eBPF map {name}"), &e))?;
+    }
+    Ok((name.to_string(), map, def))
+}
+
+fn bad_object(what: &str, e: &dyn std::fmt::Display) -> MonitorError {
+    MonitorError::Kernel {
+        what: what.to_string(),
+        detail: format!("{e} (the embedded eBPF object is broken: rebuild tare)"),
+    }
+}
+
+/// Verifies one program; on rejection, loads it again with the verifier log for the error.
+fn load_program(
+    name: &str,
+    insns: &[bpf_insn],
+    license: &CString,
+) -> Result<OwnedFd, MonitorError> {
+    match prog_load(name, insns, license, None) {
+        Ok(fd) => Ok(fd),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) => {
+            Err(MonitorError::Permission {
+                what: format!("loading program {name}"),
+                detail: e.to_string(),
+            })
+        }
+        Err(e) => {
+            let mut log = vec![0u8; 1 << 20];
+            let _ = prog_load(name, insns, license, Some(&mut log));
+            let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+            let text = String::from_utf8_lossy(&log[..end]);
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+            Err(MonitorError::Kernel {
+                what: format!("the kernel rejected program {name}"),
+                detail: format!("{e}; verifier log (end):\n{tail}"),
+            })
+        }
+    }
+}
+
+/// Creates the maps and loads (verifies) every program.
+///
+/// On two or more CPUs the steps overlap: the maps are created while the
+/// kernel offsets are read, and the largest program (`tare_sys_exit`) is
+/// verified while the other four are.
+pub fn load(
+    cfg: &MonitorConfig,
+    btf: &Path,
+    cache: &Path,
+) -> Result<(Loaded, LoadTimings), MonitorError> {
     if !object_available() {
         return Err(MonitorError::NotBuilt);
     }
     validate_ringbuf_bytes(cfg.ringbuf_bytes, page_size())?;
-    let exit_group_dead = u32::from(offs.exit_has_group_dead);
-    let mut loader = EbpfLoader::new();
-    // No CO-RE relocations: skip parsing the kernel's BTF (~20 ms).
-    loader
-        .btf(None)
-        .override_global(globals::SESSION_CGROUP_ID, &cfg.session_cgroup_id, true)
-        .override_global(globals::SESSION_LEVEL, &cfg.session_level, true)
-        .override_global(globals::TASK_PID_OFF, &offs.task_pid, true)
-        .override_global(globals::TASK_TGID_OFF, &offs.task_tgid, true)
-        .override_global(globals::TASK_REAL_PARENT_OFF, &offs.task_real_parent, true)
-        .override_global(globals::TASK_EXIT_CODE_OFF, &offs.task_exit_code, true)
-        .override_global(globals::BPRM_FILENAME_OFF, &offs.bprm_filename, true)
-        .override_global(globals::EXIT_HAS_GROUP_DEAD, &exit_group_dead, true)
-        .map_max_entries(names::EVENTS, cfg.ringbuf_bytes);
-    let mut ebpf = loader
-        .load(EBPF_OBJECT)
-        .map_err(|e| classify("creating the eBPF maps", &e))?;
-    for (name, _) in names::PROGRAMS {
-        let prog: &mut RawTracePoint = ebpf
-            .program_mut(name)
-            .ok_or_else(|| MonitorError::Kernel {
-                what: format!("finding program {name}"),
-                detail: "not in the embedded object (rebuild tare)".into(),
-            })?
-            .try_into()
-            .map_err(|e| classify(&format!("program {name}"), &e))?;
-        prog.load()
-            .map_err(|e| classify(&format!("loading program {name}"), &e))?;
+    let mut timings = LoadTimings::default();
+    let mut obj =
+        Object::parse(EBPF_OBJECT).map_err(|e| bad_object("parsing the eBPF object", &e))?;
+
+    // The ring buffer (zeroed pages: the slowest map to create) is made on its
+    // own thread while this one reads the offsets and makes the other maps.
+    let mut ring_def = obj
+        .maps
+        .get(names::EVENTS)
+        .cloned()
+        .ok_or_else(|| bad_object("finding a map", &names::EVENTS))?;
+    ring_def.set_max_entries(cfg.ringbuf_bytes);
+    let plain: Vec<(String, aya_obj::Map)> = obj
+        .maps
+        .iter()
+        .filter(|(name, m)| {
+            name.as_str() != names::EVENTS
+                && !matches!(
+                    m.section_kind(),
+                    EbpfSectionKind::Rodata | EbpfSectionKind::Data | EbpfSectionKind::Bss
+                )
+        })
+        .map(|(n, m)| (n.clone(), m.clone()))
+        .collect();
+    let (ring, created, offsets) = std::thread::scope(|scope| {
+        let ring = scope.spawn(move || {
+            let t = Instant::now();
+            (create_map(names::EVENTS, ring_def), t.elapsed())
+        });
+        let t = Instant::now();
+        let offsets = kernel_offsets_cached(btf, cache);
+        timings.offsets = t.elapsed();
+        let created: Result<Created, MonitorError> =
+            plain.into_iter().map(|(n, m)| create_map(&n, m)).collect();
+        let (ring, ring_time) = ring.join().unwrap_or_else(|_| {
+            (
+                Err(MonitorError::Consumer("map thread panicked".into())),
+                Default::default(),
+            )
+        });
+        timings.maps = t.elapsed().max(ring_time);
+        (ring, created, offsets)
+    });
+    let mut created = created?;
+    created.push(ring?);
+    let (offs, cached) = offsets?;
+    timings.offsets_cached = cached;
+
+    let group_dead = u32::from(offs.exit_has_group_dead);
+    let values: [(&str, &[u8]); 8] = [
+        (
+            globals::SESSION_CGROUP_ID,
+            &cfg.session_cgroup_id.to_ne_bytes(),
+        ),
+        (globals::SESSION_LEVEL, &cfg.session_level.to_ne_bytes()),
+        (globals::TASK_PID_OFF, &offs.task_pid.to_ne_bytes()),
+        (globals::TASK_TGID_OFF, &offs.task_tgid.to_ne_bytes()),
+        (
+            globals::TASK_REAL_PARENT_OFF,
+            &offs.task_real_parent.to_ne_bytes(),
+        ),
+        (
+            globals::TASK_EXIT_CODE_OFF,
+            &offs.task_exit_code.to_ne_bytes(),
+        ),
+        (
+            globals::BPRM_FILENAME_OFF,
+            &offs.bprm_filename.to_ne_bytes(),
+        ),
+        (globals::EXIT_HAS_GROUP_DEAD, &group_dead.to_ne_bytes()),
+    ];
+    let patches: HashMap<&str, (&[u8], bool)> =
+        values.iter().map(|(k, v)| (*k, (*v, true))).collect();
+    obj.patch_map_data(patches)
+        .map_err(|e| bad_object("setting the eBPF globals", &e))?;
+    let data_maps: Vec<(String, aya_obj::Map)> = obj
+        .maps
+        .iter()
+        .filter(|(n, _)| !created.iter().any(|(c, _, _)| c == *n))
+        .map(|(n, m)| (n.clone(), m.clone()))
+        .collect();
+    for (name, m) in data_maps {
+        created.push(create_map(&name, m)?);
     }
-    Ok(ebpf)
+
+    let text_sections: HashSet<usize> = obj.functions.keys().map(|(section, _)| *section).collect();
+    obj.relocate_maps(
+        created
+            .iter()
+            .map(|(n, m, def)| (n.as_str(), m.fd().as_fd().as_raw_fd(), def)),
+        &text_sections,
+    )
+    .map_err(|e| bad_object("relocating map references", &e))?;
+    obj.relocate_calls(&text_sections)
+        .map_err(|e| bad_object("relocating calls", &e))?;
+
+    let mut code: Vec<(&'static str, &'static str, &[bpf_insn], &CString)> = Vec::new();
+    for (name, tracepoint) in names::PROGRAMS {
+        let prog = obj
+            .programs
+            .get(name)
+            .ok_or_else(|| bad_object("finding a program", &name))?;
+        let func = obj
+            .functions
+            .get(&prog.function_key())
+            .ok_or_else(|| bad_object("finding a function", &name))?;
+        code.push((name, tracepoint, &func.instructions, &prog.license));
+    }
+    // The biggest program is verified on its own thread, the others on this one.
+    let biggest = code
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, c)| c.2.len())
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    let t = Instant::now();
+    let loaded: Vec<Result<OwnedFd, MonitorError>> = std::thread::scope(|scope| {
+        let (bn, _, bi, bl) = code[biggest];
+        let big = scope.spawn(move || load_program(bn, bi, bl));
+        let mut out: Vec<Option<Result<OwnedFd, MonitorError>>> = code
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _, insns, lic))| (i != biggest).then(|| load_program(n, insns, lic)))
+            .collect();
+        out[biggest] =
+            Some(big.join().unwrap_or_else(|_| {
+                Err(MonitorError::Consumer("verifier thread panicked".into()))
+            }));
+        out.into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(MonitorError::Consumer("program not loaded".into()))))
+            .collect()
+    });
+    timings.programs = t.elapsed();
+    let mut programs = Vec::new();
+    for ((name, tracepoint, _, _), fd) in code.iter().zip(loaded) {
+        programs.push((*name, *tracepoint, fd?));
+    }
+
+    let mut ring = None;
+    let mut counters = None;
+    let mut other_maps = Vec::new();
+    for (name, m, _) in created {
+        match name.as_str() {
+            n if n == names::EVENTS => ring = Some(m),
+            n if n == names::COUNTERS => counters = Some(m),
+            _ => other_maps.push(m),
+        }
+    }
+    let missing = |n: &str| bad_object("finding a map", &n.to_string());
+    let loaded = Loaded {
+        ring: ring.ok_or_else(|| missing(names::EVENTS))?,
+        counters: counters.ok_or_else(|| missing(names::COUNTERS))?,
+        programs,
+        other_maps,
+    };
+    Ok((loaded, timings))
 }
 
 #[cfg(test)]
@@ -135,5 +507,25 @@ mod tests {
         assert!(msg.contains("root") && msg.contains("CAP_BPF"), "{msg}");
         let e = Outer(io::Error::from_raw_os_error(libc::EINVAL));
         assert!(matches!(classify("x", &e), MonitorError::Kernel { .. }));
+    }
+
+    #[test]
+    fn the_object_has_every_program_and_map() {
+        if !object_available() {
+            return;
+        }
+        let obj = Object::parse(EBPF_OBJECT).expect("embedded object parses");
+        for (name, _) in names::PROGRAMS {
+            assert!(obj.programs.contains_key(name), "{name}");
+        }
+        for m in [
+            names::EVENTS,
+            names::COUNTERS,
+            names::INFLIGHT,
+            names::SCRATCH,
+            ".rodata",
+        ] {
+            assert!(obj.maps.contains_key(m), "{m}");
+        }
     }
 }

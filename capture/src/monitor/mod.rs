@@ -25,9 +25,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use aya::maps::{MapData, PerCpuArray, RingBuf};
-use aya::Ebpf;
-use capture_ebpf::{counter_index, names, CTR_DROPPED, CTR_SEEN, CTR_SUBMITTED, NUM_KINDS};
+use std::os::fd::OwnedFd;
+
+use aya::maps::{Map, MapData, PerCpuArray, RingBuf};
+use capture_ebpf::{counter_index, CTR_DROPPED, CTR_SEEN, CTR_SUBMITTED, NUM_KINDS};
 use report_model::schema::kernel_event::{EventKind, KernelEvent};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -150,10 +151,12 @@ impl MonitorCounters {
 /// Where the monitor's fixed cost went.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MonitorTimings {
-    /// Reading the struct offsets from the kernel BTF.
+    /// Reading the kernel struct offsets (part of `load`, overlapped with map creation).
     pub btf: Duration,
-    /// Parsing the object, creating maps, verifying programs.
+    /// Everything before attaching: object, offsets, maps, verification.
     pub load: Duration,
+    /// The parts of `load`.
+    pub detail: load::LoadTimings,
     /// Attaching to the raw tracepoints and starting the consumer.
     pub attach: Duration,
     /// In `finish`: from the call until everything submitted was received.
@@ -175,9 +178,24 @@ pub struct MonitorOutput {
     pub program_ids: Vec<u32>,
 }
 
+/// The kernel objects of a running capture; dropping it detaches (links
+/// first), then unloads the programs and frees the maps.
+struct Kernel {
+    links: Vec<OwnedFd>,
+    programs: Vec<OwnedFd>,
+    _maps: Vec<MapData>,
+}
+
+impl Drop for Kernel {
+    fn drop(&mut self) {
+        self.links.clear();
+        self.programs.clear();
+    }
+}
+
 /// The running kernel capture. Dropping it detaches and unloads everything.
 pub struct Monitor {
-    ebpf: Option<Ebpf>,
+    kernel: Option<Kernel>,
     counters: PerCpuArray<MapData, u64>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Consumer>>,
@@ -207,23 +225,15 @@ impl Monitor {
         }
         let mut timings = MonitorTimings::default();
         let t = Instant::now();
-        let offsets = btf::read_kernel_offsets(Path::new(KERNEL_BTF))?;
-        timings.btf = t.elapsed();
-
-        let t = Instant::now();
-        let mut ebpf = load::load(&cfg, &offsets)?;
+        let (loaded, lt) = load::load(&cfg, Path::new(KERNEL_BTF), Path::new(btf::OFFSETS_CACHE))?;
         timings.load = t.elapsed();
+        timings.btf = lt.offsets;
+        timings.detail = lt;
 
         let t = Instant::now();
-        let ring = ebpf
-            .take_map(names::EVENTS)
-            .ok_or_else(|| missing_map(names::EVENTS))?;
-        let ring =
-            RingBuf::try_from(ring).map_err(|e| load::classify("opening the ring buffer", &e))?;
-        let counters = ebpf
-            .take_map(names::COUNTERS)
-            .ok_or_else(|| missing_map(names::COUNTERS))?;
-        let counters = PerCpuArray::try_from(counters)
+        let ring = RingBuf::try_from(Map::RingBuf(loaded.ring))
+            .map_err(|e| load::classify("opening the ring buffer", &e))?;
+        let counters = PerCpuArray::try_from(Map::PerCpuArray(loaded.counters))
             .map_err(|e| load::classify("opening the counters", &e))?;
         let ring = {
             let _guard = rt.enter();
@@ -234,8 +244,13 @@ impl Monitor {
                 load::classify("registering the ring buffer with tokio", &e)
             })?
         };
-        attach::attach_all(&mut ebpf)?;
-        let program_ids = attach::program_ids(&ebpf);
+        let links = attach::attach_all(&loaded.programs)?;
+        let program_ids = attach::program_ids(&loaded.programs);
+        let kernel = Kernel {
+            links,
+            programs: loaded.programs.into_iter().map(|(_, _, fd)| fd).collect(),
+            _maps: loaded.other_maps,
+        };
         let (stop, stop_rx) = oneshot::channel();
         let consumer = Consumer {
             ring,
@@ -245,7 +260,7 @@ impl Monitor {
         let task = rt.spawn(consumer.run(stop_rx));
         timings.attach = t.elapsed();
         Ok(Monitor {
-            ebpf: Some(ebpf),
+            kernel: Some(kernel),
             counters,
             stop: Some(stop),
             task: Some(task),
@@ -338,7 +353,7 @@ impl Monitor {
         let t = Instant::now();
         let Consumer { ring, rx, .. } = consumer;
         drop(ring);
-        self.ebpf = None; // detaches the links, closes programs and maps
+        self.kernel = None; // detaches the links, closes programs and maps
         self.timings.detach = t.elapsed();
 
         let counters = MonitorCounters::from_parts(&kernel, &rx.delivered);
@@ -365,14 +380,7 @@ impl Drop for Monitor {
         if let Some(task) = self.task.take() {
             task.abort();
         }
-        self.ebpf = None;
-    }
-}
-
-fn missing_map(name: &str) -> MonitorError {
-    MonitorError::Kernel {
-        what: format!("finding map {name}"),
-        detail: "not in the embedded object (rebuild tare)".into(),
+        self.kernel = None;
     }
 }
 
@@ -396,7 +404,7 @@ fn read_counters(map: &PerCpuArray<MapData, u64>) -> Result<Vec<(u64, u64, u64)>
 
 /// Reads the kernel struct offsets the programs need (exposed for `tare doctor`).
 pub fn kernel_offsets() -> Result<KernelOffsets, BtfError> {
-    btf::read_kernel_offsets(Path::new(KERNEL_BTF))
+    btf::kernel_offsets_cached(Path::new(KERNEL_BTF), Path::new(btf::OFFSETS_CACHE)).map(|(o, _)| o)
 }
 
 #[cfg(test)]

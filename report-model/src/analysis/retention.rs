@@ -146,7 +146,10 @@ pub const LIMIT_SOURCE_KEY: &str = "tare.sweep.span_event_limit_source";
 /// The span-event limit a trace declares about itself, if any span carries it.
 pub fn declared_limit(trace: &TracesData) -> (Option<u64>, Option<LimitSource>) {
     for span in trace.spans() {
-        let limit = span.attribute(LIMIT_KEY).and_then(|v| v.as_i64()).and_then(|v| u64::try_from(v).ok());
+        let limit = span
+            .attribute(LIMIT_KEY)
+            .and_then(|v| v.as_i64())
+            .and_then(|v| u64::try_from(v).ok());
         if limit.is_some() {
             let source = match span.attribute(LIMIT_SOURCE_KEY).and_then(|v| v.as_str()) {
                 Some("default") => Some(LimitSource::Default),

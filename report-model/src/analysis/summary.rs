@@ -344,8 +344,17 @@ pub fn pattern_name(p: Option<RetentionPattern>) -> &'static str {
 
 fn fmt_delta(d: &Delta) -> String {
     match (d.ci_low, d.ci_high) {
-        (Some(lo), Some(hi)) => format!("{:+.2} ms (95% CI {:+.2} to {:+.2})", d.estimate.unwrap_or(f64::NAN), lo, hi),
-        _ => format!("{:+.2} ms (no CI: n={})", d.estimate.unwrap_or(f64::NAN), d.n),
+        (Some(lo), Some(hi)) => format!(
+            "{:+.2} ms (95% CI {:+.2} to {:+.2})",
+            d.estimate.unwrap_or(f64::NAN),
+            lo,
+            hi
+        ),
+        _ => format!(
+            "{:+.2} ms (no CI: n={})",
+            d.estimate.unwrap_or(f64::NAN),
+            d.n
+        ),
     }
 }
 
@@ -374,7 +383,7 @@ fn headline(cells: &[CellSummary]) -> String {
     if let Some(lossy) = cells.iter().find(|c| {
         c.fidelity
             .pattern
-            .is_some_and(|p| p != RetentionPattern::Complete)
+            .is_some_and(|p| p != RetentionPattern::Complete && p != RetentionPattern::None)
     }) {
         s.push_str(&format!(
             ". Span events in {}: {} of {} retained ({})",

@@ -36,7 +36,10 @@ fn verdict_note(d: &Delta) -> String {
             format::signed_ms(d.estimate.unwrap_or(f64::NAN)),
             format::p_value(p)
         ),
-        _ => format!("{} ms, {what}", format::signed_ms(d.estimate.unwrap_or(f64::NAN))),
+        _ => format!(
+            "{} ms, {what}",
+            format::signed_ms(d.estimate.unwrap_or(f64::NAN))
+        ),
     }
 }
 
