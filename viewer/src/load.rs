@@ -26,7 +26,8 @@ pub async fn file_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
 
 /// Opens a bundle or archive: limits apply, every member is checked against the manifest.
 pub fn open_container(name: &str, bytes: &[u8]) -> Result<Opened, String> {
-    let members = bundle::read_tar_gz(name, bytes, &Limits::browser()).map_err(|e| e.to_string())?;
+    let members =
+        bundle::read_tar_gz(name, bytes, &Limits::browser()).map_err(|e| e.to_string())?;
     let manifest = bundle::verify(name, &members).map_err(|e| e.to_string())?;
     Ok(Opened {
         name: name.to_string(),

@@ -12,12 +12,13 @@ use crate::view;
 ///
 /// Examples:
 ///   tare view results/smoke.bundle.tar.gz
+///   tare view results/smoke            # a results directory, bundled on the fly
 ///   tare view --port 8080 run-20261122-231000-4242.tar.gz
 ///   tare view            # the viewer alone; open a file from the page
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// A bundle (.bundle.tar.gz) or capture archive (.tar.gz) to preload.
+    /// A bundle (.bundle.tar.gz), a capture archive (.tar.gz) or a results directory to preload.
     pub bundle: Option<PathBuf>,
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
@@ -29,6 +30,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<i32> {
     let bundle = match &args.bundle {
+        Some(p) if p.is_dir() => Some(crate::harness::results::bundle_of_dir(
+            p,
+            crate::harness::results::DEFAULT_BUNDLE_CAP,
+        )?),
         Some(p) => Some(std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?),
         None => None,
     };

@@ -129,6 +129,13 @@ pub fn render_all(dir: &Path, inputs: &Inputs, bundle_cap: u64) -> Result<(Summa
     Ok((summary, bundle_path))
 }
 
+/// The bundle of a results directory, built in memory (nothing is written).
+pub fn bundle_of_dir(dir: &Path, bundle_cap: u64) -> Result<Vec<u8>> {
+    let inputs = load(dir)?;
+    let (_, files) = rendered(&inputs)?;
+    bundle_bytes(dir, &inputs, &files, bundle_cap)
+}
+
 /// `results/smoke` -> `results/smoke.bundle.tar.gz`.
 pub fn bundle_path(dir: &Path) -> PathBuf {
     let name = dir
