@@ -9,7 +9,8 @@
 //! Needs: `rustup` with a nightly toolchain + rust-src, and `bpf-linker` on
 //! PATH (~/.cargo/bin is added). `scripts/setup.sh` installs all of it.
 //! `TARE_SKIP_EBPF=1` builds tare without kernel capture (an empty object;
-//! `tare capture` then says so).
+//! `tare capture` then says so); `TARE_EBPF_TOOLCHAIN` names the nightly to
+//! use (default `nightly`).
 
 use std::env;
 use std::ffi::OsString;
@@ -32,6 +33,7 @@ fn main() {
         PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let ebpf_dir = manifest.join("..").join("capture-ebpf");
     println!("cargo:rerun-if-env-changed=TARE_SKIP_EBPF");
+    println!("cargo:rerun-if-env-changed=TARE_EBPF_TOOLCHAIN");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed={}", ebpf_dir.join("src").display());
     println!(
@@ -69,10 +71,12 @@ fn main() {
     let path: OsString = env::join_paths(&path).expect("PATH entries without separators");
 
     let target_dir = out_dir.join("ebpf-target");
+    // The nightly that builds the eBPF object (`TARE_EBPF_TOOLCHAIN` pins another one).
+    let toolchain = env::var("TARE_EBPF_TOOLCHAIN").unwrap_or_else(|_| "nightly".into());
     let mut cmd = Command::new("rustup");
     cmd.args([
         "run",
-        "nightly",
+        toolchain.as_str(),
         "cargo",
         "build",
         "--quiet",

@@ -3,6 +3,7 @@
 use core::ffi::c_void;
 
 use aya_ebpf::{
+    bindings::BPF_F_NO_PREALLOC,
     helpers::{
         bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_user,
         generated::{
@@ -15,8 +16,7 @@ use aya_ebpf::{
 };
 use capture_ebpf::{
     counter_index, Inflight, RawEvent, CTR_DROPPED, CTR_SEEN, CTR_SUBMITTED, DATA_MAX,
-    DEFAULT_RINGBUF_BYTES, FLAG_STR1_FAULT, FLAG_STR1_TRUNCATED, FLAG_STR2_FAULT,
-    FLAG_STR2_TRUNCATED, NUM_COUNTERS, RAW_HEADER_SIZE, STR_MAX,
+    DEFAULT_RINGBUF_BYTES, NUM_COUNTERS, RAW_HEADER_SIZE, STR_MAX,
 };
 
 /// The one ring buffer (size set by userspace with `map_max_entries`).
@@ -31,9 +31,12 @@ pub static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(NUM_COUNTE
 #[map]
 pub static SCRATCH: PerCpuArray<RawEvent> = PerCpuArray::with_max_entries(2, 0);
 
-/// Syscall arguments between sys_enter and sys_exit, keyed by tid.
+/// Syscall arguments between sys_enter and sys_exit, keyed by tid: one entry
+/// per session thread inside a traced syscall. Not preallocated (creating the
+/// entries up front costs more than verifying a program); when full, the
+/// event is counted as seen and dropped.
 #[map]
-pub static INFLIGHT: HashMap<u32, Inflight> = HashMap::with_max_entries(16384, 0);
+pub static INFLIGHT: HashMap<u32, Inflight> = HashMap::with_max_entries(8192, BPF_F_NO_PREALLOC);
 
 // Globals set by userspace before load (see capture_ebpf::globals).
 #[unsafe(no_mangle)]
@@ -133,29 +136,29 @@ pub fn fill_header(ev: &mut RawEvent, kind: u32) {
     unsafe {
         ev.ts_ns = bpf_ktime_get_ns();
         ev.cgroup_id = bpf_get_current_cgroup_id();
-        if bpf_get_current_comm(ev.comm.as_mut_ptr() as *mut c_void, 16) < 0 {
-            ev.comm = [0; 16];
-        }
+        // On failure the helper zeroes the buffer itself.
+        bpf_get_current_comm(ev.comm.as_mut_ptr() as *mut c_void, 16);
     }
     ev.pid = (pid_tgid >> 32) as u32;
     ev.tid = pid_tgid as u32;
     ev.ppid = current_ppid();
-    ev.len1 = 0;
-    ev.len2 = 0;
-    ev.result = 0;
-    ev.arg0 = 0;
-    ev.arg1 = 0;
+    // Volatile stores: plain ones get merged into a call to a byte-by-byte
+    // memset, which costs the verifier a loop per event path.
+    // SAFETY: plain field writes through a valid &mut.
+    unsafe {
+        core::ptr::write_volatile(&mut ev.len1, 0);
+        core::ptr::write_volatile(&mut ev.len2, 0);
+        core::ptr::write_volatile(&mut ev.result, 0);
+        core::ptr::write_volatile(&mut ev.arg0, 0);
+        core::ptr::write_volatile(&mut ev.arg1, 0);
+    }
 }
 
-/// Length (without NUL) and flags from a `bpf_probe_read_*_str` result.
+/// Length without the NUL from a `bpf_probe_read_*_str` result (0 when it failed).
 #[inline(always)]
-fn str_result(r: i64, trunc: u32, fault: u32) -> (u16, u32) {
-    if r <= 0 {
-        (0, fault)
-    } else {
-        let n = (r - 1) as u16 & (STR_MAX as u16 - 1);
-        (n, if r as usize >= STR_MAX { trunc } else { 0 })
-    }
+fn str_len(r: i64) -> u16 {
+    let n = if r > 0 { (r - 1) as u16 } else { 0 };
+    n & (STR_MAX as u16 - 1)
 }
 
 /// Reads a user string into string 1.
@@ -169,9 +172,7 @@ pub fn put_str1_user(ev: &mut RawEvent, src: u64) {
             src as *const c_void,
         )
     };
-    let (n, f) = str_result(r, FLAG_STR1_TRUNCATED, FLAG_STR1_FAULT);
-    ev.len1 = n;
-    ev.flags |= f;
+    ev.len1 = str_len(r);
 }
 
 /// Reads a kernel string into string 1.
@@ -185,9 +186,7 @@ pub fn put_str1_kernel(ev: &mut RawEvent, src: u64) {
             src as *const c_void,
         )
     };
-    let (n, f) = str_result(r, FLAG_STR1_TRUNCATED, FLAG_STR1_FAULT);
-    ev.len1 = n;
-    ev.flags |= f;
+    ev.len1 = str_len(r);
 }
 
 /// Reads a user string into string 2, right after string 1.
@@ -202,9 +201,7 @@ pub fn put_str2_user(ev: &mut RawEvent, src: u64) {
             src as *const c_void,
         )
     };
-    let (n, f) = str_result(r, FLAG_STR2_TRUNCATED, FLAG_STR2_FAULT);
-    ev.len2 = n;
-    ev.flags |= f;
+    ev.len2 = str_len(r);
 }
 
 /// Counts the event as seen and writes its used bytes to the ring buffer.

@@ -1,18 +1,16 @@
-//! File events built at sys_exit: open, write, unlink, rename.
+//! File events built at sys_exit (after the header is filled): open, write, unlink, rename.
 
-use capture_ebpf::{
-    nr, Inflight, RawEvent, CREAT_FLAGS, FLAG_IOV_TRUNCATED, IOV_MAX_SUMMED, KIND_OPEN,
-    KIND_RENAME, KIND_UNLINK, KIND_WRITE,
-};
+use core::ffi::c_void;
 
-use crate::event::{emit, fill_header, put_str1_user, put_str2_user, read_user_u64};
+use aya_ebpf::helpers::generated::bpf_probe_read_user;
+use capture_ebpf::{nr, Inflight, RawEvent, CREAT_FLAGS, FLAG_IOV_TRUNCATED, IOV_MAX_SUMMED};
+
+use crate::event::{put_str1_user, put_str2_user, read_user_u64};
 
 /// open(path, flags, mode) · creat(path, mode) · openat(dfd, path, flags, mode) ·
 /// openat2(dfd, path, how, size).
 #[inline(always)]
-pub fn open(ev: &mut RawEvent, inf: &Inflight, ret: i64) {
-    fill_header(ev, KIND_OPEN);
-    ev.result = ret;
+pub fn open(ev: &mut RawEvent, inf: &Inflight) {
     let a = &inf.args;
     let path = match inf.nr {
         nr::OPEN => {
@@ -38,58 +36,67 @@ pub fn open(ev: &mut RawEvent, inf: &Inflight, ret: i64) {
         }
     };
     put_str1_user(ev, path);
-    emit(ev);
 }
 
 /// write/pwrite64(fd, buf, count) · writev/pwritev/pwritev2(fd, iov, iovcnt).
 #[inline(always)]
-pub fn write(ev: &mut RawEvent, inf: &Inflight, ret: i64) {
-    fill_header(ev, KIND_WRITE);
-    ev.result = ret;
+pub fn write(ev: &mut RawEvent, inf: &Inflight) {
     let a = &inf.args;
     ev.arg0 = a[0];
     match inf.nr {
         nr::WRITE | nr::PWRITE64 => ev.arg1 = a[2],
         _ => {
-            // struct iovec { void *iov_base; size_t iov_len; }
+            // struct iovec { void *iov_base; size_t iov_len; }: the array is copied
+            // into the (otherwise unused) data area in one read, then summed there.
             let cnt = a[2];
-            let mut sum = 0u64;
-            let mut i = 0u32;
-            while i < IOV_MAX_SUMMED {
-                if u64::from(i) >= cnt {
-                    break;
-                }
-                sum += read_user_u64(a[1] + u64::from(i) * 16 + 8);
-                i += 1;
-            }
+            let n = if cnt > u64::from(IOV_MAX_SUMMED) {
+                IOV_MAX_SUMMED
+            } else {
+                cnt as u32
+            };
             if cnt > u64::from(IOV_MAX_SUMMED) {
                 ev.flags |= FLAG_IOV_TRUNCATED;
+            }
+            // SAFETY: at most IOV_MAX_SUMMED * 16 <= DATA_MAX bytes into data.
+            let r = unsafe {
+                bpf_probe_read_user(
+                    ev.data.as_mut_ptr() as *mut c_void,
+                    n * 16,
+                    a[1] as *const c_void,
+                )
+            };
+            let mut sum = 0u64;
+            if r == 0 {
+                let mut i = 0usize;
+                while i < IOV_MAX_SUMMED as usize {
+                    if i as u32 >= n {
+                        break;
+                    }
+                    // SAFETY: at + 8 <= DATA_MAX; data sits at offset 80 of the 8-aligned
+                    // RawEvent and `at` is a multiple of 8, so the load is aligned.
+                    sum += unsafe { (ev.data.as_ptr().add(i * 16 + 8) as *const u64).read() };
+                    i += 1;
+                }
             }
             ev.arg1 = sum;
         }
     }
-    emit(ev);
 }
 
 /// unlink(path) · unlinkat(dfd, path, flags).
 #[inline(always)]
-pub fn unlink(ev: &mut RawEvent, inf: &Inflight, ret: i64) {
-    fill_header(ev, KIND_UNLINK);
-    ev.result = ret;
+pub fn unlink(ev: &mut RawEvent, inf: &Inflight) {
     let path = if inf.nr == nr::UNLINK {
         inf.args[0]
     } else {
         inf.args[1]
     };
     put_str1_user(ev, path);
-    emit(ev);
 }
 
 /// rename(old, new) · renameat(odfd, old, ndfd, new) · renameat2(odfd, old, ndfd, new, flags).
 #[inline(always)]
-pub fn rename(ev: &mut RawEvent, inf: &Inflight, ret: i64) {
-    fill_header(ev, KIND_RENAME);
-    ev.result = ret;
+pub fn rename(ev: &mut RawEvent, inf: &Inflight) {
     let a = &inf.args;
     let (from, to) = if inf.nr == nr::RENAME {
         (a[0], a[1])
@@ -98,5 +105,4 @@ pub fn rename(ev: &mut RawEvent, inf: &Inflight, ret: i64) {
     };
     put_str1_user(ev, from);
     put_str2_user(ev, to);
-    emit(ev);
 }

@@ -3,15 +3,11 @@
 use core::ffi::c_void;
 
 use aya_ebpf::helpers::generated::bpf_probe_read_user;
-use capture_ebpf::{Inflight, RawEvent, FLAG_STR1_FAULT, KIND_CONNECT, SOCKADDR_MAX};
-
-use crate::event::{emit, fill_header};
+use capture_ebpf::{Inflight, RawEvent, SOCKADDR_MAX};
 
 /// connect(fd, addr, addrlen): the raw sockaddr goes in string 1; userspace decodes it.
 #[inline(always)]
-pub fn connect(ev: &mut RawEvent, inf: &Inflight, ret: i64) {
-    fill_header(ev, KIND_CONNECT);
-    ev.result = ret;
+pub fn connect(ev: &mut RawEvent, inf: &Inflight) {
     let a = &inf.args;
     ev.arg0 = a[0];
     ev.arg1 = a[2];
@@ -27,10 +23,7 @@ pub fn connect(ev: &mut RawEvent, inf: &Inflight, ret: i64) {
             a[1] as *const c_void,
         )
     };
-    if r < 0 {
-        ev.flags |= FLAG_STR1_FAULT;
-    } else {
+    if r == 0 {
         ev.len1 = n as u16;
     }
-    emit(ev);
 }

@@ -15,7 +15,9 @@ use crate::archive::{self, ArchiveContent};
 use crate::cgroup::SessionCgroup;
 use crate::monitor::{Monitor, MonitorConfig, MonitorCounters, MonitorOutput};
 use crate::phases::PhaseClock;
+use crate::sampler::{self, Sampler};
 use crate::{hostinfo, preflight, rss, spawn};
+use tracing::field::Empty;
 
 /// What to capture and where to put it.
 #[derive(Debug, Clone)]
@@ -28,6 +30,8 @@ pub struct CaptureOptions {
     pub timeout: Option<Duration>,
     /// The workload's OTLP JSON trace, added to the archive.
     pub trace: Option<PathBuf>,
+    /// How often the resource timeline (metrics.ndjson) is sampled.
+    pub sample_interval: Duration,
 }
 
 /// What a capture produced.
@@ -117,6 +121,7 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{run_id}.tar.gz")));
+    let capture_span = tracing::info_span!(target: "tare::capture", "capture", run_id = %run_id, program = %opts.command[0], out = %out.display(), pid = Empty).entered();
 
     let host = {
         let _p = clock.phase("preflight");
@@ -149,7 +154,14 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
             ringbuf_bytes: opts.ringbuf_bytes,
             ..MonitorConfig::new(cg.id(), cg.level())
         };
-        Monitor::start(cfg).context("cannot start kernel capture")?
+        let span = tracing::info_span!(target: "tare::capture", "monitor_start", ringbuf_bytes = i64::from(opts.ringbuf_bytes), programs = Empty, btf_us = Empty, load_us = Empty, attach_us = Empty).entered();
+        let m = Monitor::start(cfg).context("cannot start kernel capture")?;
+        let t = m.timings();
+        span.record("programs", m.program_ids().len() as i64);
+        span.record("btf_us", t.btf.as_micros() as i64);
+        span.record("load_us", t.load.as_micros() as i64);
+        span.record("attach_us", t.attach.as_micros() as i64);
+        m
     };
 
     let mut child = {
@@ -158,11 +170,31 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
             .with_context(|| format!("cannot start `{}`", opts.command[0]))?
     };
     let child_started = std::time::Instant::now();
+    capture_span.record("pid", i64::from(child.pid()));
+    // The resource timeline, on the capture's clock (the one of phases.json).
+    let child_t_ns = clock.elapsed_ns();
+    let origin = child_started
+        .checked_sub(Duration::from_nanos(child_t_ns))
+        .unwrap_or(child_started);
+    let sampler = Sampler::start(
+        sampler::Sources::for_cgroup(&cg),
+        opts.sample_interval,
+        origin,
+        child_t_ns,
+    )
+    .context("cannot start the resource sampler")?;
 
-    let (ended, mut notes) = {
+    let (ended, mut notes, samples) = {
         let _p = clock.phase("child_runtime");
         let mut notes = Vec::new();
-        let waited = child.wait_with(opts.timeout).await?;
+        let waited = child.wait_with(opts.timeout).await;
+        let samples = {
+            let span = tracing::info_span!(target: "tare::capture", "sampler_stop", samples = Empty).entered();
+            let samples = sampler.stop();
+            span.record("samples", samples.len() as i64);
+            samples
+        };
+        let waited = waited?;
         if waited.timed_out {
             notes.push(format!(
                 "the child outlived --timeout {:?} and was killed",
@@ -176,13 +208,20 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         cg.kill_all();
         cg.wait_empty(Duration::from_secs(5))
             .context("tasks of the session cgroup would not exit")?;
-        (waited, notes)
+        (waited, notes, samples)
     };
     let child_ns = child_started.elapsed().as_nanos() as u64;
 
     let output: MonitorOutput = {
         let _p = clock.phase("event_flush");
-        monitor.finish().await.context("draining the ring buffer")?
+        let span = tracing::info_span!(target: "tare::capture", "drain", events = Empty, seen = Empty, dropped = Empty, decode_errors = Empty).entered();
+        let out = monitor.finish().await.context("draining the ring buffer")?;
+        let total = out.counters.total();
+        span.record("events", out.events.len() as i64);
+        span.record("seen", total.seen as i64);
+        span.record("dropped", total.dropped as i64);
+        span.record("decode_errors", out.decode_errors as i64);
+        out
     };
     if output.decode_errors > 0 {
         notes.push(format!(
@@ -233,15 +272,23 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         let phases = clock.snapshot();
         run.total_ns = phases.total_ns;
         run.tare_peak_rss_bytes = rss::own_peak_rss_bytes();
+        let metrics = sampler::to_ndjson(&samples)?;
+        let mut members = vec!["run.json", "phases.json", "health.json", "kernel.ndjson"];
+        members.extend(trace.is_some().then_some("trace.json"));
+        members.extend(["metrics.ndjson", "manifest.json"]);
+        let encode = tracing::info_span!(target: "tare::capture", "archive_encode", members = %members.join(","), events = output.events.len() as i64, samples = samples.len() as i64, bytes = Empty).entered();
         let bytes = archive::encode(&ArchiveContent {
             run: &run,
             phases: &phases,
             health: &health,
             events: &output.events,
             trace,
-            metrics: None,
+            metrics: Some(metrics),
             notes,
         })?;
+        encode.record("bytes", bytes.len() as i64);
+        drop(encode);
+        let _w = tracing::info_span!(target: "tare::capture", "archive_file", path = %out.display(), bytes = bytes.len() as i64).entered();
         archive::write_atomically(&out, &bytes)?;
         phases
     };

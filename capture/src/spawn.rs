@@ -1,10 +1,12 @@
 //! Spawns the child so that it is inside the session cgroup before it execs.
 //!
-//! The child writes `0` to the session's `cgroup.procs` files (cgroup2, and
-//! the parallel v1 memory cgroup when there is one) between fork and exec,
-//! so its exec and everything after happen inside the session. tare keeps a
-//! pidfd (no pid-reuse races for kill and wait) and reaps the child itself
-//! with `wait4`, which gives `ru_maxrss` and the exit status.
+//! The child is forked straight into the session's cgroup2 directory
+//! (`clone3` + `CLONE_INTO_CGROUP`; on older kernels it writes `0` to
+//! `cgroup.procs` before exec) and joins the parallel v1 memory cgroup, when
+//! there is one, before exec: its exec and everything after happen inside
+//! the session. tare keeps a pidfd (no pid-reuse races for kill and wait) and
+//! reaps the child itself with `wait4`, which gives `ru_maxrss` and the exit
+//! status.
 
 use std::ffi::CString;
 use std::io;
@@ -76,31 +78,283 @@ pub struct Child {
 
 /// A child forked into the session cgroup(s) and parked just before exec.
 ///
-/// Joining a cgroup from a process takes the kernel's global
-/// `cgroup_threadgroup_rwsem` for writing, which waits for an RCU grace
-/// period when it has been idle: 10-30 ms on the machines tare targets. A
-/// prepared child pays that while tare does other work (loading the eBPF
-/// programs), then [`Prepared::start`] lets it exec at once. Dropping a
-/// `Prepared` makes the child exit without exec'ing.
+/// Joining a cgroup by writing a pid to `cgroup.procs` takes the kernel's
+/// global `cgroup_threadgroup_rwsem` for writing, which waits for an RCU
+/// grace period when it has been idle: 10-20 ms on the machines tare targets.
+/// tare avoids it: the child is forked straight into the session's cgroup2
+/// (`clone3` + `CLONE_INTO_CGROUP`, Linux 5.7+), and joins a v1 memory cgroup
+/// (hybrid hosts) by writing `0` to its `tasks` file while it has a single
+/// thread, which the kernel does without that lock. The child then waits for
+/// [`Prepared::start`] to exec, so it can be prepared before the eBPF
+/// programs load. Dropping a `Prepared` makes the child exit without exec'ing.
 #[derive(Debug)]
 pub struct Prepared {
-    go: Option<OwnedFd>,
-    spawner: Option<std::thread::JoinHandle<io::Result<u32>>>,
+    inner: Option<Parked>,
+}
+
+#[derive(Debug)]
+enum Parked {
+    /// Forked with clone3: the child waits on `go`; `exec_err` reports a failed exec.
+    Clone3 {
+        pid: libc::pid_t,
+        pidfd: OwnedFd,
+        go: OwnedFd,
+        exec_err: OwnedFd,
+    },
+    /// Kernels without CLONE_INTO_CGROUP: std's spawn on a thread, joining by writes.
+    Thread {
+        go: OwnedFd,
+        spawner: std::thread::JoinHandle<io::Result<u32>>,
+    },
 }
 
 /// Forks `argv` into `cg`'s cgroups and parks it before exec (see [`Prepared`]).
 /// `quiet` sends stdin/stdout/stderr to /dev/null; otherwise the child shares
-/// tare's terminal.
+/// tare's terminal. The command is looked up in PATH like `execvp` does.
 pub fn prepare(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result<Prepared> {
+    if argv.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "no command given",
+        ));
+    }
+    match clone3_parked(argv, cg, quiet) {
+        Ok(p) => Ok(Prepared { inner: Some(p) }),
+        // No clone3 (ENOSYS), or no CLONE_INTO_CGROUP in it (E2BIG/EINVAL): Linux < 5.7.
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENOSYS | libc::E2BIG | libc::EINVAL)
+            ) =>
+        {
+            thread_parked(argv, cg, quiet).map(|p| Prepared { inner: Some(p) })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn cstr(s: &[u8], what: &str) -> io::Result<CString> {
+    CString::new(s)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("{what} contains NUL")))
+}
+
+/// Where `execvp` would look for `prog`, in order.
+pub fn exec_candidates(prog: &str, path_var: Option<&std::ffi::OsStr>) -> Vec<std::path::PathBuf> {
+    if prog.contains('/') {
+        return vec![prog.into()];
+    }
+    let path = path_var.unwrap_or_else(|| std::ffi::OsStr::new("/usr/local/bin:/bin:/usr/bin"));
+    path.as_bytes()
+        .split(|&b| b == b':')
+        .map(|dir| {
+            let dir = if dir.is_empty() {
+                std::path::Path::new(".")
+            } else {
+                std::path::Path::new(std::ffi::OsStr::from_bytes(dir))
+            };
+            dir.join(prog)
+        })
+        .collect()
+}
+
+/// `struct clone_args` (Linux 5.7+, up to `cgroup`).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+const CLONE_PIDFD: u64 = 0x1000;
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+fn clone3_parked(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result<Parked> {
+    // Everything the child touches is built before the fork: it may only make syscalls.
+    let args: Vec<CString> = argv
+        .iter()
+        .map(|a| cstr(a.as_bytes(), "an argument"))
+        .collect::<Result<_, _>>()?;
+    let mut arg_ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    arg_ptrs.push(std::ptr::null());
+    let env: Vec<CString> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            cstr(&kv, "the environment")
+        })
+        .collect::<Result<_, _>>()?;
+    let mut env_ptrs: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
+    env_ptrs.push(std::ptr::null());
+    let paths: Vec<CString> = exec_candidates(&argv[0], std::env::var_os("PATH").as_deref())
+        .iter()
+        .map(|p| cstr(p.as_os_str().as_bytes(), "the command path"))
+        .collect::<Result<_, _>>()?;
+    let v1: Vec<CString> = cg
+        .v1_join_files()
+        .iter()
+        .map(|p| cstr(p.as_os_str().as_bytes(), "a cgroup path"))
+        .collect::<Result<_, _>>()?;
+    let dir = cstr(cg.path().as_os_str().as_bytes(), "the cgroup path")?;
+    // SAFETY: open(2) of a directory path; the fd is owned below.
+    let cg_fd = unsafe {
+        libc::open(
+            dir.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if cg_fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh fd we own.
+    let cg_fd = unsafe { OwnedFd::from_raw_fd(cg_fd) };
+    let null = if quiet {
+        // SAFETY: open(2) of /dev/null.
+        let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a fresh fd we own.
+        Some(unsafe { OwnedFd::from_raw_fd(fd) })
+    } else {
+        None
+    };
+    let (go_read, go_write) = pipe_cloexec()?;
+    let (err_read, err_write) = pipe_cloexec()?;
+
+    let mut pidfd: libc::c_int = -1;
+    let mut ca = CloneArgs {
+        flags: CLONE_PIDFD | CLONE_INTO_CGROUP,
+        pidfd: &mut pidfd as *mut libc::c_int as u64,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: cg_fd.as_raw_fd() as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: clone3 without CLONE_VM is fork: the child gets a copy of this
+    // address space and, below, only makes async-signal-safe syscalls on data
+    // built above before it execs or exits.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut ca as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: see above; never returns.
+        unsafe {
+            child_after_clone(
+                go_read.as_raw_fd(),
+                go_write.as_raw_fd(),
+                err_read.as_raw_fd(),
+                err_write.as_raw_fd(),
+                null.as_ref().map(|f| f.as_raw_fd()),
+                &v1,
+                &paths,
+                arg_ptrs.as_ptr(),
+                env_ptrs.as_ptr(),
+            )
+        }
+    }
+    drop((go_read, err_write, cg_fd, null));
+    // SAFETY: CLONE_PIDFD stored a fresh pidfd we own.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    Ok(Parked::Clone3 {
+        pid: pid as libc::pid_t,
+        pidfd,
+        go: go_write,
+        exec_err: err_read,
+    })
+}
+
+/// The child side of `clone3_parked`. Only syscalls: no allocation, no locks.
+///
+/// # Safety
+/// Must run in a freshly cloned child (single thread) with valid pointers.
+#[allow(clippy::too_many_arguments)]
+unsafe fn child_after_clone(
+    go_read: RawFd,
+    go_write: RawFd,
+    err_read: RawFd,
+    err_write: RawFd,
+    null: Option<RawFd>,
+    v1: &[CString],
+    paths: &[CString],
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+) -> ! {
+    // SAFETY (whole body): plain syscalls on fds and buffers made before the clone.
+    unsafe {
+        let fail = |errno: i32| -> ! {
+            let b = errno.to_ne_bytes();
+            libc::write(err_write, b.as_ptr().cast(), b.len());
+            libc::_exit(127)
+        };
+        libc::close(go_write);
+        libc::close(err_read);
+        // Like std's Command: default SIGPIPE (Rust ignores it) and an empty signal mask.
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        for p in v1 {
+            if let Err(e) = join_cgroup(p) {
+                fail(e.raw_os_error().unwrap_or(libc::EIO));
+            }
+        }
+        let mut b = 0u8;
+        loop {
+            let n = libc::read(go_read, (&mut b as *mut u8).cast(), 1);
+            if n == 1 {
+                break;
+            }
+            if n == 0 || *libc::__errno_location() != libc::EINTR {
+                libc::_exit(127); // tare dropped the Prepared: do not run
+            }
+        }
+        if let Some(fd) = null {
+            for target in 0..3 {
+                if libc::dup2(fd, target) < 0 {
+                    fail(*libc::__errno_location());
+                }
+            }
+        }
+        let mut err = libc::ENOENT;
+        for p in paths {
+            libc::execve(p.as_ptr(), argv, envp);
+            let e = *libc::__errno_location();
+            // As execvp: keep looking after "not here"; remember "found but not runnable".
+            match e {
+                libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT => {}
+                libc::EACCES => err = e,
+                _ => fail(e),
+            }
+        }
+        fail(err)
+    }
+}
+
+fn thread_parked(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result<Parked> {
     let (prog, args) = argv
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no command given"))?;
     let procs: Vec<CString> = cg
-        .procs_files()
+        .join_files()
         .iter()
-        .map(|p| CString::new(p.as_os_str().as_bytes()))
-        .collect::<Result<_, _>>()
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "cgroup path contains NUL"))?;
+        .map(|p| cstr(p.as_os_str().as_bytes(), "a cgroup path"))
+        .collect::<Result<_, _>>()?;
     let mut cmd = Command::new(prog);
     cmd.args(args);
     if quiet {
@@ -129,61 +383,102 @@ pub fn prepare(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result<P
             drop(go_read);
             child.map(|c| c.id())
         })?;
-    Ok(Prepared {
-        go: Some(go_write),
-        spawner: Some(spawner),
+    Ok(Parked::Thread {
+        go: go_write,
+        spawner,
     })
 }
 
 impl Prepared {
-    /// Lets the parked child exec; returns once it has (or reports why it could not).
+    /// Lets the parked child exec; returns once it has (or says why it could not).
     pub fn start(mut self) -> io::Result<Child> {
         let started = Instant::now();
-        if let Some(go) = self.go.take() {
-            // SAFETY: a 1-byte write to our pipe. EPIPE (the child is gone) shows up below.
-            unsafe {
-                libc::write(go.as_raw_fd(), b"g".as_ptr().cast(), 1);
-            }
-        }
-        let spawner = self
-            .spawner
-            .take()
-            .ok_or_else(|| io::Error::other("already started"))?;
-        let pid = spawner
-            .join()
-            .map_err(|_| io::Error::other("the spawn thread panicked"))??
-            as libc::pid_t;
-        // std's handle neither kills nor reaps on drop; tare reaps with wait4.
-        let pidfd = match pidfd_open(pid) {
-            Ok(fd) => fd,
-            Err(e) => {
-                // SAFETY: kill/waitpid on our child, not reaped yet.
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                    libc::waitpid(pid, std::ptr::null_mut(), 0);
-                }
-                return Err(io::Error::new(
-                    e.kind(),
-                    format!("pidfd_open: {e} (needs Linux 5.3+)"),
-                ));
-            }
+        let go_byte = |go: &OwnedFd| {
+            // SAFETY: a 1-byte write to our pipe; a gone child shows up as an exec error.
+            unsafe { libc::write(go.as_raw_fd(), b"g".as_ptr().cast(), 1) };
         };
-        Ok(Child {
-            pid,
-            pidfd,
-            started,
-            reaped: None,
-        })
+        match self.inner.take() {
+            Some(Parked::Clone3 {
+                pid,
+                pidfd,
+                go,
+                exec_err,
+            }) => {
+                go_byte(&go);
+                drop(go);
+                // EOF: the exec succeeded (the pipe is close-on-exec); 4 bytes: its errno.
+                let mut b = [0u8; 4];
+                let n = loop {
+                    // SAFETY: read into a local buffer.
+                    let n = unsafe { libc::read(exec_err.as_raw_fd(), b.as_mut_ptr().cast(), 4) };
+                    if n >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                        break n;
+                    }
+                };
+                if n != 0 {
+                    // SAFETY: reap our failed child.
+                    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+                    let errno = if n == 4 {
+                        i32::from_ne_bytes(b)
+                    } else {
+                        libc::EIO
+                    };
+                    return Err(io::Error::from_raw_os_error(errno));
+                }
+                Ok(Child {
+                    pid,
+                    pidfd,
+                    started,
+                    reaped: None,
+                })
+            }
+            Some(Parked::Thread { go, spawner }) => {
+                go_byte(&go);
+                drop(go);
+                let pid = spawner
+                    .join()
+                    .map_err(|_| io::Error::other("the spawn thread panicked"))??
+                    as libc::pid_t;
+                let pidfd = match pidfd_open(pid) {
+                    Ok(fd) => fd,
+                    Err(e) => {
+                        // SAFETY: kill/waitpid on our child, not reaped yet.
+                        unsafe {
+                            libc::kill(pid, libc::SIGKILL);
+                            libc::waitpid(pid, std::ptr::null_mut(), 0);
+                        }
+                        return Err(io::Error::new(
+                            e.kind(),
+                            format!("pidfd_open: {e} (needs Linux 5.3+)"),
+                        ));
+                    }
+                };
+                Ok(Child {
+                    pid,
+                    pidfd,
+                    started,
+                    reaped: None,
+                })
+            }
+            None => Err(io::Error::other("already started")),
+        }
     }
 }
 
 impl Drop for Prepared {
     fn drop(&mut self) {
-        // Closing the pipe makes the parked child fail its pre-exec hook and exit;
-        // std's spawn reaps it.
-        self.go = None;
-        if let Some(t) = self.spawner.take() {
-            let _ = t.join();
+        // Closing the go pipe makes the parked child exit without exec'ing.
+        match self.inner.take() {
+            Some(Parked::Clone3 { pid, go, .. }) => {
+                drop(go);
+                // SAFETY: reap our child.
+                unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+            }
+            Some(Parked::Thread { go, spawner }) => {
+                drop(go);
+                let _ = spawner.join(); // std's spawn reaps the child
+            }
+            None => {}
         }
     }
 }
@@ -222,7 +517,8 @@ fn wait_for_go(fd: RawFd) -> io::Result<()> {
     }
 }
 
-/// Writes "0" (the calling process) to a cgroup.procs file. Runs between fork and exec.
+/// Writes "0" (the calling thread/process) to a `tasks`/`cgroup.procs` file. Runs between
+/// fork and exec, in a single-threaded child.
 fn join_cgroup(path: &CString) -> io::Result<()> {
     // SAFETY: plain syscalls on a valid NUL-terminated path and a 1-byte buffer.
     unsafe {
@@ -448,6 +744,30 @@ pub fn run_to_end(argv: &[String], cg: &SessionCgroup, timeout: Duration) -> io:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exec_candidates_follow_execvp() {
+        use std::ffi::OsStr;
+        use std::path::PathBuf;
+        assert_eq!(
+            exec_candidates("/bin/true", None),
+            vec![PathBuf::from("/bin/true")]
+        );
+        assert_eq!(
+            exec_candidates("./x", Some(OsStr::new("/a"))),
+            vec![PathBuf::from("./x")]
+        );
+        assert_eq!(
+            exec_candidates("py", Some(OsStr::new("/a:/b/c::"))),
+            ["/a/py", "/b/c/py", "./py", "./py"]
+                .map(PathBuf::from)
+                .to_vec()
+        );
+        assert_eq!(
+            exec_candidates("sh", None)[0],
+            PathBuf::from("/usr/local/bin/sh")
+        );
+    }
 
     #[test]
     fn statuses() {

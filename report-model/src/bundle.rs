@@ -241,6 +241,7 @@ pub fn schema_for_member(path: &str) -> Option<&'static str> {
         "phases.json" => phases::Phases::SCHEMA,
         "health.json" => health::Health::SCHEMA,
         "kernel.ndjson" => kernel_event::KERNEL_EVENT_SCHEMA,
+        "metrics.ndjson" => metrics::MetricsSample::SCHEMA,
         "summary.json" => summary::Summary::SCHEMA,
         "samples.jsonl" => sample::Sample::SCHEMA,
         "host.json" => host::Host::SCHEMA,

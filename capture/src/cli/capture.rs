@@ -35,6 +35,10 @@ pub struct Args {
     /// Add this OTLP JSON trace (written by COMMAND) to the archive as trace.json.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// Sample the workload's memory, CPU%, threads and open fds this often while it runs,
+    /// into metrics.ndjson (e.g. 250ms, 0.5s, or milliseconds; at least 100ms).
+    #[arg(long, value_name = "DURATION", default_value = "250ms", value_parser = crate::sampler::parse_interval)]
+    pub sample_interval: Duration,
     /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,
@@ -55,6 +59,7 @@ pub fn run(args: Args, clock: &PhaseClock) -> Result<i32> {
         ringbuf_bytes: args.ringbuf_bytes,
         timeout,
         trace: args.trace,
+        sample_interval: args.sample_interval,
     };
     let c = session::capture(&opts, clock)?;
     if !args.quiet {

@@ -2,11 +2,14 @@
 
 pub mod bench;
 pub mod capture;
+pub mod compare;
 pub mod doctor;
 pub mod report;
 pub mod verify;
 pub mod view;
 pub mod workload;
+
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +32,16 @@ Exit status:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Write tare's own spans (phases, inner steps, bench cells and samples) to FILE as
+    /// Chrome trace-event JSON, for Perfetto (ui.perfetto.dev) or chrome://tracing.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub trace_chrome: Option<PathBuf>,
+    /// Export tare's own spans over OTLP/HTTP (protobuf, batched, service name `tare`) to
+    /// URL, e.g. http://localhost:4318 (/v1/traces is added when URL has no path). Headers
+    /// come only from OTEL_EXPORTER_OTLP_HEADERS. An unreachable endpoint gives one warning
+    /// and delays the exit by at most the 2 s export timeout; it never fails the command.
+    #[arg(long, global = true, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -36,6 +49,7 @@ pub enum Command {
     Doctor(doctor::Args),
     Capture(capture::Args),
     Bench(bench::Args),
+    Compare(compare::Args),
     Report(report::Args),
     Verify(verify::Args),
     View(view::Args),
@@ -48,6 +62,7 @@ pub fn run(cli: Cli, clock: &crate::phases::PhaseClock) -> i32 {
         Command::Doctor(a) => doctor::run(a),
         Command::Capture(a) => capture::run(a, clock),
         Command::Bench(a) => bench::run(a),
+        Command::Compare(a) => compare::run(a),
         Command::Report(a) => report::run(a),
         Command::Verify(a) => verify::run(a),
         Command::View(a) => view::run(a),

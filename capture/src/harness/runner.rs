@@ -81,13 +81,16 @@ pub fn run(experiment: Experiment, experiment_text: String, opts: &Options) -> R
     let bar = progress(total as u64, opts.quiet);
     let mut seq = 0u32;
     'cells: for (cell, slots) in &plan_all {
+        let _cell_span = tracing::info_span!(target: "tare::bench", "cell", cell = %cell.id, slots = slots.len() as i64).entered();
         for slot in slots {
             if crate::signals::stop_requested() {
                 bar.println("interrupted: finishing with the samples so far");
                 break 'cells;
             }
             bar.set_message(format!("{} {}", cell.id, slot.arm.label()));
+            let span = tracing::info_span!(target: "tare::bench", "sample", cell = %cell.id, arm = %slot.arm.as_str(), seq = i64::from(seq), warmup = slot.warmup, valid = tracing::field::Empty).entered();
             let sample = run_sample(&tare, &inputs.experiment, cell, *slot, seq, &opts.out)?;
+            span.record("valid", sample.valid);
             if !sample.valid && !slot.warmup {
                 bar.println(format!(
                     "discarded: {} {} #{}: {}",

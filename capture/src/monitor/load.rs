@@ -313,9 +313,9 @@ fn load_program(
 
 /// Creates the maps and loads (verifies) every program.
 ///
-/// On two or more CPUs the steps overlap: the maps are created while the
-/// kernel offsets are read, and the largest program (`tare_sys_exit`) is
-/// verified while the other four are.
+/// On two or more CPUs the steps overlap: the ring buffer is created on its
+/// own thread while the kernel offsets are read and the other maps made, and
+/// the largest program (`tare_sys_exit`) is verified while the other four are.
 pub fn load(
     cfg: &MonitorConfig,
     btf: &Path,
@@ -361,7 +361,10 @@ pub fn load(
             plain.into_iter().map(|(n, m)| create_map(&n, m)).collect();
         let (ring, ring_time) = ring.join().unwrap_or_else(|_| {
             (
-                Err(MonitorError::Consumer("map thread panicked".into())),
+                Err(MonitorError::Kernel {
+                    what: "creating the ring buffer".into(),
+                    detail: "the thread panicked".into(),
+                }),
                 Default::default(),
             )
         });
@@ -449,12 +452,21 @@ pub fn load(
             .enumerate()
             .map(|(i, (n, _, insns, lic))| (i != biggest).then(|| load_program(n, insns, lic)))
             .collect();
-        out[biggest] =
-            Some(big.join().unwrap_or_else(|_| {
-                Err(MonitorError::Consumer("verifier thread panicked".into()))
-            }));
+        out[biggest] = Some(big.join().unwrap_or_else(|_| {
+            Err(MonitorError::Kernel {
+                what: "loading a program".into(),
+                detail: "the thread panicked".into(),
+            })
+        }));
         out.into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(MonitorError::Consumer("program not loaded".into()))))
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(MonitorError::Kernel {
+                        what: "loading a program".into(),
+                        detail: "not loaded".into(),
+                    })
+                })
+            })
             .collect()
     });
     timings.programs = t.elapsed();

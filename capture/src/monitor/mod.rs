@@ -3,8 +3,13 @@
 //! ```no_run
 //! # async fn demo(cg: &tare::cgroup::SessionCgroup) -> Result<(), tare::monitor::MonitorError> {
 //! use tare::monitor::{Monitor, MonitorConfig};
+//! // Fork the child into the cgroup first: it parks before exec while the programs load.
+//! let prepared = tare::spawn::prepare(&["make".to_string()], cg, false).expect("fork");
 //! let mon = Monitor::start(MonitorConfig::new(cg.id(), cg.level()))?;
-//! // ... spawn the child into the cgroup, await its exit, wait until the cgroup is empty ...
+//! let mut child = prepared.start().expect("exec");
+//! let _ended = child.wait_with(None).await.expect("wait");
+//! cg.kill_all(); // leftovers: the counters are final only once the cgroup is empty
+//! cg.wait_empty(std::time::Duration::from_secs(5)).expect("empty");
 //! let out = mon.finish().await?;
 //! assert!(out.counters.is_complete());
 //! # Ok(()) }
@@ -22,10 +27,9 @@ pub mod load;
 pub mod ringbuf;
 
 use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-use std::os::fd::OwnedFd;
 
 use aya::maps::{Map, MapData, PerCpuArray, RingBuf};
 use capture_ebpf::{counter_index, CTR_DROPPED, CTR_SEEN, CTR_SUBMITTED, NUM_KINDS};

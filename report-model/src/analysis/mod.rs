@@ -1,5 +1,6 @@
 //! Analyses over parsed files: retention of span events, summaries, deltas, comparisons.
 
+pub mod compare;
 pub mod fidelity;
 pub mod retention;
 pub mod summary;

@@ -6,6 +6,7 @@
 
 pub mod bmf;
 pub mod charts;
+pub mod compare_md;
 pub mod escape;
 pub mod format;
 pub mod markdown;

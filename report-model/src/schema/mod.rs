@@ -1,11 +1,13 @@
 //! Versioned serde types of every file tare writes, and the readers that check their versions.
 
 pub mod bmf;
+pub mod compare;
 pub mod experiment;
 pub mod health;
 pub mod host;
 pub mod kernel_event;
 pub mod manifest;
+pub mod metrics;
 pub mod otlp;
 pub mod phases;
 pub mod run;

@@ -12,12 +12,14 @@ pub mod deltas;
 pub mod phases;
 pub mod retention;
 pub mod rss;
+pub mod timeline;
 pub mod wall;
 
 pub use deltas::deltas_svg;
 pub use phases::phases_svg;
 pub use retention::retention_svg;
 pub use rss::rss_svg;
+pub use timeline::timeline_svg;
 pub use wall::wall_svg;
 
 use crate::render::escape;
