@@ -189,7 +189,9 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         let mut notes = Vec::new();
         let waited = child.wait_with(opts.timeout).await;
         let samples = {
-            let span = tracing::info_span!(target: "tare::capture", "sampler_stop", samples = Empty).entered();
+            let span =
+                tracing::info_span!(target: "tare::capture", "sampler_stop", samples = Empty)
+                    .entered();
             let samples = sampler.stop();
             span.record("samples", samples.len() as i64);
             samples

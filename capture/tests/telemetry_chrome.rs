@@ -198,3 +198,59 @@ fn without_flags_no_trace_is_written() {
     assert_eq!(names, ["a.tar.gz"]);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn bench_cells_and_samples_are_spans_with_their_fields() {
+    let d = scratch("bench");
+    let trace = d.join("trace.json");
+    let o = Command::new(TARE)
+        .arg("--trace-chrome")
+        .arg(&trace)
+        .args([
+            "bench",
+            "--preset",
+            "smoke",
+            "--n",
+            "1",
+            "--warmups",
+            "0",
+            "--quiet",
+        ])
+        .arg("--out")
+        .arg(d.join("res"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    let spans = spans(doc.as_array().unwrap());
+    let root = spans.iter().position(|s| s.name == "tare").unwrap();
+    assert_eq!(spans[root].args["command"], "bench");
+    let cells: Vec<usize> = (0..spans.len())
+        .filter(|i| spans[*i].name == "cell")
+        .collect();
+    assert!(!cells.is_empty());
+    let samples: Vec<&Span> = spans.iter().filter(|s| s.name == "sample").collect();
+    // One block of every arm per cell: four samples each.
+    assert_eq!(samples.len(), cells.len() * 4, "{samples:#?}");
+    for c in &cells {
+        assert_eq!(spans[*c].parent, Some(root));
+        assert_eq!(spans[*c].cat, "tare::bench");
+    }
+    let mut seqs = Vec::new();
+    for s in samples {
+        let cell = &spans[s.parent.expect("a sample nests under its cell")];
+        assert_eq!(cell.name, "cell");
+        assert_eq!(s.args["cell"], cell.args["cell"]);
+        assert!(
+            ["bare", "a", "b", "c"].contains(&s.args["arm"].as_str()),
+            "{s:?}"
+        );
+        assert!(
+            ["true", "false"].contains(&s.args["valid"].as_str()),
+            "{s:?}"
+        );
+        seqs.push(s.args["seq"].parse::<u32>().unwrap());
+    }
+    assert_eq!(seqs, (0..seqs.len() as u32).collect::<Vec<_>>());
+    let _ = std::fs::remove_dir_all(&d);
+}
