@@ -129,7 +129,7 @@ fn main() {
         if stderr.contains("bpf-linker") {
             hint.push_str("(bpf-linker is missing or broken.)\n");
         }
-        if stderr.contains("toolchain 'nightly'") || stderr.contains("rust-src") {
+        if stderr.contains("is not installed") || stderr.contains("rust-src") {
             hint.push_str("(the nightly toolchain or its rust-src component is missing.)\n");
         }
         fail(

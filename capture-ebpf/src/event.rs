@@ -3,7 +3,7 @@
 use core::ffi::c_void;
 
 use aya_ebpf::{
-    bindings::BPF_F_NO_PREALLOC,
+    bindings::{BPF_F_NO_PREALLOC, BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
     helpers::{
         bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_user,
         generated::{
@@ -55,6 +55,8 @@ pub static TASK_EXIT_CODE_OFF: u32 = 0;
 pub static BPRM_FILENAME_OFF: u32 = 0;
 #[unsafe(no_mangle)]
 pub static EXIT_HAS_GROUP_DEAD: u32 = 0;
+#[unsafe(no_mangle)]
+pub static WAKEUP_BYTES: u64 = 0;
 
 /// Reads a global through a volatile load so the compiler cannot fold the default.
 #[inline(always)]
@@ -217,7 +219,16 @@ pub fn emit(ev: &RawEvent) {
     let bytes = unsafe {
         core::slice::from_raw_parts(ev as *const RawEvent as *const u8, RAW_HEADER_SIZE + n)
     };
-    match EVENTS.output::<[u8]>(bytes, 0) {
+    // Waking the consumer for every event (the default when it keeps up) costs
+    // an interrupt and a context switch per event: wake it only once a share of
+    // the ring is pending; it also drains on a short timer.
+    let pending = EVENTS.query(BPF_RB_AVAIL_DATA as u64);
+    let flags = if pending >= global_u64(&WAKEUP_BYTES) {
+        BPF_RB_FORCE_WAKEUP
+    } else {
+        BPF_RB_NO_WAKEUP
+    };
+    match EVENTS.output::<[u8]>(bytes, flags as u64) {
         Ok(()) => bump(kind, CTR_SUBMITTED),
         Err(_) => bump(kind, CTR_DROPPED),
     }

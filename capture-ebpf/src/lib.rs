@@ -152,6 +152,9 @@ pub mod globals {
     pub const BPRM_FILENAME_OFF: &str = "BPRM_FILENAME_OFF";
     /// `u32`: 1 when `sched_process_exit` passes `group_dead` as its second argument (6.16+).
     pub const EXIT_HAS_GROUP_DEAD: &str = "EXIT_HAS_GROUP_DEAD";
+    /// `u64`: pending ring-buffer bytes from which an event wakes the consumer
+    /// (below it the consumer finds events on its poll timer).
+    pub const WAKEUP_BYTES: &str = "WAKEUP_BYTES";
 }
 
 /// Names of the maps and programs in the object.

@@ -267,7 +267,6 @@ if pid == 0:
     os.execv("/bin/sh", ["sh", "-c", "exit 7"])
 _, status = os.waitpid(pid, 0)
 assert os.WEXITSTATUS(status) == 7
-print(pid, flush=True)
 sys.exit(3)
 "#;
 
@@ -628,8 +627,17 @@ fn throughput() {
         "import os, time\nend = time.monotonic() + 5\nwhile time.monotonic() < end:\n    for _ in range(1000):\n        os.close(os.open({t:?}, os.O_RDONLY))"
     );
     let cmd = format!("{PYTHON} -c '{worker}' & {PYTHON} -c '{worker}' & wait");
-    let ringbuf_bytes = std::env::var("TARE_TEST_RINGBUF").ok().and_then(|v| v.parse().ok());
-    let c = capture("rate", &["/bin/sh", "-c", &cmd], Opts { ringbuf_bytes, block_consumer: false });
+    let ringbuf_bytes = std::env::var("TARE_TEST_RINGBUF")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let c = capture(
+        "rate",
+        &["/bin/sh", "-c", &cmd],
+        Opts {
+            ringbuf_bytes,
+            block_consumer: false,
+        },
+    );
     let k = c.out.counters.kinds[&EventKind::Open];
     let secs = c.ended.wall.as_secs_f64();
     eprintln!(

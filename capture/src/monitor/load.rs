@@ -244,6 +244,11 @@ pub struct Loaded {
     pub other_maps: Vec<MapData>,
 }
 
+/// Pending bytes from which an event wakes the consumer: a quarter of the ring.
+pub fn wakeup_bytes(ringbuf_bytes: u32) -> u64 {
+    u64::from(ringbuf_bytes / 4)
+}
+
 /// Where the load time went (the steps overlap: see [`load`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LoadTimings {
@@ -377,7 +382,8 @@ pub fn load(
     timings.offsets_cached = cached;
 
     let group_dead = u32::from(offs.exit_has_group_dead);
-    let values: [(&str, &[u8]); 8] = [
+    let wakeup = wakeup_bytes(cfg.ringbuf_bytes);
+    let values: [(&str, &[u8]); 9] = [
         (
             globals::SESSION_CGROUP_ID,
             &cfg.session_cgroup_id.to_ne_bytes(),
@@ -398,6 +404,7 @@ pub fn load(
             &offs.bprm_filename.to_ne_bytes(),
         ),
         (globals::EXIT_HAS_GROUP_DEAD, &group_dead.to_ne_bytes()),
+        (globals::WAKEUP_BYTES, &wakeup.to_ne_bytes()),
     ];
     let patches: HashMap<&str, (&[u8], bool)> =
         values.iter().map(|(k, v)| (*k, (*v, true))).collect();

@@ -77,10 +77,18 @@ pub struct Consumer {
     pub error: Option<String>,
 }
 
+/// How often the consumer drains without being woken. The programs wake it
+/// only once a quarter of the ring is pending (a wakeup per event would cost
+/// an interrupt and a context switch each); below that, this timer picks the
+/// events up.
+pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
+
 impl Consumer {
     /// Consumes until `stop` fires (or its sender is dropped), then hands itself back.
     pub async fn run(mut self, mut stop: oneshot::Receiver<()>) -> Self {
         let Consumer { ring, rx, error } = &mut self;
+        let mut tick = tokio::time::interval(POLL_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;
@@ -95,6 +103,9 @@ impl Consumer {
                         break;
                     }
                 },
+                _ = tick.tick() => {
+                    drain(ring.get_mut(), rx);
+                }
             }
         }
         self
