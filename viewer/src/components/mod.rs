@@ -1,0 +1,9 @@
+//! Small reusable pieces: chart images, table cells and badges, pickers, the file opener, the theme toggle.
+
+pub mod badge;
+pub mod cell_picker;
+pub mod chart;
+pub mod nav;
+pub mod num;
+pub mod open;
+pub mod theme;
