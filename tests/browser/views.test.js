@@ -132,6 +132,10 @@ describe('views of the smoke bundle', () => {
         }
         if (a.phases_ms) {
           assert.ok(await page.$(`#phases tr[data-cell="${cell.id}"][data-arm="${arm}"][data-phase="residual"]`));
+          // The chart writes each stack's sum beside it; the table has it too.
+          const sum = Object.values(a.phases_ms).reduce((t, d) => t + d.median, 0);
+          const r = await row(`#phases tr[data-cell="${cell.id}"][data-arm="${arm}"][data-phase="sum"]`);
+          assert.equal(r[3].text, ms(sum));
         }
       }
     }

@@ -29,8 +29,20 @@ pub fn PhasesView(summary: Arc<Summary>) -> impl IntoView {
                         .filter(|(_, a)| !a.phases_ms.is_empty())
                         .flat_map(move |(arm, a)| {
                             let wall = a.wall_ms.as_ref().map(|d| d.median);
-                            segments(a)
-                                .into_iter()
+                            let segs = segments(a);
+                            let sum: f64 = segs.iter().map(|(_, v)| v).filter(|v| v.is_finite()).sum();
+                            let total = view! {
+                                <tr data-cell=c.id.clone() data-arm=arm.as_str() data-phase="sum" class="sum">
+                                    <th scope="row">{c.id.clone()}</th>
+                                    <td>{arm.label()}</td>
+                                    <td class="text">"sum of the medians above"</td>
+                                    {num::ms(Some(sum))}
+                                    <td class="num missing">"—"</td>
+                                    <td class="num missing">"—"</td>
+                                    {num::ms(wall)}
+                                </tr>
+                            };
+                            segs.into_iter()
                                 .map(move |(name, median)| {
                                     let d = a.phases_ms.get(&name);
                                     let residual = name == RESIDUAL;
@@ -48,7 +60,9 @@ pub fn PhasesView(summary: Arc<Summary>) -> impl IntoView {
                                             {num::ms(wall)}
                                         </tr>
                                     }
+                                    .into_any()
                                 })
+                                .chain(std::iter::once(total.into_any()))
                                 .collect::<Vec<_>>()
                         })
                 })
