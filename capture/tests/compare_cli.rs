@@ -23,11 +23,7 @@ fn tempdir(name: &str) -> PathBuf {
 }
 
 fn tare(args: &[&str], paths: &[&Path]) -> Output {
-    Command::new(TARE)
-        .args(args)
-        .args(paths)
-        .output()
-        .unwrap()
+    Command::new(TARE).args(args).args(paths).output().unwrap()
 }
 
 fn text(o: &Output) -> (String, String) {
@@ -126,7 +122,10 @@ fn a_planted_slowdown_in_a_real_workload_is_caught() {
     assert_eq!(o.status.code(), Some(1));
     let (out, _) = text(&o);
     assert!(out.contains("k25/bare/wall_ms"), "{out}");
-    assert!(out.lines().last().unwrap().starts_with("REGRESSION: "), "{out}");
+    assert!(
+        out.lines().last().unwrap().starts_with("REGRESSION: "),
+        "{out}"
+    );
 
     // The same results against themselves, as directory and as bundle: nothing changed.
     let base_bundle = dir.join("base.bundle.tar.gz");
@@ -149,7 +148,10 @@ fn a_planted_slowdown_in_a_real_workload_is_caught() {
     let o = tare(&["compare"], &[&base.join("summary.json"), &cand]);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
-    assert!(out.contains("No statistical comparison is possible without samples"), "{out}");
+    assert!(
+        out.contains("No statistical comparison is possible without samples"),
+        "{out}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -262,14 +264,22 @@ fn malformed_inputs_exit_2_naming_the_file() {
 
     let empty = dir.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    bad_input(&empty, &good, &["empty is a directory without samples.jsonl or summary.json"]);
+    bad_input(
+        &empty,
+        &good,
+        &["empty is a directory without samples.jsonl or summary.json"],
+    );
 
     let broken = dir.join("broken");
     write_results(&broken, &[("k25", 25)], HOST, 10.0);
     let mut lines = std::fs::read_to_string(broken.join("samples.jsonl")).unwrap();
     lines = lines.replacen("\"wall_ns\":", "\"wall_ns\":\"x\",\"w\":", 2);
     std::fs::write(broken.join("samples.jsonl"), lines).unwrap();
-    bad_input(&good, &broken, &["broken/samples.jsonl", "line 1", "wall_ns"]);
+    bad_input(
+        &good,
+        &broken,
+        &["broken/samples.jsonl", "line 1", "wall_ns"],
+    );
 
     let no_host = dir.join("no-host");
     write_results(&no_host, &[("k25", 25)], HOST, 10.0);
@@ -277,7 +287,11 @@ fn malformed_inputs_exit_2_naming_the_file() {
     bad_input(&no_host, &good, &["cannot read", "no-host/host.json"]);
 
     let host_json = good.join("host.json");
-    bad_input(&good, &host_json, &["host.json is a tare.host.v1 file, not a summary"]);
+    bad_input(
+        &good,
+        &host_json,
+        &["host.json is a tare.host.v1 file, not a summary"],
+    );
 
     let garbage = dir.join("garbage.bundle.tar.gz");
     std::fs::write(&garbage, [0x1f, 0x8b, 0x08, 0, 1, 2, 3, 4, 5, 6]).unwrap();
@@ -297,7 +311,11 @@ fn malformed_inputs_exit_2_naming_the_file() {
     )
     .unwrap();
     std::fs::write(&archive, bytes).unwrap();
-    bad_input(&archive, &good, &["run.tar.gz is a capture archive", "not a bench bundle"]);
+    bad_input(
+        &archive,
+        &good,
+        &["run.tar.gz is a capture archive", "not a bench bundle"],
+    );
 
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -314,9 +332,19 @@ fn mismatched_inputs_and_bad_options_exit_2() {
     bad_input(
         &a,
         &b,
-        &["cell `k25` is not the same cell on both sides", "kernel_events 25 in"],
+        &[
+            "cell `k25` is not the same cell on both sides",
+            "kernel_events 25 in",
+        ],
     );
-    bad_input(&a, &c, &["have no cell in common", "base cells: k25; cand cells: k100"]);
+    bad_input(
+        &a,
+        &c,
+        &[
+            "have no cell in common",
+            "base cells: k25; cand cells: k100",
+        ],
+    );
 
     for args in [
         vec!["compare", "--metric-threshold", "nope=5"],
@@ -339,7 +367,12 @@ fn one_sided_cells_host_classes_and_thresholds_on_the_command_line() {
     let base = dir.join("base");
     let cand = dir.join("cand");
     write_results(&base, &[("k25", 25), ("old", 1)], HOST, 10.0);
-    write_results(&cand, &[("k25", 25), ("new", 2)], "linux-aarch64-6.1.0", 12.0);
+    write_results(
+        &cand,
+        &[("k25", 25), ("new", 2)],
+        "linux-aarch64-6.1.0",
+        12.0,
+    );
 
     let o = tare(&["compare"], &[&base, &cand]);
     let (out, err) = text(&o);

@@ -234,7 +234,10 @@ fn shifts_inside_the_threshold_are_not_regressions_and_overrides_apply() {
     opts.metric_thresholds.insert("wall_ms".into(), 1.0);
     let r = compare(&base, &cand, &opts).unwrap();
     let m = metric(&r, "k25", Arm::Bare, "wall_ms");
-    assert_eq!((m.verdict, m.threshold_pct), (ChangeVerdict::Regression, 1.0));
+    assert_eq!(
+        (m.verdict, m.threshold_pct),
+        (ChangeVerdict::Regression, 1.0)
+    );
     assert_eq!(r.metric_thresholds.len(), 1);
 
     // A 20% shift under a 25% threshold is no regression.
@@ -274,7 +277,11 @@ fn too_few_samples_are_insufficient() {
     assert!(m.note.as_deref().unwrap().contains("at least 4"));
     assert_eq!(m.shift, None);
     assert_eq!(r.outcome, Outcome::NoRegression);
-    assert!(r.headline.contains("with too few samples"), "{}", r.headline);
+    assert!(
+        r.headline.contains("with too few samples"),
+        "{}",
+        r.headline
+    );
 }
 
 #[test]
@@ -292,8 +299,11 @@ fn cells_and_arms_on_one_side_are_reported() {
     let base = input("b", base_exp.clone(), HOST, samples(&base_exp, 6, 1.0, 1));
     let cand = input("c", cand_exp.clone(), HOST, samples(&cand_exp, 6, 1.0, 2));
     let r = compare(&base, &cand, &Options::default()).unwrap();
-    let presence: Vec<(&str, Presence)> =
-        r.cells.iter().map(|c| (c.id.as_str(), c.presence)).collect();
+    let presence: Vec<(&str, Presence)> = r
+        .cells
+        .iter()
+        .map(|c| (c.id.as_str(), c.presence))
+        .collect();
     assert_eq!(
         presence,
         [
@@ -328,7 +338,10 @@ fn cells_and_arms_on_one_side_are_reported() {
     let md = compare_md(&r);
     assert!(md.contains("## On one side only"), "{md}");
     assert!(md.contains("- cell old: base only"), "{md}");
-    assert!(md.contains("- cell k25, arm C (capture + OTel): cand only"), "{md}");
+    assert!(
+        md.contains("- cell k25, arm C (capture + OTel): cand only"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -363,9 +376,13 @@ fn different_host_classes_are_flagged() {
     );
     let r = compare(&base, &cand, &Options::default()).unwrap();
     let h = r.host_mismatch.as_ref().unwrap();
-    assert_eq!((h.base.as_str(), h.cand.as_str()), (HOST, "linux-aarch64-6.1.0"));
+    assert_eq!(
+        (h.base.as_str(), h.cand.as_str()),
+        (HOST, "linux-aarch64-6.1.0")
+    );
     assert!(
-        r.headline.starts_with("Different host classes, not a benchmark claim."),
+        r.headline
+            .starts_with("Different host classes, not a benchmark claim."),
         "{}",
         r.headline
     );
@@ -378,7 +395,9 @@ fn different_host_classes_are_flagged() {
 fn summaries_alone_are_not_compared() {
     let (base, cand) = pair(6, 1.5);
     let Data::Samples {
-        experiment, host, samples,
+        experiment,
+        host,
+        samples,
     } = &cand.data
     else {
         unreachable!()
@@ -397,11 +416,20 @@ fn summaries_alone_are_not_compared() {
     assert_eq!(m.verdict, ChangeVerdict::NotCompared);
     assert_eq!((m.shift, m.ci_low, m.p_value), (None, None, None));
     assert!((m.median_change_pct.unwrap() - 50.0).abs() < 3.0);
-    assert!(r.notes[0].starts_with("No statistical comparison is possible without samples: cand is a summary.json only"), "{}", r.notes[0]);
+    assert!(
+        r.notes[0].starts_with(
+            "No statistical comparison is possible without samples: cand is a summary.json only"
+        ),
+        "{}",
+        r.notes[0]
+    );
     assert!(r.headline.starts_with("No statistical comparison"));
     assert!(!r.cand.samples && r.base.samples);
     let md = compare_md(&r);
-    assert!(md.contains("[!WARNING]") && md.contains("medians +"), "{md}");
+    assert!(
+        md.contains("[!WARNING]") && md.contains("medians +"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -424,7 +452,12 @@ fn inputs_with_nothing_in_common_are_a_mismatch() {
 fn one_cell_id_with_other_parameters_is_a_mismatch() {
     let a = experiment(vec![cell("k25", 25)], vec![Arm::Bare], 6);
     let b = experiment(vec![cell("k25", 100)], vec![Arm::Bare], 6);
-    let base = input("base.bundle.tar.gz", a.clone(), HOST, samples(&a, 6, 1.0, 1));
+    let base = input(
+        "base.bundle.tar.gz",
+        a.clone(),
+        HOST,
+        samples(&a, 6, 1.0, 1),
+    );
     let cand = input("cand", b.clone(), HOST, samples(&b, 6, 1.0, 2));
     let msg = compare(&base, &cand, &Options::default())
         .unwrap_err()
@@ -508,7 +541,11 @@ fn the_report_round_trips_and_the_markdown_is_escaped() {
     let back: CompareReport = parse_json("compare.json", &json).unwrap();
     // serde_json parses floats to within an ulp; the structure and verdicts are exact.
     assert_eq!(
-        (&back.cells[0].arms[0].metrics[0].verdict, &back.outcome, &back.notes),
+        (
+            &back.cells[0].arms[0].metrics[0].verdict,
+            &back.outcome,
+            &back.notes
+        ),
         (&r.cells[0].arms[0].metrics[0].verdict, &r.outcome, &r.notes)
     );
     assert_eq!(back.headline, r.headline);

@@ -144,7 +144,9 @@ fn compare_paths(args: &Args) -> Result<CompareReport> {
 pub fn load(path: &Path) -> Result<Input> {
     let source = path.display().to_string();
     let meta = std::fs::metadata(path).with_context(|| {
-        format!("cannot read {source}: give a results directory, a .bundle.tar.gz or a summary.json")
+        format!(
+            "cannot read {source}: give a results directory, a .bundle.tar.gz or a summary.json"
+        )
     })?;
     if meta.is_dir() {
         return load_dir(path, source);
@@ -330,8 +332,18 @@ pub fn terminal(r: &CompareReport) -> String {
         out.push('\n');
     }
     let header = [
-        "cell", "arm", "metric", "n", "base med", "cand med", "shift", "rel", "rel 95% CI", "p",
-        "thr", "verdict",
+        "cell",
+        "arm",
+        "metric",
+        "n",
+        "base med",
+        "cand med",
+        "shift",
+        "rel",
+        "rel 95% CI",
+        "p",
+        "thr",
+        "verdict",
     ];
     let mut rows: Vec<[String; 12]> = Vec::new();
     for c in r.cells.iter().filter(|c| c.presence == Presence::Both) {
@@ -372,7 +384,9 @@ pub fn terminal(r: &CompareReport) -> String {
         }
     }
     // Text columns left-aligned, numbers right-aligned.
-    let left = [true, true, true, false, false, false, false, false, false, false, false, true];
+    let left = [
+        true, true, true, false, false, false, false, false, false, false, false, true,
+    ];
     let line = |cells: &[String]| -> String {
         let mut s = String::new();
         for (i, cell) in cells.iter().enumerate() {

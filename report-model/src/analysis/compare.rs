@@ -158,11 +158,7 @@ pub fn compare(base: &Input, cand: &Input, opts: &Options) -> Result<CompareRepo
         cand: cand_side.host_class.clone(),
     });
     let mut counts = VerdictCounts::default();
-    for m in cells
-        .iter()
-        .flat_map(|c| &c.arms)
-        .flat_map(|a| &a.metrics)
-    {
+    for m in cells.iter().flat_map(|c| &c.arms).flat_map(|a| &a.metrics) {
         match m.verdict {
             ChangeVerdict::Regression => counts.regression += 1,
             ChangeVerdict::Improvement => counts.improvement += 1,
@@ -429,7 +425,11 @@ fn sample_values(samples: &[Sample], cell: &str, arm: Arm) -> ArmValues {
         if let Some(b) = s.tare_peak_rss_bytes {
             put("tare_peak_rss_bytes".into(), Unit::Bytes, b as f64);
         }
-        put("artifact_bytes".into(), Unit::Bytes, s.artifact_bytes as f64);
+        put(
+            "artifact_bytes".into(),
+            Unit::Bytes,
+            s.artifact_bytes as f64,
+        );
         for (name, ns) in &s.phases_ns {
             put(format!("phases.{name}"), Unit::Ms, *ns as f64 / NS_PER_MS);
         }

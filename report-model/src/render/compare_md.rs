@@ -218,9 +218,7 @@ pub fn compare_md(r: &CompareReport) -> String {
                 interval(m.unit, m.ci_low, m.ci_high),
                 pct(m.shift_pct),
                 interval_pct(m.ci_low_pct, m.ci_high_pct),
-                m.p_value
-                    .map(format::p_value)
-                    .unwrap_or_else(|| "—".into()),
+                m.p_value.map(format::p_value).unwrap_or_else(|| "—".into()),
                 fmt_pct(m.threshold_pct),
                 verdict_cell(m.verdict)
             );
@@ -318,9 +316,7 @@ fn metric_row(out: &mut String, arm: &ArmComparison, m: &MetricComparison) {
             .unwrap_or_else(|| "—".into()),
         interval(m.unit, m.ci_low, m.ci_high),
         relative,
-        m.p_value
-            .map(format::p_value)
-            .unwrap_or_else(|| "—".into()),
+        m.p_value.map(format::p_value).unwrap_or_else(|| "—".into()),
     );
 }
 
