@@ -16,8 +16,10 @@ step "report-model builds for wasm32"
 cargo build -p report-model --target wasm32-unknown-unknown --locked
 step "tests (unit, integration with the real kernel, dist freshness)"
 cargo test --workspace --exclude tare-viewer --locked -- --test-threads=1
-if [ -f tests/browser/package.json ]; then
-  step "browser tests (headless Chromium)"
-  cargo build --release -p tare --locked
-  (cd tests/browser && node --test)
-fi
+step "release build"
+cargo build --release -p tare --locked
+tare="${CARGO_TARGET_DIR:-target}/release/tare"
+step "browser tests (headless Chromium)"
+(cd tests/browser && node --test)
+step "smoke gate: a fresh smoke run against the committed baselines/smoke/"
+bash scripts/smoke-gate.sh "$tare"

@@ -1,5 +1,6 @@
 //! Writes a capture's `.tar.gz` through report-model, atomically: never a truncated file under the final name.
 
+use std::convert::Infallible;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -29,23 +30,28 @@ pub struct ArchiveContent<'a> {
 /// The archive's bytes: deterministic for the same content.
 pub fn encode(content: &ArchiveContent) -> Result<Vec<u8>> {
     let mut members = vec![
-        Member::new("run.json", to_canonical_json("run.json", content.run)?),
-        Member::new(
-            "phases.json",
-            to_canonical_json("phases.json", content.phases)?,
-        ),
-        Member::new(
-            "health.json",
-            to_canonical_json("health.json", content.health)?,
-        ),
-        Member::new("kernel.ndjson", to_ndjson("kernel.ndjson", content.events)?),
+        member("run.json", || to_canonical_json("run.json", content.run))?,
+        member("phases.json", || {
+            to_canonical_json("phases.json", content.phases)
+        })?,
+        member("health.json", || {
+            to_canonical_json("health.json", content.health)
+        })?,
+        member("kernel.ndjson", || {
+            to_ndjson("kernel.ndjson", content.events)
+        })?,
     ];
     if let Some(trace) = &content.trace {
-        members.push(Member::new("trace.json", trace.clone()));
+        members.push(member("trace.json", || Ok::<_, Infallible>(trace.clone()))?);
     }
     if let Some(metrics) = &content.metrics {
-        members.push(Member::new("metrics.ndjson", metrics.clone()));
+        members.push(member("metrics.ndjson", || {
+            Ok::<_, Infallible>(metrics.clone())
+        })?);
     }
+    let _pack =
+        tracing::info_span!(target: "tare::archive", "pack", members = members.len() as i64)
+            .entered();
     Ok(bundle::pack(
         "archive",
         ContainerKind::Archive,
@@ -53,6 +59,20 @@ pub fn encode(content: &ArchiveContent) -> Result<Vec<u8>> {
         members,
         content.notes.clone(),
     )?)
+}
+
+/// One member, serialized under a `member` span (path, bytes).
+fn member<D, E>(path: &'static str, make: impl FnOnce() -> Result<D, E>) -> Result<Member>
+where
+    D: Into<Vec<u8>>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let span =
+        tracing::info_span!(target: "tare::archive", "member", path = %path, bytes = tracing::field::Empty)
+            .entered();
+    let data: Vec<u8> = make()?.into();
+    span.record("bytes", data.len() as i64);
+    Ok(Member::new(path, data))
 }
 
 /// Writes `bytes` to `path` via a temporary file in the same directory and a rename,

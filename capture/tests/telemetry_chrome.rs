@@ -32,7 +32,7 @@ struct Span {
 fn spans(events: &[Value]) -> Vec<Span> {
     let mut out: Vec<Span> = Vec::new();
     let mut stacks: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-    let mut last_ts = f64::MIN;
+    let mut last_ts: BTreeMap<u64, f64> = BTreeMap::new();
     for e in events {
         let ph = e["ph"].as_str().expect("every event has ph");
         assert_eq!(e["pid"].as_u64(), Some(1), "{e}");
@@ -41,8 +41,10 @@ fn spans(events: &[Value]) -> Vec<Span> {
             continue;
         }
         let ts = e["ts"].as_f64().expect("ts in microseconds");
-        assert!(ts >= last_ts, "timestamps go forward: {e}");
-        last_ts = ts;
+        // Forward within a thread; threads are written as their events arrive.
+        let last = last_ts.entry(tid).or_insert(f64::MIN);
+        assert!(ts >= *last, "timestamps go forward within a thread: {e}");
+        *last = ts;
         let name = e["name"].as_str().expect("name").to_string();
         let args: BTreeMap<String, String> = e["args"]
             .as_object()
@@ -146,6 +148,27 @@ fn chrome_trace_has_the_seven_phases_under_the_root_span() {
     };
     let m = inner("monitor_start", "monitor_attach");
     assert!(m["programs"].parse::<u32>().unwrap() > 0, "{m:?}");
+    // One program_load and one attach span per program, inside monitor_start; the attaches
+    // (all on this thread) nest under it.
+    let ms = find("monitor_start");
+    for step in ["program_load", "attach"] {
+        let v: Vec<&Span> = spans.iter().filter(|s| s.name == step).collect();
+        assert_eq!(
+            v.len().to_string(),
+            m["programs"],
+            "one {step} span per program"
+        );
+        for s in v {
+            assert!(
+                s.start >= spans[ms].start && s.end <= spans[ms].end,
+                "{step}"
+            );
+            assert!(!s.args["program"].is_empty(), "{step}: {:?}", s.args);
+            if step == "attach" {
+                assert_eq!(s.parent, Some(ms));
+            }
+        }
+    }
     let drain = inner("drain", "event_flush");
     assert!(drain["events"].parse::<u64>().unwrap() > 0, "{drain:?}");
     assert_eq!(drain["dropped"], "0");
@@ -153,6 +176,23 @@ fn chrome_trace_has_the_seven_phases_under_the_root_span() {
     assert!(enc["members"].contains("metrics.ndjson"), "{enc:?}");
     assert!(enc["bytes"].parse::<u64>().unwrap() > 0);
     inner("archive_file", "archive_write");
+    let encode = find("archive_encode");
+    let mut paths: Vec<&str> = spans
+        .iter()
+        .filter(|s| s.name == "member" && s.parent == Some(encode))
+        .map(|s| s.args["path"].as_str())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "health.json",
+            "kernel.ndjson",
+            "metrics.ndjson",
+            "phases.json",
+            "run.json"
+        ]
+    );
     inner("sampler_stop", "child_runtime");
     let _ = std::fs::remove_dir_all(&d);
 }

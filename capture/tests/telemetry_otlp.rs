@@ -267,7 +267,43 @@ fn spans_reach_a_loopback_receiver_with_parents_attributes_and_the_env_header() 
     assert_eq!(attr_int(&drain.attributes, "dropped"), Some(0));
     let ms = one("monitor_start");
     assert_eq!(ms.parent_span_id, one("monitor_attach").span_id);
-    assert!(attr_int(&ms.attributes, "programs").unwrap() > 0);
+    let programs = attr_int(&ms.attributes, "programs").unwrap();
+    assert!(programs > 0);
+    // Each program's verification (on two threads) and each attach is a child of
+    // monitor_start, named for its program.
+    for step in ["program_load", "attach"] {
+        let v: Vec<&Span> = spans.iter().filter(|s| s.name == step).collect();
+        assert_eq!(v.len() as i64, programs, "one {step} span per program");
+        let mut names: Vec<String> = v
+            .iter()
+            .map(|s| {
+                assert_eq!(s.parent_span_id, ms.span_id, "{step} under monitor_start");
+                attr_str(&s.attributes, "program").unwrap()
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len() as i64, programs, "{step}: {names:?}");
+    }
+    // One `member` span per archive member serialized, under archive_encode.
+    let encode = one("archive_encode");
+    let mut paths: Vec<String> = spans
+        .iter()
+        .filter(|s| s.name == "member")
+        .map(|s| {
+            assert_eq!(s.parent_span_id, encode.span_id);
+            assert!(attr_int(&s.attributes, "bytes").unwrap() > 0);
+            attr_str(&s.attributes, "path").unwrap()
+        })
+        .collect();
+    paths.sort();
+    let mut expected: Vec<String> = members
+        .iter()
+        .map(|m| m.path.clone())
+        .filter(|p| p != "manifest.json")
+        .collect();
+    expected.sort();
+    assert_eq!(paths, expected);
 
     // The header is nowhere in the archive, nor in what tare printed.
     for m in &members {

@@ -162,8 +162,9 @@ fn identical_inputs_have_no_detectable_change() {
     assert!(r.statistical);
     assert_eq!(r.host_mismatch, None);
     let ms = all_metrics(&r);
-    // 4 arms x wall + rss; A and C: tare rss + 2 phases; artifacts on A, B, C (bare writes none).
-    assert_eq!(ms.len(), 4 * 2 + 2 * 3 + 3);
+    // 4 arms x wall + rss; A, B and C: wall_ratio and artifacts (bare writes none); A and C:
+    // tare rss + 2 phases.
+    assert_eq!(ms.len(), 4 * 2 + 3 * 2 + 2 * 3);
     for m in &ms {
         assert_eq!(m.verdict, ChangeVerdict::NoDetectableChange, "{}", m.metric);
         assert_eq!(m.shift, Some(0.0), "{}", m.metric);
@@ -205,6 +206,59 @@ fn a_twenty_percent_shift_is_a_regression() {
         r.headline.starts_with("4 regressions: k25/bare/wall_ms +"),
         "{}",
         r.headline
+    );
+}
+
+#[test]
+fn wall_ratio_keeps_still_when_the_machine_slows_and_moves_when_observing_does() {
+    let exp = experiment(vec![cell("k25", 25)], Arm::ALL.to_vec(), 10);
+    let base = input("base", exp.clone(), HOST, samples(&exp, 10, 1.0, 1));
+    let ratio = |r: &CompareReport, arm| metric(r, "k25", arm, "wall_ratio").clone();
+    // Each arm over the bare sample of its own block: A is 15 ms over bare's 10 ms.
+    let r = compare(&base, &base.clone(), &Options::default()).unwrap();
+    let a = ratio(&r, Arm::A);
+    assert_eq!(a.unit, Unit::Ratio);
+    assert!((a.base_median.unwrap() - 1.5).abs() < 0.03, "{a:?}");
+    assert!(r.cells[0].arms[0]
+        .metrics
+        .iter()
+        .all(|m| m.metric != "wall_ratio"));
+
+    // The whole machine 20% slower: every wall_ms regresses, no wall_ratio moves.
+    let slow = input("cand", exp.clone(), HOST, samples(&exp, 10, 1.2, 2));
+    let r = compare(&base, &slow, &Options::default()).unwrap();
+    for arm in [Arm::A, Arm::B, Arm::C] {
+        assert_eq!(
+            metric(&r, "k25", arm, "wall_ms").verdict,
+            ChangeVerdict::Regression
+        );
+        assert_eq!(
+            ratio(&r, arm).verdict,
+            ChangeVerdict::NoDetectableChange,
+            "{arm:?}"
+        );
+    }
+
+    // Capture 20% slower, the workload not: the capture arms' ratios regress by about 20%.
+    let mut s = samples(&exp, 10, 1.0, 2);
+    for x in s.iter_mut().filter(|x| x.arm.captures()) {
+        x.wall_ns = (x.wall_ns as f64 * 1.2) as u64;
+    }
+    let r = compare(
+        &base,
+        &input("cand", exp.clone(), HOST, s),
+        &Options::default(),
+    )
+    .unwrap();
+    for arm in [Arm::A, Arm::C] {
+        let m = ratio(&r, arm);
+        assert_eq!(m.verdict, ChangeVerdict::Regression, "{arm:?}");
+        assert!((m.shift_pct.unwrap() - 20.0).abs() < 4.0, "{m:?}");
+    }
+    assert_eq!(ratio(&r, Arm::B).verdict, ChangeVerdict::NoDetectableChange);
+    assert_eq!(
+        metric(&r, "k25", Arm::Bare, "wall_ms").verdict,
+        ChangeVerdict::NoDetectableChange
     );
 }
 
@@ -578,4 +632,6 @@ fn units_format() {
     assert_eq!(signed_value(Unit::Bytes, 0.0), "+0 B");
     assert_eq!(signed_value(Unit::Ms, 1.5), "+1.50 ms");
     assert_eq!(value(Unit::Ms, f64::NAN), "—");
+    assert_eq!(value(Unit::Ratio, 6.1394), "x6.139");
+    assert_eq!(signed_value(Unit::Ratio, -0.25), "-0.250");
 }

@@ -30,8 +30,9 @@ Inputs: a results directory (`tare bench --out DIR`: experiment.toml, host.json,
 samples.jsonl), its DIR.bundle.tar.gz, or a summary.json alone. A summary.json has no
 samples: medians are shown, nothing is judged, and the exit status is 0.
 
-Metrics, per cell and arm: wall_ms, peak_rss_bytes (the workload's), tare_peak_rss_bytes
-(capture arms), artifact_bytes (skipped when both sides wrote nothing), and
+Metrics, per cell and arm: wall_ms, wall_ratio (wall-clock over the bare arm's in the
+same block: arms other than bare; steady when the whole machine slows down for a while),
+peak_rss_bytes (the workload's), tare_peak_rss_bytes (capture arms), artifact_bytes (skipped when both sides wrote nothing), and
 phases.<name> for each capture phase (phases.monitor_attach, ...).
 
 Verdicts: `regression` when the whole 95% confidence interval of the unpaired
@@ -64,7 +65,7 @@ pub struct Args {
     #[arg(long, value_name = "PCT", default_value_t = compare::DEFAULT_THRESHOLD_PCT,
           value_parser = parse_pct)]
     pub threshold: f64,
-    /// A threshold for one metric (wall_ms, peak_rss_bytes, tare_peak_rss_bytes,
+    /// A threshold for one metric (wall_ms, wall_ratio, peak_rss_bytes, tare_peak_rss_bytes,
     /// artifact_bytes, phases.<name>, or `phases` for every phase); repeatable.
     #[arg(long = "metric-threshold", value_name = "METRIC=PCT",
           value_parser = parse_metric_threshold)]

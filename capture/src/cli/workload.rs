@@ -77,6 +77,11 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub trace_out: Option<PathBuf>,
 
+    /// Sleep MS milliseconds before the work: a planted, fixed slowdown, e.g. to check that a
+    /// regression gate (`tare compare`) catches it.
+    #[arg(long, value_name = "MS", default_value_t = 0.0)]
+    pub delay_ms: f64,
+
     /// Print the result as one JSON line (schema tare.workload.v1).
     #[arg(long)]
     pub json: bool,
@@ -95,7 +100,14 @@ impl Args {
         let usize_of = |v: u64, name: &str| {
             usize::try_from(v).map_err(|_| format!("{name} {v} is too large for this machine"))
         };
+        if !(self.delay_ms.is_finite() && (0.0..=3_600_000.0).contains(&self.delay_ms)) {
+            return Err(format!(
+                "--delay-ms {} is not a number of milliseconds between 0 and 3600000",
+                self.delay_ms
+            ));
+        }
         Ok(Options {
+            delay: std::time::Duration::from_secs_f64(self.delay_ms / 1000.0),
             kernel_events: self.kernel_events,
             concurrency: self.concurrency,
             payload_bytes: usize_of(self.payload_bytes, "--payload-bytes")?,

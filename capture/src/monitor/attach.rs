@@ -12,6 +12,9 @@ pub fn attach_all(
     programs
         .iter()
         .map(|(name, tracepoint, prog)| {
+            let _span =
+                tracing::info_span!(target: "tare::monitor", "attach", program = %name, tracepoint = %tracepoint)
+                    .entered();
             raw_tracepoint_open(tracepoint, prog).map_err(|e| {
                 classify(
                     &format!("attaching {name} to raw tracepoint {tracepoint}"),

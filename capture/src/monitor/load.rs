@@ -289,10 +289,12 @@ fn bad_object(what: &str, e: &dyn std::fmt::Display) -> MonitorError {
 
 /// Verifies one program; on rejection, loads it again with the verifier log for the error.
 fn load_program(
+    parent: &tracing::Span,
     name: &str,
     insns: &[bpf_insn],
     license: &CString,
 ) -> Result<OwnedFd, MonitorError> {
+    let _span = tracing::info_span!(target: "tare::monitor", parent: parent, "program_load", program = %name, insns = insns.len() as i64).entered();
     match prog_load(name, insns, license, None) {
         Ok(fd) => Ok(fd),
         Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) => {
@@ -451,13 +453,18 @@ pub fn load(
         .map(|(i, _)| i)
         .unwrap_or(0);
     let t = Instant::now();
+    // The spans of both threads are children of the caller's span.
+    let parent = tracing::Span::current();
     let loaded: Vec<Result<OwnedFd, MonitorError>> = std::thread::scope(|scope| {
         let (bn, _, bi, bl) = code[biggest];
-        let big = scope.spawn(move || load_program(bn, bi, bl));
+        let big_parent = &parent;
+        let big = scope.spawn(move || load_program(big_parent, bn, bi, bl));
         let mut out: Vec<Option<Result<OwnedFd, MonitorError>>> = code
             .iter()
             .enumerate()
-            .map(|(i, (n, _, insns, lic))| (i != biggest).then(|| load_program(n, insns, lic)))
+            .map(|(i, (n, _, insns, lic))| {
+                (i != biggest).then(|| load_program(&parent, n, insns, lic))
+            })
             .collect();
         out[biggest] = Some(big.join().unwrap_or_else(|_| {
             Err(MonitorError::Kernel {

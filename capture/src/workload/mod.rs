@@ -15,7 +15,7 @@ pub mod spans;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use report_model::analysis::retention;
 use report_model::schema::sample::{LimitSource, RetentionPattern};
@@ -78,6 +78,8 @@ pub struct Options {
     pub span_event_limit: Option<u32>,
     pub span_payload_bytes: usize,
     pub trace_out: Option<PathBuf>,
+    /// Sleep this long before the work: a planted, fixed slowdown (regression-gate checks).
+    pub delay: Duration,
 }
 
 impl Default for Options {
@@ -92,6 +94,7 @@ impl Default for Options {
             span_event_limit: None,
             span_payload_bytes: 0,
             trace_out: None,
+            delay: Duration::ZERO,
         }
     }
 }
@@ -289,6 +292,9 @@ pub fn run(opts: &Options) -> Result<Report, WorkloadError> {
         ),
         None => None,
     };
+    if !opts.delay.is_zero() {
+        std::thread::sleep(opts.delay);
+    }
     let result = run_parts(opts, trace_file, &mut notes);
     if result.is_err() {
         if let Some(path) = &opts.trace_out {

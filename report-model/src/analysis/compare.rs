@@ -35,9 +35,13 @@ pub use crate::stats::verdict::MIN_PER_SIDE;
 /// Default threshold: 5% of the base median.
 pub const DEFAULT_THRESHOLD_PCT: f64 = 5.0;
 
-/// The metrics compared, besides `phases.<name>` (one per capture phase).
-pub const METRICS: [&str; 4] = [
+/// The metrics compared, besides `phases.<name>` (one per capture phase). `wall_ratio` is an
+/// arm's wall-clock over the bare arm's in the same block (arms other than bare, samples
+/// only): a machine that is slower for a while slows both, so the ratio keeps still where
+/// wall_ms moves, and it moves when observing costs more.
+pub const METRICS: [&str; 5] = [
     "wall_ms",
+    "wall_ratio",
     "peak_rss_bytes",
     "tare_peak_rss_bytes",
     "artifact_bytes",
@@ -405,6 +409,13 @@ fn sample_values(samples: &[Sample], cell: &str, arm: Arm) -> ArmValues {
         .iter()
         .filter(|s| s.cell == cell && s.arm == arm && !s.warmup && s.valid)
         .collect();
+    // The bare arm's wall-clock of each block, to pair with.
+    let bare_by_block: BTreeMap<u32, u64> = samples
+        .iter()
+        .filter(|s| s.cell == cell && s.arm == Arm::Bare && !s.warmup && s.valid)
+        .filter_map(|s| Some((s.pair?, s.wall_ns)))
+        .filter(|(_, ns)| *ns > 0)
+        .collect();
     let mut metrics: BTreeMap<String, MetricValues> = BTreeMap::new();
     let mut put = |name: String, unit: Unit, v: f64| {
         metrics
@@ -419,6 +430,14 @@ fn sample_values(samples: &[Sample], cell: &str, arm: Arm) -> ArmValues {
     };
     for s in &valid {
         put("wall_ms".into(), Unit::Ms, s.wall_ns as f64 / NS_PER_MS);
+        let bare = s.pair.and_then(|p| bare_by_block.get(&p));
+        if let (false, Some(bare)) = (arm == Arm::Bare, bare) {
+            put(
+                "wall_ratio".into(),
+                Unit::Ratio,
+                s.wall_ns as f64 / *bare as f64,
+            );
+        }
         if let Some(b) = s.peak_rss_bytes {
             put("peak_rss_bytes".into(), Unit::Bytes, b as f64);
         }

@@ -26,6 +26,7 @@ pub fn value(unit: Unit, v: f64) -> String {
     match unit {
         Unit::Ms => format!("{v:.2} ms"),
         Unit::Bytes => bytes(v, false),
+        Unit::Ratio => format!("x{v:.3}"),
     }
 }
 
@@ -37,6 +38,7 @@ pub fn signed_value(unit: Unit, v: f64) -> String {
     match unit {
         Unit::Ms => format!("{v:+.2} ms"),
         Unit::Bytes => bytes(v, true),
+        Unit::Ratio => format!("{v:+.3}"),
     }
 }
 

@@ -141,6 +141,8 @@ pub struct ArmComparison {
 pub enum Unit {
     Ms,
     Bytes,
+    /// A dimensionless ratio (`wall_ratio`).
+    Ratio,
 }
 
 /// The verdict on one metric.

@@ -89,8 +89,9 @@ pub struct Experiment {
     pub timeout_s: u64,
     pub arms: Vec<Arm>,
     pub cells: Vec<Cell>,
-    /// Optional command per arm (a shell command line) with `{trace_out}`,
-    /// `{kernel_events}`, `{span_events}`, `{concurrency}`, `{payload_bytes}` placeholders.
+    /// Optional command per arm with `{trace_out}`, `{kernel_events}`, `{span_events}`,
+    /// `{concurrency}`, `{payload_bytes}` placeholders: run by `sh -c` when it has shell
+    /// syntax, else executed directly word by word.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub commands: BTreeMap<Arm, String>,
 }
