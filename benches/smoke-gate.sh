@@ -5,7 +5,7 @@
 #   2. capture planted 20% slower: in one smoke cell at a time, the capture arms' workload
 #      sleeps (`tare workload --delay-ms`) 20% of the arm's baseline median; the gate must fail.
 #
-#   sudo bash benches/smoke-gate.sh [RUNS]        (default 20; about 8 s per run)
+#   sudo bash benches/smoke-gate.sh [RUNS]        (default 20; about 12 s per run)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PATH"

@@ -7,10 +7,10 @@
 # Exit 0 when nothing regressed, 1 on a confirmed regression, 2 on bad input. Thresholds, chosen
 # from same-commit runs on this 2-core VM (README, "The smoke gate"; benches/smoke-gate.sh):
 # - 10% of the base median by default, and so for wall_ratio (each arm's wall-clock over the
-#   bare sample of its block): the worst same-commit lower CI bound seen was +1.2%, and the
-#   capture arms planted 20% slower are caught with lower bounds of +13% and more;
+#   bare sample of its block): the worst same-commit lower CI bound seen was +1.3%, and the
+#   capture arms planted 20% slower are caught with lower bounds of +11% and more (n = 60);
 # - 50% for wall_ms and phases.*: the machine itself drifts, so absolute times moved by up to
-#   +23% (lower CI bound, bare arm) between same-commit runs minutes apart; they catch only
+#   +25% (lower CI bound, bare arm) between same-commit runs minutes apart; they catch only
 #   gross slowdowns, the ratio catches what observing costs.
 # A regression must show in two fresh runs in a row (the second only runs when the first
 # regressed), so one unlucky run cannot turn CI red while a real slowdown still does.

@@ -82,7 +82,47 @@ fn a_one_second_child_has_a_timeline_of_at_least_three_samples() {
     // The timeline chart draws it.
     let svg = timeline_svg("a", &samples);
     assert!(svg.contains(&format!("{} samples; peaks", samples.len())));
+
+    // `tare report ARCHIVE` draws the same chart beside the archive and prints the peaks.
+    let o = Command::new(TARE).arg("report").arg(&out).output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let written = std::fs::read_to_string(d.join("a.timeline.svg")).unwrap();
+    assert_eq!(written, timeline_svg(&manifest.id, &samples));
+    let peaks = report_model::analysis::timeline::peaks(&samples).unwrap();
+    assert!(
+        stdout.starts_with(&format!("{}: {}", manifest.id, peaks.line())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("a.timeline.svg"), "{stdout}");
     let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn report_refuses_what_is_not_a_capture_archive_with_metrics() {
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/bundles");
+    for (file, needle) in [
+        ("smoke.bundle.tar.gz", "is a bundle, not a capture archive"),
+        ("capture.archive.tar.gz", "has no metrics.ndjson"),
+        ("malformed.tar.gz", "damaged tar.gz"),
+    ] {
+        let o = Command::new(TARE)
+            .arg("report")
+            .arg(fixtures.join(file))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{file}: {stderr}");
+        assert!(
+            stderr.contains(needle) && stderr.contains(file),
+            "{file}: {stderr}"
+        );
+    }
+    assert!(!fixtures.join("capture.archive.timeline.svg").exists());
 }
 
 #[test]

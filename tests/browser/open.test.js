@@ -111,6 +111,46 @@ describe('opening a bundle', () => {
   });
 });
 
+describe('the resource timeline', () => {
+  it('a capture archive alone: its metrics.ndjson is plotted and tabulated', async () => {
+    const file = join(fixtures, 'timeline.archive.tar.gz');
+    const samples = readTarGz(readFileSync(file)).get('metrics.ndjson').toString().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const { page, context, errors } = await newPage(browser);
+    await page.goto(plain.url);
+    await page.setInputFiles('#open-file', file);
+    await page.waitForSelector('#archive-only');
+    await page.click('#to-timeline');
+    await page.waitForSelector('#timeline');
+    assert.match(page.url(), /#\/timeline/);
+    assert.equal(await page.$eval('#timeline', (t) => Number(t.dataset.samples)), samples.length);
+    const rows = await page.$$eval('#timeline tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.dataset.v)));
+    assert.equal(rows.length, samples.length);
+    samples.forEach((s, i) => {
+      assert.equal(rows[i][0], String(s.t_ns));
+      assert.equal(rows[i][2], String(s.threads));
+      assert.equal(rows[i][3], String(s.fds));
+      assert.equal(Number(rows[i][4]), s.rss_bytes);
+    });
+    // The chart is report-model's SVG for these samples.
+    const src = await page.$eval('figure.chart img.chart-img', (i) => i.getAttribute('src'));
+    const svg = Buffer.from(src.replace(/^data:image\/svg\+xml;base64,/, ''), 'base64').toString('utf8');
+    assert.match(svg, /^<svg/);
+    assert.ok(svg.includes(`each of its ${samples.length} resource samples`), svg.slice(0, 600));
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  it('archives without metrics.ndjson say so', async () => {
+    const { page, context } = await newPage(browser);
+    await page.goto(plain.url);
+    await page.setInputFiles('#open-file', join(fixtures, 'capture.archive.tar.gz'));
+    await page.waitForSelector('#archive-only');
+    await page.click('#nav-timeline');
+    await page.waitForSelector('#no-metrics');
+    await context.close();
+  });
+});
+
 describe('bad files give a clear message and the page keeps working', () => {
   // A gzip bomb over the total limit (3 x 100 MiB of zeros, ~300 KB): made here, not committed.
   const bombTotal = join(artifacts, 'bomb-total.tar.gz');
@@ -163,7 +203,7 @@ describe('bad files give a clear message and the page keeps working', () => {
     await pick(page, join(fixtures, 'xss.bundle.tar.gz'));
     const text = await headline(page);
     assert.match(text, /<script>window\.__xss=3<\/script>/);
-    for (const v of ['overview', 'deltas', 'wall', 'phases', 'retention', 'matrix', 'rss', 'events']) {
+    for (const v of ['overview', 'deltas', 'wall', 'phases', 'retention', 'matrix', 'rss', 'timeline', 'events']) {
       await page.click(`#nav-${v}`);
       await page.waitForFunction((v) => location.hash.startsWith(`#/${v}`), v);
       await page.waitForTimeout(100);

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use report_model::bundle::{self, Limits, Member};
 use report_model::schema::kernel_event::KernelEvent;
 use report_model::schema::manifest::ContainerKind;
+use report_model::schema::metrics::MetricsSample;
 use report_model::schema::sample::Sample;
 use report_model::schema::summary::Summary;
 use report_model::schema::{parse_json, parse_ndjson};
@@ -264,14 +265,35 @@ fn archive_label(path: &str, samples: &[Sample]) -> String {
     }
 }
 
-/// The kernel events of an archive: its own limits, manifest and schema checks apply.
-pub fn kernel_events(archive: &Archive) -> Result<Vec<KernelEvent>, String> {
+/// The members of a per-sample archive: its own limits and manifest checks apply.
+fn archive_members(archive: &Archive) -> Result<Vec<Member>, String> {
     let name = archive.path.as_str();
     let members =
         bundle::read_tar_gz(name, &archive.data, &Limits::browser()).map_err(|e| e.to_string())?;
     bundle::verify(name, &members).map_err(|e| e.to_string())?;
+    Ok(members)
+}
+
+/// The kernel events of an archive, schema-checked.
+pub fn kernel_events(archive: &Archive) -> Result<Vec<KernelEvent>, String> {
+    let name = archive.path.as_str();
+    let members = archive_members(archive)?;
     let text = bundle::member_text(name, &members, "kernel.ndjson").map_err(|e| e.to_string())?;
     parse_ndjson(&format!("{name}:kernel.ndjson"), text).map_err(|e| e.to_string())
+}
+
+/// The resource timeline of an archive (`metrics.ndjson`), schema-checked; `None` when the
+/// archive has none (written before tare sampled, or by a capture that never ran its child).
+pub fn metrics(archive: &Archive) -> Result<Option<Vec<MetricsSample>>, String> {
+    let name = archive.path.as_str();
+    let members = archive_members(archive)?;
+    if !members.iter().any(|m| m.path == "metrics.ndjson") {
+        return Ok(None);
+    }
+    let text = bundle::member_text(name, &members, "metrics.ndjson").map_err(|e| e.to_string())?;
+    parse_ndjson(&format!("{name}:metrics.ndjson"), text)
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 /// The `bundle` parameter of the page's query string, if any.

@@ -11,12 +11,13 @@ pub enum Page {
     Matrix,
     Rss,
     Events,
+    Timeline,
     Compare,
 }
 
 impl Page {
     /// Every page, in navigation order.
-    pub const ALL: [Page; 9] = [
+    pub const ALL: [Page; 10] = [
         Page::Overview,
         Page::Deltas,
         Page::Wall,
@@ -25,6 +26,7 @@ impl Page {
         Page::Matrix,
         Page::Rss,
         Page::Events,
+        Page::Timeline,
         Page::Compare,
     ];
 
@@ -39,6 +41,7 @@ impl Page {
             Page::Matrix => "matrix",
             Page::Rss => "rss",
             Page::Events => "events",
+            Page::Timeline => "timeline",
             Page::Compare => "compare",
         }
     }
@@ -54,6 +57,7 @@ impl Page {
             Page::Matrix => "Sweep matrix",
             Page::Rss => "RSS",
             Page::Events => "Kernel events",
+            Page::Timeline => "Resource timeline",
             Page::Compare => "Compare",
         }
     }

@@ -1,36 +1,140 @@
-//! `tare report`: re-render summary, charts, BMF and bundle of a results directory from its samples.
+//! `tare report`: re-render a results directory from its samples, or plot a capture archive's resource timeline.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use report_model::analysis::timeline;
+use report_model::bundle::{self, Limits};
+use report_model::render::charts::timeline_svg;
+use report_model::schema::manifest::ContainerKind;
+use report_model::schema::metrics::MetricsSample;
+use report_model::schema::parse_ndjson;
 
+use super::EXIT_BAD_INPUT;
+use crate::archive::write_atomically;
 use crate::harness::results;
 
-/// Re-render a results directory from samples.jsonl (with experiment.toml and host.json).
+/// Re-render a results directory from samples.jsonl (with experiment.toml and host.json), or
+/// plot the resource timeline (metrics.ndjson) of one capture archive.
 ///
-/// The output is byte-identical to what `tare bench` wrote from the same samples.
+/// A directory: summary.md, summary.json, bmf.json, charts/ and the bundle are written again,
+/// byte-identical to what `tare bench` wrote from the same samples.
+///
+/// A capture archive (`tare capture`'s .tar.gz): its hashes and schemas are checked, its
+/// timeline is drawn to ARCHIVE-without-.tar.gz.timeline.svg (or --out) and its peaks printed.
 ///
 /// Examples:
 ///   tare report results/smoke
 ///   tare report results/study --bundle-cap 10485760
+///   tare report run-20261122-231000-4242.tar.gz
+///   tare report run.tar.gz --out /tmp/timeline.svg
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// The results directory written by `tare bench --out DIR`.
-    pub dir: PathBuf,
+    /// The results directory written by `tare bench --out DIR`, or a capture archive.
+    #[arg(value_name = "DIR|ARCHIVE")]
+    pub input: PathBuf,
     /// Largest bundle in bytes; per-sample archives beyond it are left out (and the bundle says so).
     #[arg(long, default_value_t = results::DEFAULT_BUNDLE_CAP)]
     pub bundle_cap: u64,
+    /// Where to write a capture archive's timeline SVG.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<i32> {
-    let inputs = results::load(&args.dir)?;
-    let (summary, bundle) = results::render_all(&args.dir, &inputs, args.bundle_cap)?;
+    if args.input.is_file() {
+        return archive_timeline(&args.input, args.out.as_deref());
+    }
+    if args.out.is_some() {
+        eprintln!("tare: report: --out is for a capture archive; a results directory is re-rendered in place");
+        return Ok(EXIT_BAD_INPUT);
+    }
+    let inputs = results::load(&args.input)?;
+    let (summary, bundle) = results::render_all(&args.input, &inputs, args.bundle_cap)?;
     println!("{}", summary.headline);
     println!(
         "wrote {}/summary.md, summary.json, bmf.json, charts/ and {}",
-        args.dir.display(),
+        args.input.display(),
         bundle.display()
     );
     Ok(0)
+}
+
+/// `run.tar.gz` -> `run.timeline.svg`, beside it.
+fn default_svg_path(archive: &Path) -> PathBuf {
+    let name = archive
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name
+        .strip_suffix(".tar.gz")
+        .or_else(|| name.strip_suffix(".tgz"))
+        .unwrap_or(&name);
+    archive.with_file_name(format!("{stem}.timeline.svg"))
+}
+
+/// The resource samples of a capture archive, or why there are none (a message for stderr).
+fn read_metrics(path: &Path) -> Result<(String, Vec<MetricsSample>), String> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let members =
+        bundle::read_tar_gz(&name, &bytes, &Limits::default()).map_err(|e| e.to_string())?;
+    let manifest = bundle::verify(&name, &members).map_err(|e| e.to_string())?;
+    if manifest.kind != ContainerKind::Archive {
+        return Err(format!(
+            "{name} is a {}, not a capture archive; give `tare report` the results directory \
+             it came from, or open it with `tare view`",
+            format!("{:?}", manifest.kind).to_lowercase()
+        ));
+    }
+    if !members.iter().any(|m| m.path == "metrics.ndjson") {
+        return Err(format!(
+            "{name} has no metrics.ndjson: it was written before tare sampled resources; \
+             capture again to get a timeline"
+        ));
+    }
+    let text = bundle::member_text(&name, &members, "metrics.ndjson").map_err(|e| e.to_string())?;
+    let samples =
+        parse_ndjson(&format!("{name}:metrics.ndjson"), text).map_err(|e| e.to_string())?;
+    Ok((manifest.id, samples))
+}
+
+fn archive_timeline(path: &Path, out: Option<&Path>) -> Result<i32> {
+    let (run_id, samples) = match read_metrics(path) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("tare: report: {e}");
+            return Ok(EXIT_BAD_INPUT);
+        }
+    };
+    let svg_path = out.map_or_else(|| default_svg_path(path), Path::to_path_buf);
+    write_atomically(&svg_path, timeline_svg(&run_id, &samples).as_bytes())?;
+    match timeline::peaks(&samples) {
+        Some(p) => println!("{run_id}: {}", p.line()),
+        None => println!("{run_id}: no resource samples (the child ended before the first)"),
+    }
+    println!("wrote {}", svg_path.display());
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_svg_goes_beside_the_archive() {
+        assert_eq!(
+            default_svg_path(Path::new("/r/run-1.tar.gz")),
+            Path::new("/r/run-1.timeline.svg")
+        );
+        assert_eq!(
+            default_svg_path(Path::new("a.tgz")),
+            Path::new("a.timeline.svg")
+        );
+        assert_eq!(
+            default_svg_path(Path::new("odd")),
+            Path::new("odd.timeline.svg")
+        );
+    }
 }

@@ -4,3 +4,4 @@ pub mod compare;
 pub mod fidelity;
 pub mod retention;
 pub mod summary;
+pub mod timeline;

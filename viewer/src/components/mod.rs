@@ -1,5 +1,6 @@
 //! Small reusable pieces: chart images, table cells and badges, pickers, the file opener, the theme toggle.
 
+pub mod archive_picker;
 pub mod badge;
 pub mod cell_picker;
 pub mod chart;

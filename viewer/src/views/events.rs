@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use report_model::schema::kernel_event::{EventDetail, EventKind, KernelEvent};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 
+use crate::components::archive_picker::{selected_archive, ArchivePicker};
 use crate::load;
 use crate::state::{use_state, Loaded, Shared};
 
@@ -88,16 +89,7 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
         .into_any();
     }
     let route = state.route;
-    let selected = {
-        let bundle = bundle.clone();
-        Memo::new(move |_| {
-            route.with(|r| {
-                r.get("archive")
-                    .and_then(|p| bundle.archives.iter().position(|a| a.path == p))
-                    .unwrap_or(0)
-            })
-        })
-    };
+    let selected = selected_archive(bundle.clone());
     let parsed = {
         let bundle = bundle.clone();
         Memo::new(move |_| load::kernel_events(&bundle.archives[selected.get()]).map(Shared::new))
@@ -157,18 +149,6 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
             state.navigate(next);
         }
     };
-    let on_archive = {
-        let bundle = bundle.clone();
-        move |ev: Targeted<Event, HtmlSelectElement>| {
-            let i: usize = ev.target().value().parse().unwrap_or(0);
-            let path = bundle
-                .archives
-                .get(i)
-                .map(|a| a.path.clone())
-                .unwrap_or_default();
-            go("archive", path, false);
-        }
-    };
     let on_kind =
         move |ev: Targeted<Event, HtmlSelectElement>| go("kind", ev.target().value(), false);
     let on_path =
@@ -178,18 +158,6 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
         state.navigate(route.get_untracked().with("page", p.to_string()));
     };
 
-    let archive_options = bundle
-        .archives
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            view! {
-                <option value=i.to_string() prop:selected=move || selected.get() == i>
-                    {a.label.clone()}
-                </option>
-            }
-        })
-        .collect_view();
     let kind_options = move || {
         let kind = filter.with(|f| f.kind);
         counts
@@ -247,10 +215,7 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
             <code>"kernel.ndjson"</code> "). Times are ms since the archive's first event."
         </p>
         <div class="filters">
-            <label class="picker">
-                "Archive "
-                <select id="ev-archive" on:change:target=on_archive>{archive_options}</select>
-            </label>
+            <ArchivePicker bundle=bundle.clone() selected id="ev-archive" />
             <label class="picker">
                 "Kind "
                 <select id="ev-kind" on:change:target=on_kind>

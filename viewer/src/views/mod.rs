@@ -8,6 +8,7 @@ pub mod overview;
 pub mod phases;
 pub mod retention;
 pub mod rss;
+pub mod timeline;
 pub mod wall;
 
 use leptos::prelude::*;

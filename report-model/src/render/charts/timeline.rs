@@ -4,6 +4,7 @@ use super::canvas::{
     padded_domain, ticks, x_axis, Anchor, Canvas, Rgb, Scale, Size, AXIS, INK, MUTED,
 };
 use super::WIDTH;
+use crate::analysis::timeline::peaks;
 use crate::render::format::{self, MIB};
 use crate::schema::metrics::{MemorySource, MetricsSample};
 
@@ -187,25 +188,25 @@ pub fn timeline_svg(run_id: &str, samples: &[MetricsSample]) -> String {
         "seconds since the capture started",
     );
 
-    let peak = |f: fn(&MetricsSample) -> u64| samples.iter().map(f).max().unwrap_or(0);
+    let Some(p) = peaks(samples) else {
+        return c.finish();
+    };
     let mut footer = format!(
         "{n} samples; peaks: RSS {}",
-        format::mib(peak(|s| s.rss_bytes) as f64)
+        format::mib(p.peak_rss_bytes as f64)
     );
     if cgroup_label.is_some() {
         footer.push_str(&format!(
             ", cgroup memory {}",
-            format::mib(peak(|s| s.memory_bytes) as f64)
+            format::mib(p.peak_memory_bytes as f64)
         ));
     }
-    if cpu_max > 0.0 {
-        footer.push_str(&format!(", CPU {cpu_max:.0}%"));
+    if let Some(cpu) = p.peak_cpu_percent.filter(|c| *c > 0.0) {
+        footer.push_str(&format!(", CPU {cpu:.0}%"));
     }
     footer.push_str(&format!(
         ", {} processes, {} threads, {} open fds",
-        peak(|s| u64::from(s.pids)),
-        peak(|s| s.threads),
-        peak(|s| s.fds)
+        p.max_pids, p.max_threads, p.max_fds
     ));
     c.text(
         &footer,
