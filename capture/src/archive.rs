@@ -5,20 +5,20 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use report_model::bundle::{self, Member};
+use report_model::bundle::{self, Member, Spooled};
 use report_model::schema::health::Health;
-use report_model::schema::kernel_event::KernelEvent;
 use report_model::schema::manifest::ContainerKind;
 use report_model::schema::phases::Phases;
 use report_model::schema::run::Run;
-use report_model::schema::{to_canonical_json, to_ndjson};
+use report_model::schema::to_canonical_json;
 
 /// Everything one archive holds.
 pub struct ArchiveContent<'a> {
     pub run: &'a Run,
     pub phases: &'a Phases,
     pub health: &'a Health,
-    pub events: &'a [KernelEvent],
+    /// kernel.ndjson, spooled while the events arrived.
+    pub kernel: Spooled,
     /// The workload's OTLP JSON trace, if any.
     pub trace: Option<Vec<u8>>,
     /// Resource samples, one JSON object a line, if any.
@@ -28,7 +28,7 @@ pub struct ArchiveContent<'a> {
 }
 
 /// The archive's bytes: deterministic for the same content.
-pub fn encode(content: &ArchiveContent) -> Result<Vec<u8>> {
+pub fn encode(content: ArchiveContent) -> Result<Vec<u8>> {
     let mut members = vec![
         member("run.json", || to_canonical_json("run.json", content.run))?,
         member("phases.json", || {
@@ -37,27 +37,27 @@ pub fn encode(content: &ArchiveContent) -> Result<Vec<u8>> {
         member("health.json", || {
             to_canonical_json("health.json", content.health)
         })?,
-        member("kernel.ndjson", || {
-            to_ndjson("kernel.ndjson", content.events)
-        })?,
     ];
-    if let Some(trace) = &content.trace {
-        members.push(member("trace.json", || Ok::<_, Infallible>(trace.clone()))?);
+    if let Some(trace) = content.trace {
+        members.push(member("trace.json", || Ok::<_, Infallible>(trace))?);
     }
-    if let Some(metrics) = &content.metrics {
-        members.push(member("metrics.ndjson", || {
-            Ok::<_, Infallible>(metrics.clone())
-        })?);
+    if let Some(metrics) = content.metrics {
+        members.push(member("metrics.ndjson", || Ok::<_, Infallible>(metrics))?);
     }
+    let kernel = &content.kernel;
+    tracing::info_span!(target: "tare::archive", "member", path = %kernel.path, bytes = kernel.bytes as i64, spooled = true)
+        .in_scope(|| ());
     let _pack =
-        tracing::info_span!(target: "tare::archive", "pack", members = members.len() as i64)
+        tracing::info_span!(target: "tare::archive", "pack", members = members.len() as i64 + 1)
             .entered();
-    Ok(bundle::pack(
+    Ok(bundle::pack_to(
         "archive",
+        Vec::new(),
         ContainerKind::Archive,
         &content.run.run_id,
         members,
-        content.notes.clone(),
+        vec![content.kernel],
+        content.notes,
     )?)
 }
 
@@ -75,13 +75,27 @@ where
     Ok(Member::new(path, data))
 }
 
+/// The directory an archive at `path` goes in (`.` for a bare file name).
+pub fn dir_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// What to add to a write error: on a full disk, how to go on (and that nothing was left).
+pub fn full_disk_hint(e: &std::io::Error) -> &'static str {
+    if e.raw_os_error() == Some(libc::ENOSPC) {
+        "; free space or choose another --out (nothing was left under the final name)"
+    } else {
+        ""
+    }
+}
+
 /// Writes `bytes` to `path` via a temporary file in the same directory and a rename,
 /// so a failure (e.g. a full disk) leaves nothing under the final name.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = dir_of(path);
     let name = path
         .file_name()
         .with_context(|| format!("{}: not a file path", path.display()))?;
@@ -98,14 +112,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        let hint = if e.raw_os_error() == Some(libc::ENOSPC) {
-            "; free space or choose another --out (nothing was left under the final name)"
-        } else {
-            ""
-        };
         return Err(anyhow::anyhow!(
-            "cannot write {}: {e}{hint}",
-            path.display()
+            "cannot write {}: {e}{}",
+            path.display(),
+            full_disk_hint(&e)
         ));
     }
     Ok(())

@@ -13,6 +13,7 @@ pub mod sampler;
 pub mod session;
 pub mod signals;
 pub mod spawn;
+pub mod spool;
 pub mod telemetry;
 pub mod view;
 pub mod workload;

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use report_model::schema::health::{Health, KindCounters};
-use report_model::schema::kernel_event::KernelEvent;
 use report_model::schema::phases::Phases;
 use report_model::schema::run::{ExitInfo, Run};
 use report_model::schema::Versioned;
@@ -16,6 +16,7 @@ use crate::cgroup::SessionCgroup;
 use crate::monitor::{Monitor, MonitorConfig, MonitorCounters, MonitorOutput};
 use crate::phases::PhaseClock;
 use crate::sampler::{self, Sampler};
+use crate::spool::KernelSpool;
 use crate::{hostinfo, preflight, rss, spawn};
 use tracing::field::Empty;
 
@@ -90,15 +91,6 @@ pub fn health_of(counters: &MonitorCounters, foreign_events: u64, notes: Vec<Str
     Health::from_counters(rows, foreign_events, notes)
 }
 
-/// Events whose cgroup is outside the session tree (`allowed`): the kernel filter should
-/// make this zero; userspace checks it.
-pub fn foreign_events(events: &[KernelEvent], allowed: &BTreeSet<u64>) -> u64 {
-    events
-        .iter()
-        .filter(|e| !allowed.contains(&e.cgroup_id))
-        .count() as u64
-}
-
 /// Runs a whole capture. Blocks; builds its own single-threaded tokio runtime.
 pub fn capture(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Captured> {
     if opts.command.is_empty() {
@@ -148,14 +140,32 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         SessionCgroup::create(&run_id).context("cannot create the session cgroup")?
     };
 
+    let spool_slot: Arc<Mutex<Option<KernelSpool>>> = Arc::new(Mutex::new(None));
     let monitor = {
         let _p = clock.phase("monitor_attach");
         let cfg = MonitorConfig {
             ringbuf_bytes: opts.ringbuf_bytes,
             ..MonitorConfig::new(cg.id(), cg.level())
         };
+        // Events go to a spool beside the archive as they arrive, not into memory.
+        let dir = archive::dir_of(&out);
+        let spool = KernelSpool::create(&dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot write in {}, where the archive goes: {e}",
+                dir.display()
+            )
+        })?;
+        *spool_slot
+            .lock()
+            .map_err(|_| anyhow::anyhow!("spool lock poisoned"))? = Some(spool);
+        let sink = Arc::clone(&spool_slot);
         let span = tracing::info_span!(target: "tare::capture", "monitor_start", ringbuf_bytes = i64::from(opts.ringbuf_bytes), programs = Empty, btf_us = Empty, load_us = Empty, attach_us = Empty).entered();
-        let m = Monitor::start(cfg).context("cannot start kernel capture")?;
+        let m = Monitor::start_with_callback(cfg, move |ev| {
+            if let Some(s) = sink.lock().ok().as_mut().and_then(|g| g.as_mut()) {
+                s.push(&ev);
+            }
+        })
+        .context("cannot start kernel capture")?;
         let t = m.timings();
         span.record("programs", m.program_ids().len() as i64);
         span.record("btf_us", t.btf.as_micros() as i64);
@@ -214,16 +224,21 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
     };
     let child_ns = child_started.elapsed().as_nanos() as u64;
 
-    let output: MonitorOutput = {
+    let (output, spool): (MonitorOutput, KernelSpool) = {
         let _p = clock.phase("event_flush");
         let span = tracing::info_span!(target: "tare::capture", "drain", events = Empty, seen = Empty, dropped = Empty, decode_errors = Empty).entered();
         let out = monitor.finish().await.context("draining the ring buffer")?;
+        let spool = spool_slot
+            .lock()
+            .ok()
+            .and_then(|mut g| g.take())
+            .context("the kernel event spool is gone")?;
         let total = out.counters.total();
-        span.record("events", out.events.len() as i64);
+        span.record("events", spool.events() as i64);
         span.record("seen", total.seen as i64);
         span.record("dropped", total.dropped as i64);
         span.record("decode_errors", out.decode_errors as i64);
-        out
+        (out, spool)
     };
     if output.decode_errors > 0 {
         notes.push(format!(
@@ -234,7 +249,15 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
     }
 
     let allowed = subtree_ids(cg.path());
-    let foreign = foreign_events(&output.events, &allowed);
+    let foreign = spool.foreign(&allowed);
+    let events = spool.events();
+    let kernel = spool.finish().map_err(|e| {
+        anyhow::anyhow!(
+            "cannot write the kernel events beside {}: {e}{}",
+            out.display(),
+            archive::full_disk_hint(&e)
+        )
+    })?;
     let health = health_of(&output.counters, foreign, notes.clone());
     let workload_peak = rss::workload_peak(cg.peak_memory(), ended.max_rss_kb);
     let exit = ExitInfo {
@@ -278,12 +301,12 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         let mut members = vec!["run.json", "phases.json", "health.json", "kernel.ndjson"];
         members.extend(trace.is_some().then_some("trace.json"));
         members.extend(["metrics.ndjson", "manifest.json"]);
-        let encode = tracing::info_span!(target: "tare::capture", "archive_encode", members = %members.join(","), events = output.events.len() as i64, samples = samples.len() as i64, bytes = Empty).entered();
-        let bytes = archive::encode(&ArchiveContent {
+        let encode = tracing::info_span!(target: "tare::capture", "archive_encode", members = %members.join(","), events = events as i64, samples = samples.len() as i64, bytes = Empty).entered();
+        let bytes = archive::encode(ArchiveContent {
             run: &run,
             phases: &phases,
             health: &health,
-            events: &output.events,
+            kernel,
             trace,
             metrics: Some(metrics),
             notes,
@@ -300,7 +323,7 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         run,
         health,
         phases,
-        events: output.events.len(),
+        events: events as usize,
     })
 }
 
@@ -334,21 +357,5 @@ mod tests {
         assert_eq!(utc_stamp(1_795_302_000), "20261121-230000");
         assert_eq!(utc_stamp(951_782_400), "20000229-000000");
         assert!(new_run_id().starts_with("run-"));
-    }
-
-    #[test]
-    fn foreign_events_are_counted() {
-        let ev = |cg| KernelEvent {
-            seq: 0,
-            ts_ns: 0,
-            pid: 1,
-            tid: 1,
-            ppid: None,
-            comm: "x".into(),
-            cgroup_id: cg,
-            detail: report_model::schema::kernel_event::EventDetail::Fork { child_pid: 2 },
-        };
-        let allowed: BTreeSet<u64> = [10, 11].into();
-        assert_eq!(foreign_events(&[ev(10), ev(11), ev(12)], &allowed), 1);
     }
 }

@@ -29,6 +29,27 @@ impl Member {
     }
 }
 
+/// A member whose bytes were written elsewhere as they were produced (e.g. a capture's
+/// kernel.ndjson, spooled to a file event by event), with the length and sha256 measured
+/// while writing: packed from `reader` without being held in memory.
+pub struct Spooled {
+    pub path: String,
+    pub bytes: u64,
+    /// Lower-case hex, as [`sha256_hex`] gives.
+    pub sha256: String,
+    pub reader: Box<dyn Read>,
+}
+
+impl std::fmt::Debug for Spooled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spooled")
+            .field("path", &self.path)
+            .field("bytes", &self.bytes)
+            .field("sha256", &self.sha256)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What a reader accepts from untrusted input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -61,8 +82,12 @@ impl Limits {
 
 /// Lower-case hex sha256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
-    let digest = Sha256::digest(data);
-    let mut s = String::with_capacity(64);
+    hex(&Sha256::digest(data))
+}
+
+/// Lower-case hex of a digest (e.g. of a [`Sha256`] fed piece by piece).
+pub fn hex(digest: &[u8]) -> String {
+    let mut s = String::with_capacity(2 * digest.len());
     for b in digest {
         s.push_str(&format!("{b:02x}"));
     }
@@ -72,9 +97,28 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// Writes members as a deterministic tar.gz: sorted paths, zero mtimes, mode 0644, uid/gid 0,
 /// no names in the gzip header. The same members always give the same bytes.
 pub fn write_tar_gz(file: &str, members: &[Member]) -> Result<Vec<u8>, ModelError> {
-    let mut sorted: Vec<&Member> = members.iter().collect();
-    sorted.sort_by(|a, b| a.path.cmp(&b.path));
-    for pair in sorted.windows(2) {
+    let entries = members
+        .iter()
+        .map(|m| Entry {
+            path: m.path.clone(),
+            bytes: m.data.len() as u64,
+            reader: Box::new(m.data.as_slice()),
+        })
+        .collect();
+    write_entries(file, Vec::new(), entries)
+}
+
+/// One tar entry to write: its path, length and where its bytes come from.
+struct Entry<'a> {
+    path: String,
+    bytes: u64,
+    reader: Box<dyn Read + 'a>,
+}
+
+/// The deterministic tar.gz of `entries` into `out` (see [`write_tar_gz`]).
+fn write_entries<W: Write>(file: &str, out: W, mut entries: Vec<Entry>) -> Result<W, ModelError> {
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    for pair in entries.windows(2) {
         if pair[0].path == pair[1].path {
             return Err(ModelError::container(
                 file,
@@ -83,33 +127,60 @@ pub fn write_tar_gz(file: &str, members: &[Member]) -> Result<Vec<u8>, ModelErro
         }
     }
     let io = |e: std::io::Error| ModelError::container(file, format!("cannot write tar.gz: {e}"));
-    let gz: GzEncoder<Vec<u8>> = GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), Compression::new(6));
+    let gz: GzEncoder<W> = GzBuilder::new().mtime(0).write(out, Compression::new(6));
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);
-    for m in sorted {
-        check_member_path(file, &m.path)?;
+    for e in entries {
+        check_member_path(file, &e.path)?;
         let mut header = tar::Header::new_ustar();
-        header.set_path(&m.path).map_err(|e| {
+        header.set_path(&e.path).map_err(|err| {
             ModelError::container(
                 file,
-                format!("member path `{}` cannot be stored: {e}", m.path),
+                format!("member path `{}` cannot be stored: {err}", e.path),
             )
         })?;
-        header.set_size(m.data.len() as u64);
+        header.set_size(e.bytes);
         header.set_mode(0o644);
         header.set_mtime(0);
         header.set_uid(0);
         header.set_gid(0);
         header.set_entry_type(tar::EntryType::Regular);
         header.set_cksum();
-        tar.append(&header, m.data.as_slice()).map_err(io)?;
+        // Exactly `bytes` go in: a reader that ends early is an error, not a short member.
+        let mut limited = e.reader.take(e.bytes);
+        let mut counted = CountingReader {
+            inner: &mut limited,
+            n: 0,
+        };
+        tar.append(&header, &mut counted).map_err(io)?;
+        if counted.n != e.bytes {
+            return Err(ModelError::container(
+                file,
+                format!(
+                    "member `{}` gave {} bytes; {} were announced",
+                    e.path, counted.n, e.bytes
+                ),
+            ));
+        }
     }
     let gz = tar.into_inner().map_err(io)?;
     let mut out = gz.finish().map_err(io)?;
     out.flush().map_err(io)?;
     Ok(out)
+}
+
+/// Counts the bytes read through it.
+struct CountingReader<R> {
+    inner: R,
+    n: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n += k as u64;
+        Ok(k)
+    }
 }
 
 /// Rejects paths that could escape a directory or are not plain relative names.
@@ -257,13 +328,27 @@ pub fn build_manifest(
     members: &[Member],
     notes: Vec<String>,
 ) -> Manifest {
-    let mut entries: Vec<ManifestMember> = members
+    let rows = members
         .iter()
-        .map(|m| ManifestMember {
-            path: m.path.clone(),
-            sha256: sha256_hex(&m.data),
-            bytes: m.data.len() as u64,
-            schema: schema_for_member(&m.path).map(str::to_string),
+        .map(|m| (m.path.clone(), m.data.len() as u64, sha256_hex(&m.data)))
+        .collect();
+    manifest_of(kind, id, rows, notes)
+}
+
+/// The manifest of members given as (path, bytes, sha256).
+fn manifest_of(
+    kind: ContainerKind,
+    id: &str,
+    rows: Vec<(String, u64, String)>,
+    notes: Vec<String>,
+) -> Manifest {
+    let mut entries: Vec<ManifestMember> = rows
+        .into_iter()
+        .map(|(path, bytes, sha256)| ManifestMember {
+            schema: schema_for_member(&path).map(str::to_string),
+            path,
+            sha256,
+            bytes,
         })
         .collect();
     entries.sort_by(|a, b| a.path.cmp(&b.path));
@@ -281,21 +366,58 @@ pub fn pack(
     file: &str,
     kind: ContainerKind,
     id: &str,
-    mut members: Vec<Member>,
+    members: Vec<Member>,
     notes: Vec<String>,
 ) -> Result<Vec<u8>, ModelError> {
-    if members.iter().any(|m| m.path == MANIFEST) {
+    pack_to(file, Vec::new(), kind, id, members, Vec::new(), notes)
+}
+
+/// [`pack`] into `out`, with `spooled` members read from their readers as they are written:
+/// the same bytes as [`pack`] would give had their contents been [`Member`]s.
+pub fn pack_to<W: Write>(
+    file: &str,
+    out: W,
+    kind: ContainerKind,
+    id: &str,
+    members: Vec<Member>,
+    spooled: Vec<Spooled>,
+    notes: Vec<String>,
+) -> Result<W, ModelError> {
+    if members.iter().any(|m| m.path == MANIFEST) || spooled.iter().any(|m| m.path == MANIFEST) {
         return Err(ModelError::container(
             file,
             "members must not include manifest.json; it is generated",
         ));
     }
-    let manifest = build_manifest(kind, id, &members, notes);
-    members.push(Member::new(
-        MANIFEST,
-        to_canonical_json(MANIFEST, &manifest)?,
-    ));
-    write_tar_gz(file, &members)
+    let rows = members
+        .iter()
+        .map(|m| (m.path.clone(), m.data.len() as u64, sha256_hex(&m.data)))
+        .chain(
+            spooled
+                .iter()
+                .map(|s| (s.path.clone(), s.bytes, s.sha256.clone())),
+        )
+        .collect();
+    let manifest = to_canonical_json(MANIFEST, &manifest_of(kind, id, rows, notes))?;
+    let mut entries: Vec<Entry> = members
+        .iter()
+        .map(|m| Entry {
+            path: m.path.clone(),
+            bytes: m.data.len() as u64,
+            reader: Box::new(m.data.as_slice()),
+        })
+        .collect();
+    entries.extend(spooled.into_iter().map(|s| Entry {
+        path: s.path,
+        bytes: s.bytes,
+        reader: s.reader,
+    }));
+    entries.push(Entry {
+        path: MANIFEST.into(),
+        bytes: manifest.len() as u64,
+        reader: Box::new(manifest.as_bytes()),
+    });
+    write_entries(file, out, entries)
 }
 
 /// Checks members against their manifest: every listed member present with the right sha256

@@ -251,3 +251,66 @@ fn writer_refuses_unsafe_paths() {
     let err = bundle::write_tar_gz("w", &[Member::new("../x", vec![])]).unwrap_err();
     assert!(container_problem(err).contains("`..`"));
 }
+
+/// A member packed from a reader (its length and sha256 given) gives the same bytes as the
+/// same member in memory; a reader that ends early is an error naming the member.
+#[test]
+fn spooled_members_pack_like_members_in_memory() {
+    let big: Vec<u8> = (0..200_000u32)
+        .flat_map(|i| format!("{{\"seq\":{i}}}\n").into_bytes())
+        .collect();
+    let others = || -> Vec<Member> {
+        sample_members()
+            .into_iter()
+            .filter(|m| m.path != "kernel.ndjson")
+            .collect()
+    };
+    let mut in_memory = others();
+    in_memory.push(Member::new("kernel.ndjson", big.clone()));
+    let expected = bundle::pack("a", ContainerKind::Archive, "run-1", in_memory, vec![]).unwrap();
+
+    let spooled = bundle::Spooled {
+        path: "kernel.ndjson".into(),
+        bytes: big.len() as u64,
+        sha256: bundle::sha256_hex(&big),
+        reader: Box::new(std::io::Cursor::new(big.clone())),
+    };
+    let got = bundle::pack_to(
+        "a",
+        Vec::new(),
+        ContainerKind::Archive,
+        "run-1",
+        others(),
+        vec![spooled],
+        vec![],
+    )
+    .unwrap();
+    assert_eq!(got, expected);
+    let members = bundle::read_tar_gz("a", &got, &Limits::default()).unwrap();
+    let manifest = bundle::verify("a", &members).unwrap();
+    assert!(manifest
+        .members
+        .iter()
+        .any(|m| m.path == "kernel.ndjson" && m.bytes == big.len() as u64));
+
+    let short = bundle::Spooled {
+        path: "kernel.ndjson".into(),
+        bytes: big.len() as u64 + 10,
+        sha256: bundle::sha256_hex(&big),
+        reader: Box::new(std::io::Cursor::new(big)),
+    };
+    let err = bundle::pack_to(
+        "a",
+        Vec::new(),
+        ContainerKind::Archive,
+        "run-1",
+        others(),
+        vec![short],
+        vec![],
+    )
+    .unwrap_err();
+    assert!(
+        container_problem(err).contains("kernel.ndjson"),
+        "the error names the member"
+    );
+}

@@ -1,0 +1,154 @@
+//! kernel.ndjson written to an unlinked file as events arrive, with its length, sha256 and per-cgroup counts: a capture holds no event in memory.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use report_model::bundle::{hex, Spooled};
+use report_model::schema::kernel_event::KernelEvent;
+use report_model::schema::to_ndjson;
+use sha2::{Digest, Sha256};
+
+/// The member name of the kernel events in an archive.
+pub const KERNEL_MEMBER: &str = "kernel.ndjson";
+
+/// Kernel events as they arrive, one JSON line each, in a file nobody else can see.
+pub struct KernelSpool {
+    writer: BufWriter<File>,
+    hasher: Sha256,
+    bytes: u64,
+    events: u64,
+    by_cgroup: BTreeMap<u64, u64>,
+    /// The first write or encoding error; later events are counted but not written.
+    error: Option<io::Error>,
+}
+
+impl KernelSpool {
+    /// A spool in `dir` (the archive's directory, so it is on the archive's filesystem): the
+    /// file is unlinked at once, so nothing is left behind whatever happens to tare.
+    pub fn create(dir: &Path) -> io::Result<KernelSpool> {
+        let path = dir.join(format!(".tare-kernel-{}.ndjson.part", std::process::id()));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        std::fs::remove_file(&path)?;
+        Ok(KernelSpool {
+            writer: BufWriter::with_capacity(64 << 10, file),
+            hasher: Sha256::new(),
+            bytes: 0,
+            events: 0,
+            by_cgroup: BTreeMap::new(),
+            error: None,
+        })
+    }
+
+    /// Appends one event's line (the bytes `to_ndjson` gives for it).
+    pub fn push(&mut self, ev: &KernelEvent) {
+        self.events += 1;
+        *self.by_cgroup.entry(ev.cgroup_id).or_default() += 1;
+        if self.error.is_some() {
+            return;
+        }
+        let written = to_ndjson(KERNEL_MEMBER, std::slice::from_ref(ev))
+            .map_err(io::Error::other)
+            .and_then(|line| {
+                self.writer.write_all(line.as_bytes())?;
+                self.hasher.update(line.as_bytes());
+                self.bytes += line.len() as u64;
+                Ok(())
+            });
+        if let Err(e) = written {
+            self.error = Some(e);
+        }
+    }
+
+    /// Events pushed so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Events from a cgroup outside `allowed` (they should never pass the kernel filter).
+    pub fn foreign(&self, allowed: &BTreeSet<u64>) -> u64 {
+        self.by_cgroup
+            .iter()
+            .filter(|(id, _)| !allowed.contains(id))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// The finished member, to pack; or the first error that kept an event out of it.
+    pub fn finish(self) -> io::Result<Spooled> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut file = self.writer.into_inner().map_err(|e| e.into_error())?;
+        file.flush()?;
+        file.seek(SeekFrom::Start(0))?;
+        Ok(Spooled {
+            path: KERNEL_MEMBER.into(),
+            bytes: self.bytes,
+            sha256: hex(&self.hasher.finalize()),
+            reader: Box::new(io::BufReader::with_capacity(64 << 10, file)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use report_model::bundle::sha256_hex;
+    use report_model::schema::kernel_event::EventDetail;
+    use std::io::Read;
+
+    fn ev(seq: u64, cgroup_id: u64) -> KernelEvent {
+        KernelEvent {
+            seq,
+            ts_ns: 1000 + seq,
+            pid: 7,
+            tid: 7,
+            ppid: Some(1),
+            cgroup_id,
+            comm: "w".into(),
+            detail: EventDetail::Exit {
+                code: Some(0),
+                signal: None,
+            },
+        }
+    }
+
+    #[test]
+    fn spools_what_to_ndjson_writes_and_leaves_no_file() {
+        let dir = std::env::temp_dir().join(format!("tare-spool-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let events: Vec<KernelEvent> = (0..5000).map(|i| ev(i, 10 + i % 3)).collect();
+        let mut spool = KernelSpool::create(&dir).unwrap();
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "unlinked at once"
+        );
+        for e in &events {
+            spool.push(e);
+        }
+        assert_eq!(spool.events(), 5000);
+        assert_eq!(spool.foreign(&BTreeSet::from([10, 11])), 1666);
+        let expected = to_ndjson(KERNEL_MEMBER, &events).unwrap();
+        let mut s = spool.finish().unwrap();
+        assert_eq!(s.bytes, expected.len() as u64);
+        assert_eq!(s.sha256, sha256_hex(expected.as_bytes()));
+        let mut back = String::new();
+        s.reader.read_to_string(&mut back).unwrap();
+        assert_eq!(back, expected);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_that_cannot_hold_it_is_an_error() {
+        let missing = std::env::temp_dir().join("tare-spool-no-such-dir/x");
+        assert!(KernelSpool::create(&missing).is_err());
+    }
+}
