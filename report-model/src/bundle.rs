@@ -97,15 +97,19 @@ pub fn hex(digest: &[u8]) -> String {
 /// Writes members as a deterministic tar.gz: sorted paths, zero mtimes, mode 0644, uid/gid 0,
 /// no names in the gzip header. The same members always give the same bytes.
 pub fn write_tar_gz(file: &str, members: &[Member]) -> Result<Vec<u8>, ModelError> {
-    let entries = members
-        .iter()
-        .map(|m| Entry {
-            path: m.path.clone(),
-            bytes: m.data.len() as u64,
-            reader: Box::new(m.data.as_slice()),
-        })
-        .collect();
+    let entries = members.iter().map(Member::entry).collect();
     write_entries(file, Vec::new(), entries)
+}
+
+impl Member {
+    /// This member as a tar entry read from memory.
+    fn entry(&self) -> Entry<'_> {
+        Entry {
+            path: self.path.clone(),
+            bytes: self.data.len() as u64,
+            reader: Box::new(self.data.as_slice()),
+        }
+    }
 }
 
 /// One tar entry to write: its path, length and where its bytes come from.
@@ -399,14 +403,7 @@ pub fn pack_to<W: Write>(
         )
         .collect();
     let manifest = to_canonical_json(MANIFEST, &manifest_of(kind, id, rows, notes))?;
-    let mut entries: Vec<Entry> = members
-        .iter()
-        .map(|m| Entry {
-            path: m.path.clone(),
-            bytes: m.data.len() as u64,
-            reader: Box::new(m.data.as_slice()),
-        })
-        .collect();
+    let mut entries: Vec<Entry> = members.iter().map(Member::entry).collect();
     entries.extend(spooled.into_iter().map(|s| Entry {
         path: s.path,
         bytes: s.bytes,

@@ -65,3 +65,15 @@ pub fn ArchivePicker(
         </label>
     }
 }
+
+/// Shown instead of a per-archive view when the result has no per-sample archives: says
+/// what is missing (`what`) and the bundle's notes (e.g. archives left out over the cap).
+#[component]
+pub fn NoArchives(bundle: Arc<Loaded>, what: &'static str) -> impl IntoView {
+    let notes = bundle.notes.join(" ");
+    view! {
+        <p class="note" id="no-archives">
+            "This result has no per-sample archives, so " {what} ". " {notes}
+        </p>
+    }
+}

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use report_model::schema::kernel_event::{EventDetail, EventKind, KernelEvent};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 
-use crate::components::archive_picker::{selected_archive, ArchivePicker};
+use crate::components::archive_picker::{selected_archive, ArchivePicker, NoArchives};
 use crate::load;
 use crate::state::{use_state, Loaded, Shared};
 
@@ -80,13 +80,8 @@ impl Filter {
 pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
     let state = use_state();
     if bundle.archives.is_empty() {
-        let notes = bundle.notes.join(" ");
-        return view! {
-            <p class="note" id="no-archives">
-                "This result has no per-sample archives, so there are no kernel events to explore. " {notes}
-            </p>
-        }
-        .into_any();
+        return view! { <NoArchives bundle what="there are no kernel events to explore" /> }
+            .into_any();
     }
     let route = state.route;
     let selected = selected_archive(bundle.clone());

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use report_model::render::charts::timeline_svg;
 use report_model::schema::metrics::MetricsSample;
 
-use crate::components::archive_picker::{selected_archive, ArchivePicker};
+use crate::components::archive_picker::{selected_archive, ArchivePicker, NoArchives};
 use crate::components::chart::Chart;
 use crate::components::num;
 use crate::load;
@@ -33,13 +33,7 @@ fn row(s: &MetricsSample) -> impl IntoView {
 #[component]
 pub fn TimelineView(bundle: Arc<Loaded>) -> impl IntoView {
     if bundle.archives.is_empty() {
-        let notes = bundle.notes.join(" ");
-        return view! {
-            <p class="note" id="no-archives">
-                "This result has no per-sample archives, so there is no resource timeline. " {notes}
-            </p>
-        }
-        .into_any();
+        return view! { <NoArchives bundle what="there is no resource timeline" /> }.into_any();
     }
     let selected = selected_archive(bundle.clone());
     let parsed = {
