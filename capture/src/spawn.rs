@@ -109,8 +109,9 @@ enum Parked {
 }
 
 /// Forks `argv` into `cg`'s cgroups and parks it before exec (see [`Prepared`]).
-/// `quiet` sends stdin/stdout/stderr to /dev/null; otherwise the child shares
-/// tare's terminal. The command is looked up in PATH like `execvp` does.
+/// `quiet` (a bench sample) sends stdin/stdout/stderr to /dev/null and puts the child in a
+/// process group of its own, so a terminal's Ctrl-C reaches tare alone, which lets the
+/// running sample finish and then stops; otherwise the child shares tare's terminal. The command is looked up in PATH like `execvp` does.
 pub fn prepare(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result<Prepared> {
     if argv.is_empty() {
         return Err(io::Error::new(
@@ -325,6 +326,10 @@ unsafe fn child_after_clone(
             }
         }
         if let Some(fd) = null {
+            // Quiet: a process group of its own, out of the terminal's reach.
+            if libc::setpgid(0, 0) < 0 {
+                fail(*libc::__errno_location());
+            }
             for target in 0..3 {
                 if libc::dup2(fd, target) < 0 {
                     fail(*libc::__errno_location());
@@ -360,7 +365,8 @@ fn thread_parked(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result
     if quiet {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(Stdio::null())
+            .process_group(0);
     }
     let (go_read, go_write) = pipe_cloexec()?;
     let (r, w) = (go_read.as_raw_fd(), go_write.as_raw_fd());
@@ -611,6 +617,22 @@ impl Child {
         Ok(())
     }
 
+    /// Sends `sig` to the child's process group: only for a child spawned `quiet`, which
+    /// leads a group of its own (a no-op once the child is reaped).
+    pub fn signal_group(&self, sig: i32) -> io::Result<()> {
+        if self.reaped.is_some() {
+            return Ok(());
+        }
+        // SAFETY: kill(2) on a process group id we made.
+        if unsafe { libc::kill(-self.pid, sig) } < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::ESRCH) {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
     /// SIGKILL.
     pub fn kill(&self) -> io::Result<()> {
         self.signal(libc::SIGKILL)
@@ -735,10 +757,40 @@ impl Drop for Child {
     }
 }
 
-/// Spawns `argv` quietly into `cg`, waits (killing it after `timeout`) and reaps it.
+/// Spawns `argv` quietly into `cg` (in a process group of its own), waits and reaps it.
+/// After `timeout` it is killed (`timed_out`). When a second SIGINT/SIGTERM reaches tare
+/// while it runs ([`crate::signals::abort_requested`]), its group gets SIGTERM (a `tare
+/// capture` then writes its partial archive and cleans up) and SIGKILL a second later
+/// (`interrupted`).
 pub fn run_to_end(argv: &[String], cg: &SessionCgroup, timeout: Duration) -> io::Result<Ended> {
+    const SLICE: Duration = Duration::from_millis(100);
     let mut child = spawn_into(argv, cg, true)?;
-    child.wait_blocking(Some(timeout))
+    let deadline = child.started + timeout;
+    let mut terminated: Option<Instant> = None;
+    loop {
+        if let Some(mut e) = child.try_wait()? {
+            e.interrupted = terminated.is_some();
+            return Ok(e);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            child.kill()?;
+            let mut e = child.wait_blocking(None)?;
+            e.timed_out = true;
+            return Ok(e);
+        }
+        match terminated {
+            None if crate::signals::abort_requested() => {
+                child.signal_group(libc::SIGTERM)?;
+                terminated = Some(now);
+            }
+            Some(t) if now.duration_since(t) > Duration::from_secs(1) => {
+                child.signal_group(libc::SIGKILL)?;
+            }
+            _ => {}
+        }
+        poll_readable(child.pidfd.as_raw_fd(), Some((deadline - now).min(SLICE)))?;
+    }
 }
 
 #[cfg(test)]

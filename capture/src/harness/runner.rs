@@ -181,6 +181,8 @@ fn run_sample(
     let mut problems = Vec::new();
     if ended.timed_out {
         problems.push(format!("timed out after {} s", e.timeout_s));
+    } else if ended.interrupted {
+        problems.push("stopped by a second Ctrl-C".into());
     } else if ended.code != Some(0) {
         problems.push(match (ended.code, ended.signal) {
             (Some(c), _) => format!("exit status {c}"),
