@@ -2,6 +2,8 @@
 //! --timeout, Ctrl-C, a full disk, and no privileges. Each leaves a clear message, an
 //! archive where one can be written, and no cgroup behind.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -14,10 +16,7 @@ use report_model::schema::run::Run;
 const TARE: &str = env!("CARGO_BIN_EXE_tare");
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tare-faults-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("faults", name)
 }
 
 fn capture(out: &Path, args: &[&str]) -> Output {

@@ -1,5 +1,7 @@
 //! `tare compare` as a user runs it: a planted slowdown in a real workload is caught end to end (as root), and bad or mismatched inputs exit 2 naming the file.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -16,10 +18,7 @@ use report_model::schema::{parse_json, to_canonical_json, to_ndjson, to_toml, Ve
 const TARE: &str = env!("CARGO_BIN_EXE_tare");
 
 fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tare-compare-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("compare", name)
 }
 
 fn tare(args: &[&str], paths: &[&Path]) -> Output {

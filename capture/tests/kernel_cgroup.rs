@@ -1,13 +1,12 @@
 //! Session cgroups and spawning into them, on the real kernel (needs root).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use tare::cgroup::{find_cgroup2_mount, CgroupError, PeakMemorySource, SessionCgroup};
 use tare::spawn::{prepare, run_to_end, spawn_into};
-
-static RUN: AtomicU32 = AtomicU32::new(0);
 
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -24,19 +23,11 @@ macro_rules! require_root {
 }
 
 fn run_id(name: &str) -> String {
-    format!(
-        "test-cg-{}-{}-{}",
-        name,
-        std::process::id(),
-        RUN.fetch_add(1, Ordering::SeqCst)
-    )
+    common::run_id("test-cg", name)
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tare-kc-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
+    common::scratch("kc", name)
 }
 
 fn argv(a: &[&str]) -> Vec<String> {

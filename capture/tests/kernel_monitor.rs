@@ -5,9 +5,10 @@
 //!
 //! Run with `--nocapture` to see the measured timings and throughput.
 
+mod common;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -21,7 +22,6 @@ const PYTHON: &str = "/usr/bin/python3";
 /// The programs see every syscall of the machine: one test at a time keeps the
 /// numbers (and the printed timings) clean.
 static SERIAL: Mutex<()> = Mutex::new(());
-static RUN: AtomicU32 = AtomicU32::new(0);
 
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -42,19 +42,11 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn run_id(name: &str) -> String {
-    format!(
-        "test-{}-{}-{}",
-        name,
-        std::process::id(),
-        RUN.fetch_add(1, Ordering::SeqCst)
-    )
+    common::run_id("test", name)
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tare-kt-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
+    common::scratch("kt", name)
 }
 
 fn runtime() -> tokio::runtime::Runtime {

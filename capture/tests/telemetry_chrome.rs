@@ -1,5 +1,7 @@
 //! `--trace-chrome` (as root, real kernel): valid Chrome trace-event JSON with the seven capture phases nested under the root span.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -10,10 +12,7 @@ use serde_json::Value;
 const TARE: &str = env!("CARGO_BIN_EXE_tare");
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tare-tchrome-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("tchrome", name)
 }
 
 /// A span rebuilt from its B/E pair.

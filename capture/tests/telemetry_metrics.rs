@@ -1,5 +1,7 @@
 //! The resource timeline (as root, real kernel): metrics.ndjson in the archive, read back through report-model.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -13,10 +15,7 @@ use report_model::schema::phases::Phases;
 const TARE: &str = env!("CARGO_BIN_EXE_tare");
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tare-tmetrics-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("tmetrics", name)
 }
 
 #[test]

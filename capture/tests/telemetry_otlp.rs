@@ -1,5 +1,7 @@
 //! `--otlp-endpoint` (as root, real kernel): tare's spans reach a loopback OTLP/HTTP receiver that decodes them with opentelemetry-proto; headers only from the environment; dead endpoints cost one warning.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -21,10 +23,7 @@ const TARE: &str = env!("CARGO_BIN_EXE_tare");
 const SECRET: &str = "s3cr3t-h3ad3r-v4lue";
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tare-totlp-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("totlp", name)
 }
 
 /// One HTTP request as the receiver saw it.

@@ -1,39 +1,23 @@
 //! `tare workload --kernel-events`: the worker files, their sizes and content, and the split over workers.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use tare::workload::kernel::{assignment, file_content, relative_path, SWEEP_DIR};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tare-test-workload-kernel-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    common::scratch("test", name)
 }
 
 fn tare(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tare"));
-    cmd.arg("workload").args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run tare")
+    common::workload(args, env)
 }
 
 fn ok_json(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "tare workload failed: {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("stdout is one JSON line")
+    common::ok_json(out)
 }
 
 fn names_in(dir: &std::path::Path) -> BTreeSet<String> {
@@ -181,15 +165,9 @@ fn without_dir_the_temp_dir_is_removed_or_kept() {
 #[test]
 fn an_unusable_dir_is_a_clear_bad_input_error() {
     let dir = scratch("unusable");
-    let blocker = dir.join("a-file");
-    std::fs::write(&blocker, b"x").expect("write");
+    let bad = common::under_a_file(&dir, "sub");
     let out = tare(
-        &[
-            "--kernel-events",
-            "1",
-            "--dir",
-            &blocker.join("sub").display().to_string(),
-        ],
+        &["--kernel-events", "1", "--dir", &bad.display().to_string()],
         &[],
     );
     assert_eq!(out.status.code(), Some(2));

@@ -1,5 +1,7 @@
 //! A second real SDK: scripts/workloads/python_spans.py (OTel Python SDK), classified by report-model.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -17,13 +19,7 @@ fn script() -> PathBuf {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tare-test-workload-python-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    common::scratch("test-workload-python", name)
 }
 
 fn python(args: &[&str], env: &[(&str, &str)]) -> Output {

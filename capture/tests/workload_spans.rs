@@ -1,7 +1,9 @@
 //! `tare workload --span-events`: the real OTel Rust SDK's retention, read back through report-model.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use report_model::analysis::retention::{
     retained_events, trace_span_fidelity, SPAN_EVENT_NAME, SPAN_INDEX_KEY,
@@ -10,37 +12,15 @@ use report_model::schema::otlp::{parse_otlp_json, TracesData};
 use report_model::schema::sample::{LimitSource, RetentionPattern, SpanFidelity};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tare-test-workload-spans-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    common::scratch("test-workload-spans", name)
 }
 
 fn tare(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tare"));
-    cmd.arg("workload").args(args);
-    // The test's own environment must not choose the limit.
-    cmd.env_remove("OTEL_SPAN_EVENT_COUNT_LIMIT");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run tare")
+    common::workload(args, env)
 }
 
 fn ok_json(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "tare workload failed: {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(text.lines().count(), 1, "one JSON line: {text}");
-    serde_json::from_str(text.trim()).expect("stdout is JSON")
+    common::ok_json(out)
 }
 
 fn read_trace(path: &Path) -> TracesData {
@@ -293,14 +273,13 @@ fn span_options_without_spans_are_a_usage_error() {
 #[test]
 fn an_unwritable_trace_path_is_bad_input() {
     let dir = scratch("unwritable");
-    let blocker = dir.join("file");
-    std::fs::write(&blocker, b"x").expect("write");
+    let bad = common::under_a_file(&dir, "t.json");
     let out = tare(
         &[
             "--span-events",
             "1",
             "--trace-out",
-            &blocker.join("t.json").display().to_string(),
+            &bad.display().to_string(),
         ],
         &[],
     );
