@@ -204,6 +204,53 @@ impl Canvas {
         self.text(text, 12.0, 18.0, Size::Title, INK, Anchor::Start, true, 120);
     }
 
+    /// A small muted line under the heading (what the marks mean).
+    pub fn subtitle(&mut self, text: &str, max_chars: usize) {
+        self.muted(text, 12.0, 36.0, max_chars);
+    }
+
+    /// Left-anchored bold text in ink (a group's label).
+    pub fn strong(&mut self, text: &str, x: f64, y: f64, max_chars: usize) {
+        self.text(
+            text,
+            x,
+            y,
+            Size::Normal,
+            INK,
+            Anchor::Start,
+            true,
+            max_chars,
+        );
+    }
+
+    /// Left-anchored text in ink (a row's label).
+    pub fn plain(&mut self, text: &str, x: f64, y: f64, max_chars: usize) {
+        self.text(
+            text,
+            x,
+            y,
+            Size::Normal,
+            INK,
+            Anchor::Start,
+            false,
+            max_chars,
+        );
+    }
+
+    /// Left-anchored small muted text (a value beside its mark).
+    pub fn muted(&mut self, text: &str, x: f64, y: f64, max_chars: usize) {
+        self.text(
+            text,
+            x,
+            y,
+            Size::Small,
+            MUTED,
+            Anchor::Start,
+            false,
+            max_chars,
+        );
+    }
+
     /// A centred note, e.g. when there is nothing to draw.
     pub fn note(&mut self, text: &str, y: f64) {
         let x = self.width() / 2.0;

@@ -1,8 +1,6 @@
 //! Arm deltas with their 95% confidence intervals, one row per comparison, grouped by cell.
 
-use super::canvas::{
-    label_width, padded_domain, x_axis, Anchor, Canvas, Scale, Size, AXIS, INK, MUTED,
-};
+use super::canvas::{label_width, padded_domain, x_axis, Canvas, Scale, Size, AXIS, INK};
 use super::{arm_color, WIDTH};
 use crate::render::format;
 use crate::schema::experiment::Arm;
@@ -76,14 +74,8 @@ pub fn deltas_svg(summary: &Summary) -> String {
         ),
     );
     c.heading("Wall-clock deltas (candidate - base), ms");
-    c.text(
+    c.subtitle(
         "Hodges-Lehmann estimate with 95% CI; filled: the CI excludes 0",
-        12.0,
-        36.0,
-        Size::Small,
-        MUTED,
-        Anchor::Start,
-        false,
         120,
     );
     if rows == 0 {
@@ -105,31 +97,13 @@ pub fn deltas_svg(summary: &Summary) -> String {
     c.line(&[(zero, TOP), (zero, axis_y)], INK, 0.6, 1);
     let mut y = TOP;
     for cell in &summary.cells {
-        c.text(
-            &cell.id,
-            12.0,
-            y + HEADER_H / 2.0,
-            Size::Normal,
-            INK,
-            Anchor::Start,
-            true,
-            40,
-        );
+        c.strong(&cell.id, 12.0, y + HEADER_H / 2.0, 40);
         y += HEADER_H;
         for d in &cell.deltas {
             let mid = y + ROW_H / 2.0;
             let color = candidate(&d.name).map(arm_color).unwrap_or(INK);
             let label = format::delta_label(&d.name);
-            c.text(
-                &label,
-                24.0,
-                mid,
-                Size::Normal,
-                INK,
-                Anchor::Start,
-                false,
-                40,
-            );
+            c.plain(&label, 24.0, mid, 40);
             c.line(&[(x0, mid), (x1, mid)], AXIS, 0.15, 1);
             if let (Some(l), Some(h)) = (d.ci_low, d.ci_high) {
                 if l.is_finite() && h.is_finite() {
@@ -143,16 +117,7 @@ pub fn deltas_svg(summary: &Summary) -> String {
                 let filled = d.verdict == Verdict::Difference;
                 c.circle(scale.map(e), mid, 4, color, filled);
             }
-            c.text(
-                &verdict_note(d),
-                x1 + 10.0,
-                mid,
-                Size::Small,
-                MUTED,
-                Anchor::Start,
-                false,
-                40,
-            );
+            c.muted(&verdict_note(d), x1 + 10.0, mid, 40);
             y += ROW_H;
         }
     }

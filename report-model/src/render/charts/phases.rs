@@ -1,6 +1,6 @@
 //! Capture phase breakdown per capture arm and cell: stacked phase medians with the residual.
 
-use super::canvas::{label_width, x_axis, Anchor, Canvas, Scale, Size, INK, MUTED};
+use super::canvas::{label_width, x_axis, Anchor, Canvas, Scale, Size, INK};
 use super::{phase_color, WIDTH};
 use crate::render::format;
 use crate::schema::experiment::Arm;
@@ -108,14 +108,8 @@ pub fn phases_svg(summary: &Summary) -> String {
         ),
     );
     c.heading("Capture phases (medians, ms), stacked, with the residual");
-    c.text(
+    c.subtitle(
         "one bar per capture arm; vertical tick: the arm's wall-clock median",
-        12.0,
-        36.0,
-        Size::Small,
-        MUTED,
-        Anchor::Start,
-        false,
         120,
     );
     if rows.is_empty() {
@@ -148,29 +142,11 @@ pub fn phases_svg(summary: &Summary) -> String {
     let scale = Scale::new(0.0, hi, x0, x1);
     let mut y = TOP;
     for (id, arms) in &rows {
-        c.text(
-            id,
-            12.0,
-            y + HEADER_H / 2.0,
-            Size::Normal,
-            INK,
-            Anchor::Start,
-            true,
-            40,
-        );
+        c.strong(id, 12.0, y + HEADER_H / 2.0, 40);
         y += HEADER_H;
         for bar in arms {
             let mid = y + ROW_H / 2.0;
-            c.text(
-                bar.arm.label(),
-                24.0,
-                mid,
-                Size::Normal,
-                INK,
-                Anchor::Start,
-                false,
-                30,
-            );
+            c.plain(bar.arm.label(), 24.0, mid, 30);
             let mut acc = 0.0;
             for (name, v) in &bar.segments {
                 let v = if v.is_finite() { v.max(0.0) } else { 0.0 };
@@ -188,16 +164,7 @@ pub fn phases_svg(summary: &Summary) -> String {
                 let xw = scale.map(w);
                 c.line(&[(xw, mid - 11.0), (xw, mid + 11.0)], INK, 1.0, 2);
             }
-            c.text(
-                &format!("sum {} ms", format::ms(acc)),
-                x1 + 10.0,
-                mid,
-                Size::Small,
-                MUTED,
-                Anchor::Start,
-                false,
-                30,
-            );
+            c.muted(&format!("sum {} ms", format::ms(acc)), x1 + 10.0, mid, 30);
             y += ROW_H;
         }
     }

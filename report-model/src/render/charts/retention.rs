@@ -55,14 +55,8 @@ pub fn retention_svg(summary: &Summary) -> String {
         ),
     );
     c.heading("Retained span-event indexes per cell (fewest kept by any traced sample)");
-    c.text(
+    c.subtitle(
         "index 0 at the left, the target at the right; blue: retained, light: evicted",
-        12.0,
-        36.0,
-        Size::Small,
-        MUTED,
-        Anchor::Start,
-        false,
         120,
     );
     if cells.is_empty() {
@@ -81,26 +75,8 @@ pub fn retention_svg(summary: &Summary) -> String {
         let mid = TOP + k as f64 * ROW_H + ROW_H / 2.0;
         let target = f.span_target as f64;
         let scale = Scale::new(0.0, target, x0, x1);
-        c.text(
-            &cell.id,
-            12.0,
-            mid - 7.0,
-            Size::Normal,
-            INK,
-            Anchor::Start,
-            true,
-            40,
-        );
-        c.text(
-            format::fidelity(f.verdict),
-            12.0,
-            mid + 9.0,
-            Size::Small,
-            MUTED,
-            Anchor::Start,
-            false,
-            30,
-        );
+        c.strong(&cell.id, 12.0, mid - 7.0, 40);
+        c.muted(format::fidelity(f.verdict), 12.0, mid + 9.0, 30);
         if f.span_retained.is_some() {
             c.fill_rect(x0, mid - 8.0, x1, mid + 8.0, EVICTED, 0.22);
             for [lo, hi] in f.retained_ranges.iter().take(MAX_RANGES) {
@@ -117,16 +93,7 @@ pub fn retention_svg(summary: &Summary) -> String {
                 }
                 let y = mid - 15.0;
                 if b - a > 60.0 && lo != hi {
-                    c.text(
-                        &lo.to_string(),
-                        a,
-                        y,
-                        Size::Small,
-                        MUTED,
-                        Anchor::Start,
-                        false,
-                        20,
-                    );
+                    c.muted(&lo.to_string(), a, y, 20);
                     c.text(
                         &hi.to_string(),
                         b,
@@ -140,22 +107,13 @@ pub fn retention_svg(summary: &Summary) -> String {
                     last_end = b;
                 } else {
                     let text = format::ranges(&[[*lo, *hi]], 1);
-                    c.text(&text, a, y, Size::Small, MUTED, Anchor::Start, false, 30);
+                    c.muted(&text, a, y, 30);
                     last_end = a + text.chars().count() as f64 * Size::Small.char_w();
                 }
             }
         }
         c.stroke_rect(x0, mid - 8.0, x1, mid + 8.0, AXIS);
-        c.text(
-            "0",
-            x0,
-            mid + 17.0,
-            Size::Small,
-            MUTED,
-            Anchor::Start,
-            false,
-            20,
-        );
+        c.muted("0", x0, mid + 17.0, 20);
         c.text(
             &f.span_target.to_string(),
             x1,
@@ -167,26 +125,8 @@ pub fn retention_svg(summary: &Summary) -> String {
             20,
         );
         let (first, second) = right_lines(cell);
-        c.text(
-            &first,
-            x1 + 12.0,
-            mid - 7.0,
-            Size::Normal,
-            INK,
-            Anchor::Start,
-            false,
-            40,
-        );
-        c.text(
-            &second,
-            x1 + 12.0,
-            mid + 9.0,
-            Size::Small,
-            MUTED,
-            Anchor::Start,
-            false,
-            40,
-        );
+        c.plain(&first, x1 + 12.0, mid - 7.0, 40);
+        c.muted(&second, x1 + 12.0, mid + 9.0, 40);
     }
     c.fill_rect(12.0, legend_y - 5.0, 22.0, legend_y + 5.0, RETAINED, 1.0);
     c.text(

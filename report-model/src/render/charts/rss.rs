@@ -1,6 +1,6 @@
 //! Peak RSS of the workload per arm and cell: median bars with min-max whiskers, in MiB.
 
-use super::canvas::{label_width, x_axis, Anchor, Canvas, Scale, Size, INK, MUTED};
+use super::canvas::{label_width, x_axis, Canvas, Scale, Size, INK};
 use super::{arm_color, WIDTH};
 use crate::render::format::{self, MIB};
 use crate::schema::summary::Summary;
@@ -40,16 +40,7 @@ pub fn rss_svg(summary: &Summary) -> String {
         ),
     );
     c.heading("Peak RSS of the workload per arm, MiB");
-    c.text(
-        "bar: median; whiskers: min-max",
-        12.0,
-        36.0,
-        Size::Small,
-        MUTED,
-        Anchor::Start,
-        false,
-        120,
-    );
+    c.subtitle("bar: median; whiskers: min-max", 120);
     if groups.is_empty() {
         c.note("no arm measured peak RSS", TOP + 10.0);
         return c.finish();
@@ -72,30 +63,12 @@ pub fn rss_svg(summary: &Summary) -> String {
     let scale = Scale::new(0.0, hi, x0, x1);
     let mut y = TOP;
     for (id, arms) in &groups {
-        c.text(
-            id,
-            12.0,
-            y + HEADER_H / 2.0,
-            Size::Normal,
-            INK,
-            Anchor::Start,
-            true,
-            40,
-        );
+        c.strong(id, 12.0, y + HEADER_H / 2.0, 40);
         y += HEADER_H;
         for (arm, d, claim) in arms {
             let mid = y + ROW_H / 2.0;
             let color = arm_color(*arm);
-            c.text(
-                arm.label(),
-                24.0,
-                mid,
-                Size::Normal,
-                INK,
-                Anchor::Start,
-                false,
-                30,
-            );
+            c.plain(arm.label(), 24.0, mid, 30);
             c.fill_rect(
                 x0,
                 mid - 7.0,
@@ -112,16 +85,7 @@ pub fn rss_svg(summary: &Summary) -> String {
             if !claim {
                 note.push_str(" (no claim)");
             }
-            c.text(
-                &note,
-                x1 + 10.0,
-                mid,
-                Size::Small,
-                MUTED,
-                Anchor::Start,
-                false,
-                30,
-            );
+            c.muted(&note, x1 + 10.0, mid, 30);
             y += ROW_H;
         }
     }

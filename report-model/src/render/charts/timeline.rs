@@ -66,16 +66,7 @@ fn y_axis(c: &mut Canvas, scale: &Scale, x: f64, x_end: f64, caption: &str) {
 /// A legend entry: a colour swatch and its text; returns the x after it.
 fn legend(c: &mut Canvas, x: f64, y: f64, color: Rgb, text: &str) -> f64 {
     c.fill_rect(x, y - 4.0, x + 14.0, y + 4.0, color, 0.9);
-    c.text(
-        text,
-        x + 19.0,
-        y,
-        Size::Small,
-        MUTED,
-        Anchor::Start,
-        false,
-        40,
-    );
+    c.muted(text, x + 19.0, y, 40);
     x + 19.0 + text.chars().count().min(40) as f64 * Size::Small.char_w() + 16.0
 }
 

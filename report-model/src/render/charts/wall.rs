@@ -1,8 +1,6 @@
 //! Wall-clock distribution per arm of one cell, from its samples: strip plot over a box plot.
 
-use super::canvas::{
-    label_width, padded_domain, x_axis, Anchor, Canvas, Scale, Size, AXIS, INK, MUTED,
-};
+use super::canvas::{label_width, padded_domain, x_axis, Canvas, Scale, Size, AXIS, MUTED};
 use super::{arm_color, WIDTH};
 use crate::render::format;
 use crate::schema::experiment::Arm;
@@ -69,14 +67,8 @@ pub fn wall_svg(cell: &str, samples: &[Sample]) -> String {
         "Wall-clock per sample: {}",
         crate::render::escape::label(cell, 60)
     ));
-    c.text(
+    c.subtitle(
         "dots: samples (hollow grey: discarded); box: p25-p75; bar: median; whiskers: min-max",
-        12.0,
-        36.0,
-        Size::Small,
-        MUTED,
-        Anchor::Start,
-        false,
         120,
     );
     if lanes.is_empty() {
@@ -94,16 +86,7 @@ pub fn wall_svg(cell: &str, samples: &[Sample]) -> String {
     for (k, lane) in lanes.iter().enumerate() {
         let mid = TOP + k as f64 * LANE_H + LANE_H / 2.0;
         let color = arm_color(lane.arm);
-        c.text(
-            lane.arm.label(),
-            12.0,
-            mid - 7.0,
-            Size::Normal,
-            INK,
-            Anchor::Start,
-            true,
-            30,
-        );
+        c.strong(lane.arm.label(), 12.0, mid - 7.0, 30);
         let counts = if lane.discarded.is_empty() {
             format!("{} valid", lane.valid.len())
         } else {
@@ -113,16 +96,7 @@ pub fn wall_svg(cell: &str, samples: &[Sample]) -> String {
                 lane.discarded.len()
             )
         };
-        c.text(
-            &counts,
-            12.0,
-            mid + 8.0,
-            Size::Small,
-            MUTED,
-            Anchor::Start,
-            false,
-            30,
-        );
+        c.muted(&counts, 12.0, mid + 8.0, 30);
         c.line(&[(x0, mid), (x1, mid)], AXIS, 0.15, 1);
         let mut sorted = lane.valid.clone();
         sorted.sort_by(f64::total_cmp);
@@ -148,14 +122,10 @@ pub fn wall_svg(cell: &str, samples: &[Sample]) -> String {
             c.stroke_rect(scale.map(q1), mid - 10.0, scale.map(q3), mid + 10.0, color);
             let xm = scale.map(med);
             c.line(&[(xm, mid - 12.0), (xm, mid + 12.0)], color, 1.0, 3);
-            c.text(
+            c.muted(
                 &format!("median {} ms", format::ms(med)),
                 x1 + 10.0,
                 mid,
-                Size::Small,
-                MUTED,
-                Anchor::Start,
-                false,
                 30,
             );
         }
