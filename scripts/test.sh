@@ -16,6 +16,8 @@ step "report-model builds for wasm32"
 cargo build -p report-model --target wasm32-unknown-unknown --locked
 step "tests (unit, integration with the real kernel, dist freshness)"
 cargo test --workspace --exclude tare-viewer --locked -- --test-threads=1
+step "viewer unit tests (native: routes, bundle loading through report-model)"
+cargo test -p tare-viewer --locked
 step "release build"
 cargo build --release -p tare --locked
 tare="${CARGO_TARGET_DIR:-target}/release/tare"
