@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
@@ -140,7 +139,6 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         SessionCgroup::create(&run_id).context("cannot create the session cgroup")?
     };
 
-    let spool_slot: Arc<Mutex<Option<KernelSpool>>> = Arc::new(Mutex::new(None));
     let monitor = {
         let _p = clock.phase("monitor_attach");
         let cfg = MonitorConfig {
@@ -155,17 +153,8 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
                 dir.display()
             )
         })?;
-        *spool_slot
-            .lock()
-            .map_err(|_| anyhow::anyhow!("spool lock poisoned"))? = Some(spool);
-        let sink = Arc::clone(&spool_slot);
         let span = tracing::info_span!(target: "tare::capture", "monitor_start", ringbuf_bytes = i64::from(opts.ringbuf_bytes), programs = Empty, btf_us = Empty, load_us = Empty, attach_us = Empty).entered();
-        let m = Monitor::start_with_callback(cfg, move |ev| {
-            if let Some(s) = sink.lock().ok().as_mut().and_then(|g| g.as_mut()) {
-                s.push(&ev);
-            }
-        })
-        .context("cannot start kernel capture")?;
+        let m = Monitor::start_spooled(cfg, spool).context("cannot start kernel capture")?;
         let t = m.timings();
         span.record("programs", m.program_ids().len() as i64);
         span.record("btf_us", t.btf.as_micros() as i64);
@@ -227,12 +216,8 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
     let (output, spool): (MonitorOutput, KernelSpool) = {
         let _p = clock.phase("event_flush");
         let span = tracing::info_span!(target: "tare::capture", "drain", events = Empty, seen = Empty, dropped = Empty, decode_errors = Empty).entered();
-        let out = monitor.finish().await.context("draining the ring buffer")?;
-        let spool = spool_slot
-            .lock()
-            .ok()
-            .and_then(|mut g| g.take())
-            .context("the kernel event spool is gone")?;
+        let mut out = monitor.finish().await.context("draining the ring buffer")?;
+        let spool = out.spool.take().context("the kernel event spool is gone")?;
         let total = out.counters.total();
         span.record("events", spool.events() as i64);
         span.record("seen", total.seen as i64);

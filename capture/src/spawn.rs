@@ -111,7 +111,8 @@ enum Parked {
 /// Forks `argv` into `cg`'s cgroups and parks it before exec (see [`Prepared`]).
 /// `quiet` (a bench sample) sends stdin/stdout/stderr to /dev/null and puts the child in a
 /// process group of its own, so a terminal's Ctrl-C reaches tare alone, which lets the
-/// running sample finish and then stops; otherwise the child shares tare's terminal. The command is looked up in PATH like `execvp` does.
+/// running sample finish and then stops; otherwise the child shares tare's terminal.
+/// The command is looked up in PATH like `execvp` does.
 pub fn prepare(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result<Prepared> {
     if argv.is_empty() {
         return Err(io::Error::new(

@@ -7,17 +7,35 @@ use std::path::Path;
 
 use report_model::bundle::{hex, Spooled};
 use report_model::schema::kernel_event::KernelEvent;
-use report_model::schema::to_ndjson;
+use report_model::schema::write_ndjson_line;
 use sha2::{Digest, Sha256};
 
 /// The member name of the kernel events in an archive.
 pub const KERNEL_MEMBER: &str = "kernel.ndjson";
 
-/// Kernel events as they arrive, one JSON line each, in a file nobody else can see.
-pub struct KernelSpool {
-    writer: BufWriter<File>,
+/// A writer that hashes and counts what goes through it.
+struct Hashing<W> {
+    inner: W,
     hasher: Sha256,
     bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Kernel events as they arrive, one JSON line each, in a file nobody else can see.
+pub struct KernelSpool {
+    out: Hashing<BufWriter<File>>,
     events: u64,
     by_cgroup: BTreeMap<u64, u64>,
     /// The first write or encoding error; later events are counted but not written.
@@ -36,32 +54,24 @@ impl KernelSpool {
             .open(&path)?;
         std::fs::remove_file(&path)?;
         Ok(KernelSpool {
-            writer: BufWriter::with_capacity(64 << 10, file),
-            hasher: Sha256::new(),
-            bytes: 0,
+            out: Hashing {
+                inner: BufWriter::with_capacity(64 << 10, file),
+                hasher: Sha256::new(),
+                bytes: 0,
+            },
             events: 0,
             by_cgroup: BTreeMap::new(),
             error: None,
         })
     }
 
-    /// Appends one event's line (the bytes `to_ndjson` gives for it).
+    /// Appends one event's line (the bytes `to_ndjson` gives for it), straight into the
+    /// buffered file: nothing is allocated per event.
     pub fn push(&mut self, ev: &KernelEvent) {
         self.events += 1;
         *self.by_cgroup.entry(ev.cgroup_id).or_default() += 1;
-        if self.error.is_some() {
-            return;
-        }
-        let written = to_ndjson(KERNEL_MEMBER, std::slice::from_ref(ev))
-            .map_err(io::Error::other)
-            .and_then(|line| {
-                self.writer.write_all(line.as_bytes())?;
-                self.hasher.update(line.as_bytes());
-                self.bytes += line.len() as u64;
-                Ok(())
-            });
-        if let Err(e) = written {
-            self.error = Some(e);
+        if self.error.is_none() {
+            self.error = write_ndjson_line(&mut self.out, ev).err();
         }
     }
 
@@ -84,13 +94,17 @@ impl KernelSpool {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let mut file = self.writer.into_inner().map_err(|e| e.into_error())?;
-        file.flush()?;
+        let Hashing {
+            inner,
+            hasher,
+            bytes,
+        } = self.out;
+        let mut file = inner.into_inner().map_err(|e| e.into_error())?;
         file.seek(SeekFrom::Start(0))?;
         Ok(Spooled {
             path: KERNEL_MEMBER.into(),
-            bytes: self.bytes,
-            sha256: hex(&self.hasher.finalize()),
+            bytes,
+            sha256: hex(&hasher.finalize()),
             reader: Box::new(io::BufReader::with_capacity(64 << 10, file)),
         })
     }
@@ -101,6 +115,7 @@ mod tests {
     use super::*;
     use report_model::bundle::sha256_hex;
     use report_model::schema::kernel_event::EventDetail;
+    use report_model::schema::to_ndjson;
     use std::io::Read;
 
     fn ev(seq: u64, cgroup_id: u64) -> KernelEvent {

@@ -102,6 +102,15 @@ pub fn write_tar_gz(file: &str, members: &[Member]) -> Result<Vec<u8>, ModelErro
 }
 
 impl Member {
+    /// This member's manifest row: (path, bytes, sha256).
+    fn manifest_row(&self) -> (String, u64, String) {
+        (
+            self.path.clone(),
+            self.data.len() as u64,
+            sha256_hex(&self.data),
+        )
+    }
+
     /// This member as a tar entry read from memory.
     fn entry(&self) -> Entry<'_> {
         Entry {
@@ -332,10 +341,7 @@ pub fn build_manifest(
     members: &[Member],
     notes: Vec<String>,
 ) -> Manifest {
-    let rows = members
-        .iter()
-        .map(|m| (m.path.clone(), m.data.len() as u64, sha256_hex(&m.data)))
-        .collect();
+    let rows = members.iter().map(Member::manifest_row).collect();
     manifest_of(kind, id, rows, notes)
 }
 
@@ -395,7 +401,7 @@ pub fn pack_to<W: Write>(
     }
     let rows = members
         .iter()
-        .map(|m| (m.path.clone(), m.data.len() as u64, sha256_hex(&m.data)))
+        .map(Member::manifest_row)
         .chain(
             spooled
                 .iter()
@@ -480,6 +486,20 @@ pub fn verify(file: &str, members: &[Member]) -> Result<Manifest, ModelError> {
         }
     }
     Ok(manifest)
+}
+
+/// The items of an ndjson member, schema-checked line by line; `None` when there is no
+/// such member (an optional one, such as `metrics.ndjson` in archives from before it).
+pub fn member_ndjson<T: serde::de::DeserializeOwned>(
+    file: &str,
+    members: &[Member],
+    path: &str,
+) -> Result<Option<Vec<T>>, ModelError> {
+    if !members.iter().any(|m| m.path == path) {
+        return Ok(None);
+    }
+    let text = member_text(file, members, path)?;
+    crate::schema::parse_ndjson(&format!("{file}:{path}"), text).map(Some)
 }
 
 /// The member at `path`, as UTF-8 text.

@@ -8,9 +8,9 @@ use report_model::bundle::{self, Limits, Member};
 use report_model::schema::kernel_event::KernelEvent;
 use report_model::schema::manifest::ContainerKind;
 use report_model::schema::metrics::MetricsSample;
+use report_model::schema::parse_json;
 use report_model::schema::sample::Sample;
 use report_model::schema::summary::Summary;
-use report_model::schema::{parse_json, parse_ndjson};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -211,13 +211,9 @@ fn open_container(name: &str, bytes: &[u8]) -> Result<Loaded, String> {
         bundle::member_text(name, &members, "summary.json").map_err(|e| e.to_string())?;
     let summary: Summary =
         parse_json(&format!("{name}:summary.json"), summary_text).map_err(|e| e.to_string())?;
-    let samples: Vec<Sample> = if members.iter().any(|m| m.path == "samples.jsonl") {
-        let text =
-            bundle::member_text(name, &members, "samples.jsonl").map_err(|e| e.to_string())?;
-        parse_ndjson(&format!("{name}:samples.jsonl"), text).map_err(|e| e.to_string())?
-    } else {
-        Vec::new()
-    };
+    let samples: Vec<Sample> = bundle::member_ndjson(name, &members, "samples.jsonl")
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
     let mut archives: Vec<Archive> = members
         .into_iter()
         .filter(|m| m.path.starts_with("archives/") && m.path.ends_with(".tar.gz"))
@@ -277,22 +273,15 @@ fn archive_members(archive: &Archive) -> Result<Vec<Member>, String> {
 /// The kernel events of an archive, schema-checked.
 pub fn kernel_events(archive: &Archive) -> Result<Vec<KernelEvent>, String> {
     let name = archive.path.as_str();
-    let members = archive_members(archive)?;
-    let text = bundle::member_text(name, &members, "kernel.ndjson").map_err(|e| e.to_string())?;
-    parse_ndjson(&format!("{name}:kernel.ndjson"), text).map_err(|e| e.to_string())
+    bundle::member_ndjson(name, &archive_members(archive)?, "kernel.ndjson")
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("{name}: no `kernel.ndjson` member"))
 }
 
 /// The resource timeline of an archive (`metrics.ndjson`), schema-checked; `None` when the
 /// archive has none (written before tare sampled, or by a capture that never ran its child).
 pub fn metrics(archive: &Archive) -> Result<Option<Vec<MetricsSample>>, String> {
-    let name = archive.path.as_str();
-    let members = archive_members(archive)?;
-    if !members.iter().any(|m| m.path == "metrics.ndjson") {
-        return Ok(None);
-    }
-    let text = bundle::member_text(name, &members, "metrics.ndjson").map_err(|e| e.to_string())?;
-    parse_ndjson(&format!("{name}:metrics.ndjson"), text)
-        .map(Some)
+    bundle::member_ndjson(&archive.path, &archive_members(archive)?, "metrics.ndjson")
         .map_err(|e| e.to_string())
 }
 

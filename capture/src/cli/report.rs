@@ -8,7 +8,6 @@ use report_model::bundle::{self, Limits};
 use report_model::render::charts::timeline_svg;
 use report_model::schema::manifest::ContainerKind;
 use report_model::schema::metrics::MetricsSample;
-use report_model::schema::parse_ndjson;
 
 use super::EXIT_BAD_INPUT;
 use crate::archive::write_atomically;
@@ -88,15 +87,14 @@ fn read_metrics(path: &Path) -> Result<(String, Vec<MetricsSample>), String> {
             format!("{:?}", manifest.kind).to_lowercase()
         ));
     }
-    if !members.iter().any(|m| m.path == "metrics.ndjson") {
-        return Err(format!(
-            "{name} has no metrics.ndjson: it was written before tare sampled resources; \
-             capture again to get a timeline"
-        ));
-    }
-    let text = bundle::member_text(&name, &members, "metrics.ndjson").map_err(|e| e.to_string())?;
-    let samples =
-        parse_ndjson(&format!("{name}:metrics.ndjson"), text).map_err(|e| e.to_string())?;
+    let samples = bundle::member_ndjson(&name, &members, "metrics.ndjson")
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "{name} has no metrics.ndjson: it was written before tare sampled resources; \
+                 capture again to get a timeline"
+            )
+        })?;
     Ok((manifest.id, samples))
 }
 

@@ -41,6 +41,7 @@ use tokio::task::JoinHandle;
 
 use self::btf::{BtfError, KernelOffsets};
 use self::ringbuf::{drain, Consumer, Received, Sink};
+use crate::spool::KernelSpool;
 
 pub use capture_ebpf::DEFAULT_RINGBUF_BYTES;
 
@@ -171,8 +172,10 @@ pub struct MonitorTimings {
 
 /// What a finished monitor hands back.
 pub struct MonitorOutput {
-    /// Decoded events in receive order (empty when a callback sink was used).
+    /// Decoded events in receive order (empty when they were spooled).
     pub events: Vec<KernelEvent>,
+    /// The spool the events were written to, when the monitor was started with one.
+    pub spool: Option<KernelSpool>,
     pub counters: MonitorCounters,
     /// Records that reached userspace but did not decode.
     pub decode_errors: u64,
@@ -214,12 +217,10 @@ impl Monitor {
         Self::start_with_sink(cfg, Sink::Collect(Vec::new()))
     }
 
-    /// Like [`Monitor::start`], handing each event to `f` as it arrives.
-    pub fn start_with_callback(
-        cfg: MonitorConfig,
-        f: impl FnMut(KernelEvent) + Send + 'static,
-    ) -> Result<Monitor, MonitorError> {
-        Self::start_with_sink(cfg, Sink::Callback(Box::new(f)))
+    /// Like [`Monitor::start`], writing each event to `spool` as it arrives; `finish` hands
+    /// the spool back in [`MonitorOutput::spool`].
+    pub fn start_spooled(cfg: MonitorConfig, spool: KernelSpool) -> Result<Monitor, MonitorError> {
+        Self::start_with_sink(cfg, Sink::Spool(spool))
     }
 
     fn start_with_sink(cfg: MonitorConfig, sink: Sink) -> Result<Monitor, MonitorError> {
@@ -361,12 +362,13 @@ impl Monitor {
         self.timings.detach = t.elapsed();
 
         let counters = MonitorCounters::from_parts(&kernel, &rx.delivered);
-        let events = match rx.sink {
-            Sink::Collect(v) => v,
-            Sink::Callback(_) => Vec::new(),
+        let (events, spool) = match rx.sink {
+            Sink::Collect(v) => (v, None),
+            Sink::Spool(s) => (Vec::new(), Some(s)),
         };
         Ok(MonitorOutput {
             events,
+            spool,
             counters,
             decode_errors: rx.decode_errors,
             first_decode_error: rx.first_error,

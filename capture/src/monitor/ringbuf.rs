@@ -7,13 +7,14 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::oneshot;
 
 use super::decode::{decode, raw_kind};
+use crate::spool::KernelSpool;
 
 /// Where decoded events go.
 pub enum Sink {
     /// Kept in memory and returned by `Monitor::finish`.
     Collect(Vec<KernelEvent>),
-    /// Handed to the caller as they arrive (e.g. streamed to kernel.ndjson).
-    Callback(Box<dyn FnMut(KernelEvent) + Send>),
+    /// Written to kernel.ndjson's spool as they arrive and returned by `Monitor::finish`.
+    Spool(KernelSpool),
 }
 
 /// What the consumer has received so far.
@@ -48,7 +49,7 @@ impl Received {
                 self.seq += 1;
                 match &mut self.sink {
                     Sink::Collect(v) => v.push(ev),
-                    Sink::Callback(f) => f(ev),
+                    Sink::Spool(s) => s.push(&ev),
                 }
             }
             Err(e) => {

@@ -150,17 +150,29 @@ pub fn to_toml<T: Serialize>(file: &str, value: &T) -> Result<String, ModelError
 
 /// Newline-delimited JSON: one compact value a line.
 pub fn to_ndjson<T: Serialize>(file: &str, items: &[T]) -> Result<String, ModelError> {
-    let mut s = String::new();
+    let mut buf = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        let line = serde_json::to_string(item).map_err(|e| ModelError::Field {
+        write_ndjson_line(&mut buf, item).map_err(|e| ModelError::Field {
             file: file.into(),
             field: format!("line {}", i + 1),
             problem: format!("cannot be written as JSON: {e}"),
         })?;
-        s.push_str(&line);
-        s.push('\n');
     }
-    Ok(s)
+    String::from_utf8(buf).map_err(|e| ModelError::Field {
+        file: file.into(),
+        field: "text".into(),
+        problem: format!("is not UTF-8: {e}"),
+    })
+}
+
+/// Writes `item` to `w` as one line of an ndjson member, the bytes [`to_ndjson`] gives it:
+/// for writing a member as its items arrive. An I/O error of `w` comes back as itself.
+pub fn write_ndjson_line<W: std::io::Write, T: Serialize>(
+    mut w: W,
+    item: &T,
+) -> std::io::Result<()> {
+    serde_json::to_writer(&mut w, item)?;
+    w.write_all(b"\n")
 }
 
 #[cfg(test)]
