@@ -1,69 +1,66 @@
 //! Writes a capture's `.tar.gz` through report-model, atomically: never a truncated file under the final name.
 
 use std::convert::Infallible;
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use report_model::bundle::{self, Member, Spooled};
+use report_model::bundle::{Member, PackStream, Spooled};
 use report_model::schema::health::Health;
 use report_model::schema::manifest::ContainerKind;
 use report_model::schema::phases::Phases;
 use report_model::schema::run::Run;
 use report_model::schema::to_canonical_json;
 
-/// Everything one archive holds.
-pub struct ArchiveContent<'a> {
-    pub run: &'a Run,
-    pub phases: &'a Phases,
-    pub health: &'a Health,
+/// The big members of an archive, written first.
+pub struct Bulk {
     /// kernel.ndjson, spooled while the events arrived.
     pub kernel: Spooled,
     /// The workload's OTLP JSON trace, if any.
     pub trace: Option<Vec<u8>>,
     /// Resource samples, one JSON object a line, if any.
     pub metrics: Option<String>,
-    /// Why the archive is incomplete, if it is.
+}
+
+/// The small members that report on the run, written after the bulk so that their
+/// figures (phases, tare's own memory and CPU) cover the bulk's writing.
+pub struct Reports {
+    pub run: Run,
+    pub phases: Phases,
+    pub health: Health,
+    /// Why the archive is incomplete, if it is (the manifest's notes).
     pub notes: Vec<String>,
 }
 
-/// The archive's bytes: deterministic for the same content.
-pub fn encode(content: ArchiveContent) -> Result<Vec<u8>> {
-    let mut members = vec![
-        member("run.json", || to_canonical_json("run.json", content.run))?,
-        member("phases.json", || {
-            to_canonical_json("phases.json", content.phases)
-        })?,
-        member("health.json", || {
-            to_canonical_json("health.json", content.health)
-        })?,
-    ];
-    if let Some(trace) = content.trace {
-        members.push(member("trace.json", || Ok::<_, Infallible>(trace))?);
-    }
-    if let Some(metrics) = content.metrics {
-        members.push(member("metrics.ndjson", || Ok::<_, Infallible>(metrics))?);
-    }
-    let kernel = &content.kernel;
-    tracing::info_span!(target: "tare::archive", "member", path = %kernel.path, bytes = kernel.bytes as i64, spooled = true)
-        .in_scope(|| ());
-    let _pack =
-        tracing::info_span!(target: "tare::archive", "pack", members = members.len() as i64 + 1)
-            .entered();
-    Ok(bundle::pack_to(
-        "archive",
-        Vec::new(),
-        ContainerKind::Archive,
-        &content.run.run_id,
-        members,
-        vec![content.kernel],
-        content.notes,
-    )?)
+/// Writes the archive to `path` atomically and deterministically: the bulk members, then
+/// what `reports` returns (called once the bulk is in), then the manifest. Returns the
+/// archive's size in bytes.
+pub fn write(path: &Path, run_id: &str, bulk: Bulk, reports: impl FnOnce() -> Result<Reports>) -> Result<u64> {
+    write_atomically_with(path, |out| {
+        let mut pack = PackStream::new("archive", out);
+        let kernel = bulk.kernel;
+        tracing::info_span!(target: "tare::archive", "member", path = %kernel.path, bytes = kernel.bytes as i64, spooled = true)
+            .in_scope(|| pack.spooled(kernel))?;
+        if let Some(trace) = bulk.trace {
+            add(&mut pack, "trace.json", || Ok::<_, Infallible>(trace))?;
+        }
+        if let Some(metrics) = bulk.metrics {
+            add(&mut pack, "metrics.ndjson", || Ok::<_, Infallible>(metrics))?;
+        }
+        let r = reports()?;
+        add(&mut pack, "run.json", || to_canonical_json("run.json", &r.run))?;
+        add(&mut pack, "phases.json", || to_canonical_json("phases.json", &r.phases))?;
+        add(&mut pack, "health.json", || to_canonical_json("health.json", &r.health))?;
+        let _m = tracing::info_span!(target: "tare::archive", "manifest").entered();
+        Ok(pack.finish(ContainerKind::Archive, run_id, r.notes)?)
+    })
 }
 
-/// One member, serialized under a `member` span (path, bytes).
-fn member<D, E>(path: &'static str, make: impl FnOnce() -> Result<D, E>) -> Result<Member>
+/// One member, serialized and appended under a `member` span (path, bytes).
+fn add<W, D, E>(pack: &mut PackStream<W>, path: &'static str, make: impl FnOnce() -> Result<D, E>) -> Result<()>
 where
+    W: Write,
     D: Into<Vec<u8>>,
     E: std::error::Error + Send + Sync + 'static,
 {
@@ -72,7 +69,8 @@ where
             .entered();
     let data: Vec<u8> = make()?.into();
     span.record("bytes", data.len() as i64);
-    Ok(Member::new(path, data))
+    pack.member(&Member::new(path, data))?;
+    Ok(())
 }
 
 /// The directory an archive at `path` goes in (`.` for a bare file name).
@@ -95,6 +93,19 @@ pub fn full_disk_hint(e: &std::io::Error) -> &'static str {
 /// Writes `bytes` to `path` via a temporary file in the same directory and a rename,
 /// so a failure (e.g. a full disk) leaves nothing under the final name.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(path, |mut out| {
+        out.write_all(bytes)?;
+        Ok(out)
+    })
+    .map(|_| ())
+}
+
+/// As [`write_atomically`], with the bytes written by `fill` into a buffered temporary
+/// file as they are made (nothing is held whole in memory). Returns the file's size.
+pub fn write_atomically_with(
+    path: &Path,
+    fill: impl FnOnce(BufWriter<File>) -> Result<BufWriter<File>>,
+) -> Result<u64> {
     let dir = dir_of(path);
     let name = path
         .file_name()
@@ -104,19 +115,29 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         name.to_string_lossy(),
         std::process::id()
     ));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+    let result = (|| -> Result<u64> {
+        let f = File::create(&tmp)?;
+        let f = fill(BufWriter::with_capacity(256 << 10, f))?
+            .into_inner()
+            .map_err(|e| e.into_error())?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        let bytes = f.metadata()?.len();
+        std::fs::rename(&tmp, path)?;
+        Ok(bytes)
     })();
-    if let Err(e) = result {
+    result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        return Err(anyhow::anyhow!(
-            "cannot write {}: {e}{}",
-            path.display(),
-            full_disk_hint(&e)
-        ));
-    }
-    Ok(())
+        let hint = e
+            .chain()
+            .find_map(|c| c.downcast_ref::<std::io::Error>())
+            .map(full_disk_hint)
+            .unwrap_or_else(|| {
+                if format!("{e:#}").contains("No space left") {
+                    full_disk_hint(&std::io::Error::from_raw_os_error(libc::ENOSPC))
+                } else {
+                    ""
+                }
+            });
+        anyhow::anyhow!("cannot write {}: {e:#}{hint}", path.display())
+    })
 }

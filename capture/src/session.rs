@@ -10,13 +10,14 @@ use report_model::schema::phases::Phases;
 use report_model::schema::run::{ExitInfo, Run};
 use report_model::schema::Versioned;
 
-use crate::archive::{self, ArchiveContent};
+use crate::archive;
 use crate::cgroup::SessionCgroup;
 use crate::monitor::{Monitor, MonitorConfig, MonitorCounters, MonitorOutput};
 use crate::phases::PhaseClock;
 use crate::sampler::{self, Sampler};
 use crate::spool::KernelSpool;
-use crate::{hostinfo, preflight, rss, spawn};
+use crate::treewatch::TreeWatch;
+use crate::{hostinfo, preflight, resources, spawn};
 use tracing::field::Empty;
 
 /// What to capture and where to put it.
@@ -40,7 +41,9 @@ pub struct Captured {
     pub archive: PathBuf,
     pub run: Run,
     pub health: Health,
+    /// Every phase, `archive_write` whole (phases.json holds it up to its own writing).
     pub phases: Phases,
+    pub archive_bytes: u64,
     pub events: usize,
 }
 
@@ -134,12 +137,32 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         hostinfo::current()
     };
 
-    let cg = {
+    // The session: its cgroup, the tree watch, and the child forked into the cgroup and
+    // parked before exec. All of it before the programs load, so that tare's own steps
+    // (joining the v1 memory cgroup) are not recorded as the workload's: its first event is
+    // its exec.
+    let (cg, watch, prepared, mut notes) = {
         let _p = clock.phase("cgroup_prepare");
-        SessionCgroup::create(&run_id).context("cannot create the session cgroup")?
+        let cg = SessionCgroup::create(&run_id).context("cannot create the session cgroup")?;
+        let mut notes = Vec::new();
+        let watch = match TreeWatch::start() {
+            Ok(w) => Some(w),
+            Err(e) => {
+                notes.push(format!(
+                    "peak RSS is wait4's ru_maxrss, which also counts tare's memory copied at fork: {e}"
+                ));
+                None
+            }
+        };
+        let prepared = spawn::prepare(&opts.command, &cg, false)
+            .with_context(|| format!("cannot start `{}`", opts.command[0]))?;
+        if let (Some(w), Some(pid)) = (&watch, prepared.pid()) {
+            w.follow(pid);
+        }
+        (cg, watch, prepared, notes)
     };
 
-    let monitor = {
+    let (monitor, tare_kernel_bytes) = {
         let _p = clock.phase("monitor_attach");
         let cfg = MonitorConfig {
             ringbuf_bytes: opts.ringbuf_bytes,
@@ -160,13 +183,19 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         span.record("btf_us", t.btf.as_micros() as i64);
         span.record("load_us", t.load.as_micros() as i64);
         span.record("attach_us", t.attach.as_micros() as i64);
-        m
+        (m, resources::own_bpf_map_bytes())
     };
 
     let mut child = {
         let _p = clock.phase("child_spawn");
-        spawn::spawn_into(&opts.command, &cg, false)
-            .with_context(|| format!("cannot start `{}`", opts.command[0]))?
+        let child = prepared
+            .start()
+            .with_context(|| format!("cannot start `{}`", opts.command[0]))?;
+        if let Some(w) = &watch {
+            // Kernels without clone3 know the pid only now (a no-op when it is followed).
+            w.follow(child.pid());
+        }
+        child
     };
     let child_started = std::time::Instant::now();
     capture_span.record("pid", i64::from(child.pid()));
@@ -183,9 +212,8 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
     )
     .context("cannot start the resource sampler")?;
 
-    let (ended, mut notes, samples) = {
+    let (ended, samples, tree) = {
         let _p = clock.phase("child_runtime");
-        let mut notes = Vec::new();
         let waited = child.wait_with(opts.timeout).await;
         let samples = {
             let span =
@@ -209,7 +237,18 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         cg.kill_all();
         cg.wait_empty(Duration::from_secs(5))
             .context("tasks of the session cgroup would not exit")?;
-        (waited, notes, samples)
+        // Every process of the tree has exited: its exit notices are all queued.
+        let tree = match watch.map(TreeWatch::finish).transpose() {
+            Ok(t) => t,
+            Err(e) => {
+                notes.push(format!("the tree watch failed, so peak RSS is wait4's: {e}"));
+                None
+            }
+        };
+        if tree.as_ref().is_some_and(|t| t.lost) {
+            notes.push("fork or exit notices were lost (socket overflow): peak RSS may be low".into());
+        }
+        (waited, samples, tree)
     };
     let child_ns = child_started.elapsed().as_nanos() as u64;
 
@@ -243,14 +282,6 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
             archive::full_disk_hint(&e)
         )
     })?;
-    let health = health_of(&output.counters, foreign, notes.clone());
-    let workload_peak = rss::workload_peak(cg.peak_memory(), ended.max_rss_kb);
-    let exit = ExitInfo {
-        code: ended.code,
-        signal: ended.signal,
-        timed_out: ended.timed_out,
-        interrupted: ended.interrupted,
-    };
     let trace = match &opts.trace {
         Some(p) => match std::fs::read(p) {
             Ok(b) => Some(b),
@@ -261,56 +292,66 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         },
         None => None,
     };
-
+    let health = health_of(&output.counters, foreign, notes.clone());
     let mut run = Run {
         schema: Run::SCHEMA.into(),
         run_id: run_id.clone(),
         command: opts.command.clone(),
-        exit,
+        exit: ExitInfo {
+            code: ended.code,
+            signal: ended.signal,
+            timed_out: ended.timed_out,
+            interrupted: ended.interrupted,
+        },
         total_ns: 0,
         child_ns,
         started_unix_ms,
-        workload_peak_rss: workload_peak,
+        workload_peak_rss: resources::workload_peak(tree.as_ref(), None, ended.max_rss_kb),
+        workload_memory_peak: resources::memory_peak(cg.peak_memory()),
+        workload_cpu: Some(ended.cpu),
         tare_peak_rss_bytes: 0,
+        tare_cpu: None,
+        tare_kernel_bytes: Some(tare_kernel_bytes),
         host_class: host.host_class.clone(),
         tare_version: hostinfo::VERSION.into(),
     };
-    let phases = {
-        let _p = clock.phase("archive_write");
-        // The archive holds the phases up to here; archive_write's own time is measured
-        // below and reported on the summary line and in the trace.
-        let phases = clock.snapshot();
-        run.total_ns = phases.total_ns;
-        run.tare_peak_rss_bytes = rss::own_peak_rss_bytes();
+
+    let archive_bytes = {
+        let phase = clock.phase("archive_write");
         let metrics = sampler::to_ndjson(&samples)?;
-        let mut members = vec!["run.json", "phases.json", "health.json", "kernel.ndjson"];
-        members.extend(trace.is_some().then_some("trace.json"));
-        members.extend(["metrics.ndjson", "manifest.json"]);
-        let encode = tracing::info_span!(target: "tare::capture", "archive_encode", members = %members.join(","), events = events as i64, samples = samples.len() as i64, bytes = Empty).entered();
-        let bytes = archive::encode(ArchiveContent {
-            run: &run,
-            phases: &phases,
-            health: &health,
+        let bulk = archive::Bulk {
             kernel,
             trace,
             metrics: Some(metrics),
-            notes,
-        })?;
-        encode.record("bytes", bytes.len() as i64);
-        drop(encode);
-        let _w = tracing::info_span!(target: "tare::capture", "archive_file", path = %out.display(), bytes = bytes.len() as i64).entered();
-        archive::write_atomically(&out, &bytes)?;
-        phases
+        };
+        let run = &mut run;
+        archive::write(&out, &run_id, bulk, || {
+            // The big members are in: what is measured now covers their writing.
+            let phases = phase.snapshot_open(NOT_COUNTED);
+            run.total_ns = phases.total_ns;
+            run.tare_peak_rss_bytes = resources::own_peak_rss_bytes();
+            run.tare_cpu = Some(resources::own_cpu());
+            Ok(archive::Reports {
+                run: run.clone(),
+                phases,
+                health: health.clone(),
+                notes,
+            })
+        })?
     };
     cg.remove().context("cannot remove the session cgroup")?;
     Ok(Captured {
         archive: out,
+        archive_bytes,
         run,
         health,
-        phases,
+        phases: clock.snapshot(),
         events: events as usize,
     })
 }
+
+/// What phases.json cannot hold of `archive_write`.
+pub const NOT_COUNTED: &str = "archive_write up to the writing of phases.json: the small members after the kernel events, trace and metrics (run.json, phases.json, health.json, manifest.json), the gzip trailer, fsync and rename are not counted here; the summary line and --trace-chrome hold the whole phase";
 
 /// Ids (inode numbers) of a cgroup directory and every cgroup below it.
 pub fn subtree_ids(dir: &Path) -> BTreeSet<u64> {

@@ -34,9 +34,9 @@ pub struct Ended {
     pub interrupted: bool,
     /// `ru_maxrss` of the child and its waited-for descendants, kilobytes.
     pub max_rss_kb: u64,
-    /// User and system CPU time from `wait4`.
-    pub user: Duration,
-    pub system: Duration,
+    /// CPU, context switches and page faults from `wait4` (the child and every descendant
+    /// it waited for, as GNU time reports them).
+    pub cpu: report_model::schema::usage::CpuUsage,
     /// From spawn to reap.
     pub wall: Duration,
 }
@@ -61,10 +61,6 @@ pub fn decode_status(status: i32) -> (Option<i32>, Option<i32>) {
     } else {
         (None, None)
     }
-}
-
-fn tv(t: libc::timeval) -> Duration {
-    Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
 }
 
 /// A running child in the session cgroup; reap it with one of the `wait` methods.
@@ -397,6 +393,14 @@ fn thread_parked(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result
 }
 
 impl Prepared {
+    /// The parked child's pid (not known before exec on kernels without clone3).
+    pub fn pid(&self) -> Option<u32> {
+        match &self.inner {
+            Some(Parked::Clone3 { pid, .. }) => Some(*pid as u32),
+            _ => None,
+        }
+    }
+
     /// Lets the parked child exec; returns once it has (or says why it could not).
     pub fn start(mut self) -> io::Result<Child> {
         let started = Instant::now();
@@ -660,8 +664,7 @@ impl Child {
             code,
             signal,
             max_rss_kb: ru.ru_maxrss.max(0) as u64,
-            user: tv(ru.ru_utime),
-            system: tv(ru.ru_stime),
+            cpu: crate::resources::cpu_of(&ru),
             wall: self.started.elapsed(),
             ..Ended::default()
         };
@@ -758,14 +761,28 @@ impl Drop for Child {
     }
 }
 
-/// Spawns `argv` quietly into `cg` (in a process group of its own), waits and reaps it.
+/// Spawns `argv` quietly into `cg` (in a process group of its own), waits and reaps it;
+/// `watch`, when given, follows it from before it runs.
 /// After `timeout` it is killed (`timed_out`). When a second SIGINT/SIGTERM reaches tare
 /// while it runs ([`crate::signals::abort_requested`]), its group gets SIGTERM (a `tare
 /// capture` then writes its partial archive and cleans up) and SIGKILL a second later
 /// (`interrupted`).
-pub fn run_to_end(argv: &[String], cg: &SessionCgroup, timeout: Duration) -> io::Result<Ended> {
+pub fn run_to_end(
+    argv: &[String],
+    cg: &SessionCgroup,
+    timeout: Duration,
+    watch: Option<&crate::treewatch::TreeWatch>,
+) -> io::Result<Ended> {
     const SLICE: Duration = Duration::from_millis(100);
-    let mut child = spawn_into(argv, cg, true)?;
+    let prepared = prepare(argv, cg, true)?;
+    let early = prepared.pid();
+    if let (Some(w), Some(pid)) = (watch, early) {
+        w.follow(pid);
+    }
+    let mut child = prepared.start()?;
+    if let (Some(w), None) = (watch, early) {
+        w.follow(child.pid()); // kernels without clone3: known only once it has exec'd
+    }
     let deadline = child.started + timeout;
     let mut terminated: Option<Instant> = None;
     loop {

@@ -214,6 +214,7 @@ fn write_results(dir: &Path, cells: &[(&str, u32)], host_class: &str, wall_ms: f
                 peak_rss_bytes: Some(1 << 20),
                 rss_method: None,
                 tare_peak_rss_bytes: None,
+                usage: Default::default(),
                 artifact_bytes: 0,
                 phases_ns: BTreeMap::new(),
                 kernel_events: None,

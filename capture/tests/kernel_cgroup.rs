@@ -107,6 +107,7 @@ fn child_is_in_the_cgroup_before_exec() {
         &argv(&["/bin/sh", "-c", &cmd]),
         &cg,
         Duration::from_secs(10),
+        None,
     )
     .expect("run");
     assert_eq!(ended.code, Some(0));
@@ -139,6 +140,7 @@ fn exit_codes_signals_timeouts_and_rusage() {
         &argv(&["/bin/sh", "-c", "exit 42"]),
         &cg,
         Duration::from_secs(10),
+        None,
     )
     .expect("run");
     assert_eq!((e.code, e.signal, e.timed_out), (Some(42), None, false));
@@ -147,6 +149,7 @@ fn exit_codes_signals_timeouts_and_rusage() {
         &argv(&["/bin/sh", "-c", "kill -TERM $$"]),
         &cg,
         Duration::from_secs(10),
+        None,
     )
     .expect("run");
     assert_eq!((e.code, e.signal), (None, Some(libc::SIGTERM)));
@@ -156,6 +159,7 @@ fn exit_codes_signals_timeouts_and_rusage() {
         &argv(&["/bin/sleep", "30"]),
         &cg,
         Duration::from_millis(200),
+        None,
     )
     .expect("run");
     assert!(e.timed_out);
@@ -236,6 +240,7 @@ fn leftovers_are_killed_and_subcgroups_removed() {
         &argv(&["/bin/sh", "-c", &cmd]),
         &cg,
         Duration::from_secs(10),
+        None,
     )
     .expect("run");
     assert_eq!(e.code, Some(0));
@@ -274,6 +279,7 @@ fn peak_memory_is_readable() {
         &argv(&["/usr/bin/python3", "-c", alloc]),
         &cg,
         Duration::from_secs(30),
+        None,
     )
     .expect("run");
     assert_eq!(e.code, Some(0));

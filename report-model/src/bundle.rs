@@ -128,27 +128,53 @@ struct Entry<'a> {
     reader: Box<dyn Read + 'a>,
 }
 
-/// The deterministic tar.gz of `entries` into `out` (see [`write_tar_gz`]).
+/// The deterministic tar.gz of `entries` into `out`, sorted by path (see [`write_tar_gz`]).
 fn write_entries<W: Write>(file: &str, out: W, mut entries: Vec<Entry>) -> Result<W, ModelError> {
     entries.sort_by(|a, b| a.path.cmp(&b.path));
-    for pair in entries.windows(2) {
-        if pair[0].path == pair[1].path {
-            return Err(ModelError::container(
-                file,
-                format!("member `{}` given twice", pair[0].path),
-            ));
+    let mut tar = TarGz::new(file, out);
+    for e in entries {
+        tar.append(e)?;
+    }
+    tar.close()
+}
+
+/// A deterministic tar.gz being written entry by entry, in the order given: zero mtimes,
+/// mode 0644, uid/gid 0, no names in the gzip header; a path given twice is an error.
+struct TarGz<W: Write> {
+    file: String,
+    tar: tar::Builder<GzEncoder<W>>,
+    paths: BTreeSet<String>,
+}
+
+impl<W: Write> TarGz<W> {
+    fn new(file: &str, out: W) -> Self {
+        let gz: GzEncoder<W> = GzBuilder::new().mtime(0).write(out, Compression::new(6));
+        let mut tar = tar::Builder::new(gz);
+        tar.mode(tar::HeaderMode::Deterministic);
+        TarGz {
+            file: file.into(),
+            tar,
+            paths: BTreeSet::new(),
         }
     }
-    let io = |e: std::io::Error| ModelError::container(file, format!("cannot write tar.gz: {e}"));
-    let gz: GzEncoder<W> = GzBuilder::new().mtime(0).write(out, Compression::new(6));
-    let mut tar = tar::Builder::new(gz);
-    tar.mode(tar::HeaderMode::Deterministic);
-    for e in entries {
-        check_member_path(file, &e.path)?;
+
+    fn io(&self) -> impl Fn(std::io::Error) -> ModelError + '_ {
+        |e| ModelError::container(&self.file, format!("cannot write tar.gz: {e}"))
+    }
+
+    fn append(&mut self, e: Entry) -> Result<(), ModelError> {
+        let file = self.file.clone();
+        check_member_path(&file, &e.path)?;
+        if !self.paths.insert(e.path.clone()) {
+            return Err(ModelError::container(
+                &file,
+                format!("member `{}` given twice", e.path),
+            ));
+        }
         let mut header = tar::Header::new_ustar();
         header.set_path(&e.path).map_err(|err| {
             ModelError::container(
-                file,
+                &file,
                 format!("member path `{}` cannot be stored: {err}", e.path),
             )
         })?;
@@ -165,21 +191,86 @@ fn write_entries<W: Write>(file: &str, out: W, mut entries: Vec<Entry>) -> Resul
             inner: &mut limited,
             n: 0,
         };
-        tar.append(&header, &mut counted).map_err(io)?;
+        let appended = self.tar.append(&header, &mut counted);
+        appended.map_err(self.io())?;
         if counted.n != e.bytes {
             return Err(ModelError::container(
-                file,
+                &file,
                 format!(
                     "member `{}` gave {} bytes; {} were announced",
                     e.path, counted.n, e.bytes
                 ),
             ));
         }
+        Ok(())
     }
-    let gz = tar.into_inner().map_err(io)?;
-    let mut out = gz.finish().map_err(io)?;
-    out.flush().map_err(io)?;
-    Ok(out)
+
+    fn close(self) -> Result<W, ModelError> {
+        let file = self.file;
+        let io = |e: std::io::Error| ModelError::container(&file, format!("cannot write tar.gz: {e}"));
+        let gz = self.tar.into_inner().map_err(io)?;
+        let mut out = gz.finish().map_err(io)?;
+        out.flush().map_err(io)?;
+        Ok(out)
+    }
+}
+
+/// An archive written member by member in the order given, its manifest last: a capture
+/// writes its big spooled member first, then the small ones that report on that writing.
+/// The same calls always give the same bytes. Readers sort members, so order is free.
+pub struct PackStream<W: Write> {
+    tar: TarGz<W>,
+    rows: Vec<(String, u64, String)>,
+}
+
+impl<W: Write> PackStream<W> {
+    pub fn new(file: &str, out: W) -> Self {
+        PackStream {
+            tar: TarGz::new(file, out),
+            rows: Vec::new(),
+        }
+    }
+
+    fn refuse_manifest(&self, path: &str) -> Result<(), ModelError> {
+        if path == MANIFEST {
+            return Err(ModelError::container(
+                &self.tar.file,
+                "members must not include manifest.json; it is generated",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Appends a member held in memory.
+    pub fn member(&mut self, m: &Member) -> Result<(), ModelError> {
+        self.refuse_manifest(&m.path)?;
+        self.tar.append(m.entry())?;
+        self.rows.push(m.manifest_row());
+        Ok(())
+    }
+
+    /// Appends a spooled member, read from its reader as it is written.
+    pub fn spooled(&mut self, s: Spooled) -> Result<(), ModelError> {
+        self.refuse_manifest(&s.path)?;
+        self.rows.push((s.path.clone(), s.bytes, s.sha256));
+        self.tar.append(Entry {
+            path: s.path,
+            bytes: s.bytes,
+            reader: s.reader,
+        })
+    }
+
+    /// Writes the manifest of every member appended and closes the gzip stream.
+    pub fn finish(self, kind: ContainerKind, id: &str, notes: Vec<String>) -> Result<W, ModelError> {
+        let PackStream { mut tar, rows } = self;
+        let manifest = to_canonical_json(MANIFEST, &manifest_of(kind, id, rows, notes))?;
+        tar.append(Entry {
+            path: MANIFEST.into(),
+            bytes: manifest.len() as u64,
+            reader: Box::new(manifest.as_bytes()),
+        })?;
+        tar.close()
+    }
 }
 
 /// Counts the bytes read through it.

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::phases::PhaseClock;
+use crate::resources;
 use crate::session::{self, CaptureOptions};
 
 /// Run COMMAND in a fresh cgroup v2, record its process tree's kernel activity with
@@ -63,23 +64,41 @@ pub fn run(args: Args, clock: &PhaseClock) -> Result<i32> {
     };
     let c = session::capture(&opts, clock)?;
     if !args.quiet {
-        let ms = |ns: u64| ns as f64 / 1e6;
-        let phase = |n: &str| c.phases.get(n).map(ms).unwrap_or(0.0);
-        eprintln!(
-            "tare: {} events, {} dropped, kernel layer {:?}; attach {:.1} ms, child {:.1} ms, flush {:.1} ms, total {:.1} ms; exit {}; {}",
-            c.events,
-            c.health.ringbuf_drops,
-            c.health.kernel_layer,
-            phase("monitor_attach"),
-            phase("child_runtime"),
-            phase("event_flush"),
-            ms(c.run.total_ns),
-            c.run.exit.shell_status(),
-            c.archive.display()
-        );
+        eprintln!("tare: {}", summary_line(&c, clock.elapsed_ns()));
         for note in &c.health.notes {
             eprintln!("tare: note: {note}");
         }
     }
     Ok(c.run.exit.shell_status())
+}
+
+/// The one line a capture prints: counts, phases, memory and CPU of the workload and of tare,
+/// and `total`, tare's whole wall-clock from its start to this line.
+pub fn summary_line(c: &session::Captured, total_ns: u64) -> String {
+    let ms = |ns: u64| ns as f64 / 1e6;
+    let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+    let phase = |n: &str| c.phases.get(n).map(ms).unwrap_or(0.0);
+    let r = &c.run;
+    let cpu = r.workload_cpu.map(|u| ms(u.total_ns())).unwrap_or(0.0);
+    let tare_cpu = resources::own_cpu();
+    format!(
+        "{} events, {} dropped, kernel layer {:?}; attach {:.1} ms, child {:.1} ms, flush {:.1} ms, archive {:.1} ms ({:.1} MiB), total {:.1} ms; \
+         workload peak RSS {:.1} MiB, CPU {:.1} ms; tare peak RSS {:.1} MiB, CPU {:.1} ms, eBPF maps {:.1} MiB; exit {}; {}",
+        c.events,
+        c.health.ringbuf_drops,
+        c.health.kernel_layer,
+        phase("monitor_attach"),
+        phase("child_runtime"),
+        phase("event_flush"),
+        phase("archive_write"),
+        mib(c.archive_bytes),
+        ms(total_ns),
+        mib(r.workload_peak_rss.bytes),
+        cpu,
+        mib(resources::own_peak_rss_bytes()),
+        ms(tare_cpu.user_ns + tare_cpu.sys_ns),
+        mib(r.tare_kernel_bytes.unwrap_or(0)),
+        r.exit.shell_status(),
+        c.archive.display()
+    )
 }

@@ -15,6 +15,7 @@ use report_model::schema::otlp::parse_otlp_json;
 use report_model::schema::phases::Phases;
 use report_model::schema::run::Run;
 use report_model::schema::sample::Sample;
+use report_model::schema::usage::{CpuUsage, MemoryPeak, PeakRss, SampleUsage};
 use report_model::schema::summary::Summary;
 use report_model::schema::{parse_json, parse_ndjson, to_ndjson, Versioned};
 
@@ -23,6 +24,7 @@ use super::pairing::{schedule, Slot};
 use super::results::{self, Inputs};
 use crate::cgroup::SessionCgroup;
 use crate::spawn;
+use crate::treewatch::{TreePeaks, TreeWatch};
 
 /// How to run.
 pub struct Options {
@@ -150,12 +152,16 @@ fn run_sample(
     let p = plan(tare, slot.arm, cell, e, &out.join("archives"), &stem);
     let run_id = format!("bench-{}-{seq}", std::process::id());
     let cg = SessionCgroup::create(&run_id).context("cannot create the sample's cgroup")?;
+    // The same measurement in every arm: the tree watch follows the sample's process from
+    // before it runs (the workload itself, or `tare capture` and the workload below it).
+    let watch = TreeWatch::start().ok();
     let started = Instant::now();
-    let ended = spawn::run_to_end(&p.argv, &cg, Duration::from_secs(e.timeout_s))
+    let ended = spawn::run_to_end(&p.argv, &cg, Duration::from_secs(e.timeout_s), watch.as_ref())
         .with_context(|| format!("cannot run {}", p.argv.join(" ")))?;
     let wall_ns = started.elapsed().as_nanos() as u64;
-    let peak = crate::rss::workload_peak(cg.peak_memory(), ended.max_rss_kb);
+    let memory = crate::resources::memory_peak(cg.peak_memory());
     let _ = cg.remove();
+    let tree = watch.and_then(|w| w.finish().ok());
 
     let mut s = Sample {
         schema: Sample::SCHEMA.into(),
@@ -168,9 +174,10 @@ fn run_sample(
         discard_reason: None,
         exit_code: ended.code,
         wall_ns,
-        peak_rss_bytes: Some(peak.bytes),
-        rss_method: Some(peak.method),
+        peak_rss_bytes: None,
+        rss_method: None,
         tare_peak_rss_bytes: None,
+        usage: SampleUsage::default(),
         artifact_bytes: 0,
         phases_ns: Default::default(),
         kernel_events: None,
@@ -178,6 +185,14 @@ fn run_sample(
         span_fidelity: None,
         archive: None,
     };
+    if !slot.arm.captures() {
+        set_workload(
+            &mut s,
+            &crate::resources::workload_peak(tree.as_ref(), None, ended.max_rss_kb),
+            memory.as_ref(),
+            &ended.cpu,
+        );
+    }
     let mut problems = Vec::new();
     if ended.timed_out {
         problems.push(format!("timed out after {} s", e.timeout_s));
@@ -192,6 +207,7 @@ fn run_sample(
     }
     if slot.arm.captures() {
         judge_archive(&p, cell, out, &mut s, &mut problems);
+        tare_cost(&mut s, tree.as_ref(), &ended);
     }
     if slot.arm.traces() {
         judge_trace(&p, cell, &mut s, &mut problems);
@@ -226,8 +242,12 @@ fn judge_archive(p: &ArmPlan, cell: &Cell, out: &Path, s: &mut Sample, problems:
         Ok((run, phases, health, events, bytes)) => {
             s.artifact_bytes += bytes;
             s.archive = path.strip_prefix(out).ok().map(|r| r.display().to_string());
-            s.peak_rss_bytes = Some(run.workload_peak_rss.bytes);
-            s.rss_method = Some(run.workload_peak_rss.method);
+            // The workload's figures as `tare capture` measured them, by the same method
+            // as the other arms' (it is the workload's parent there).
+            if let Some(cpu) = &run.workload_cpu {
+                set_workload(s, &run.workload_peak_rss, run.workload_memory_peak.as_ref(), cpu);
+            }
+            s.usage.tare_kernel_bytes = run.tare_kernel_bytes;
             s.tare_peak_rss_bytes = Some(run.tare_peak_rss_bytes);
             s.phases_ns = phases
                 .phases
@@ -249,6 +269,31 @@ fn judge_archive(p: &ArmPlan, cell: &Cell, out: &Path, s: &mut Sample, problems:
             }
         }
         Err(e) => problems.push(format!("archive unreadable: {e:#}")),
+    }
+}
+
+/// The workload's memory and CPU figures of a sample.
+fn set_workload(s: &mut Sample, peak: &PeakRss, memory: Option<&MemoryPeak>, cpu: &CpuUsage) {
+    s.peak_rss_bytes = Some(peak.bytes);
+    s.rss_method = Some(peak.method);
+    s.usage.rss_sum_bytes = peak.sum_bytes;
+    s.usage.processes = peak.processes;
+    s.usage.memory_peak_bytes = memory.map(|m| m.bytes);
+    s.usage.memory_method = memory.map(|m| m.method);
+    s.usage.set_cpu(cpu);
+}
+
+/// tare's own cost in a capture arm, from outside: its CPU is the `tare capture` process's
+/// rusage less its workload's (as run.json reports it), and its peak RSS is that process's
+/// own high-water mark at exit, archive writing included.
+fn tare_cost(s: &mut Sample, tree: Option<&TreePeaks>, ended: &spawn::Ended) {
+    let (Some(user), Some(sys)) = (s.usage.cpu_user_ns, s.usage.cpu_sys_ns) else {
+        return;
+    };
+    s.usage.tare_cpu_user_ns = Some(ended.cpu.user_ns.saturating_sub(user));
+    s.usage.tare_cpu_sys_ns = Some(ended.cpu.sys_ns.saturating_sub(sys));
+    if let Some(p) = tree.and_then(|t| t.root_peak()) {
+        s.tare_peak_rss_bytes = Some(p);
     }
 }
 

@@ -13,6 +13,7 @@ pub mod phases;
 pub mod run;
 pub mod sample;
 pub mod summary;
+pub mod usage;
 mod version;
 pub use version::compatible;
 

@@ -21,10 +21,14 @@ pub struct Phases {
     pub schema: String,
     /// In order of start.
     pub phases: Vec<Phase>,
-    /// Wall-clock from process start of the capture to the end of archive_write.
+    /// Wall-clock from tare's start to the end of the last phase, or to the writing of this
+    /// file when a phase was still running (see `not_counted`).
     pub total_ns: u64,
     /// total - sum(phases): time spent outside any phase.
     pub residual_ns: i64,
+    /// What this file cannot hold: the part of a phase that came after it was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_counted: Option<String>,
 }
 
 /// One timed phase.
@@ -45,6 +49,7 @@ impl Phases {
             phases,
             total_ns,
             residual_ns: total_ns as i64 - sum as i64,
+            not_counted: None,
         }
     }
 

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::usage::{CpuTime, CpuUsage, MemoryPeak, PeakRss};
 use super::Versioned;
 
 /// `run.json` (`tare.run.v1`).
@@ -12,16 +13,31 @@ pub struct Run {
     /// argv as given (no environment is ever recorded).
     pub command: Vec<String>,
     pub exit: ExitInfo,
-    /// Wall-clock of the whole `tare capture`, monotonic, in nanoseconds.
+    /// Wall-clock of `tare capture` from its start to the writing of run.json, monotonic, in
+    /// nanoseconds (the summary line prints the whole, to its last step).
     pub total_ns: u64,
     /// Wall-clock of the child alone (spawn to reap), in nanoseconds.
     pub child_ns: u64,
     /// Start time, Unix milliseconds (informational; omitted for deterministic tests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_unix_ms: Option<u64>,
+    /// The workload's peak RSS as GNU time reports it (the largest process's).
     pub workload_peak_rss: PeakRss,
-    /// tare's own peak RSS (VmHWM) in bytes.
+    /// The session cgroup's charged-memory peak (not RSS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload_memory_peak: Option<MemoryPeak>,
+    /// The workload's CPU, context switches and page faults (`wait4` rusage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload_cpu: Option<CpuUsage>,
+    /// tare's own peak RSS (VmHWM) in bytes, read after the kernel events were written into
+    /// the archive (only the small members that hold this figure come after it).
     pub tare_peak_rss_bytes: u64,
+    /// tare's own CPU up to the same point (`getrusage(RUSAGE_SELF)`, every thread).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tare_cpu: Option<CpuTime>,
+    /// Kernel memory of tare's eBPF maps (ring buffer included), from their fdinfo `memlock`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tare_kernel_bytes: Option<u64>,
     pub host_class: String,
     pub tare_version: String,
 }
@@ -50,25 +66,6 @@ impl ExitInfo {
             (None, None) => 1,
         }
     }
-}
-
-/// Peak resident memory of the workload and how it was measured.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PeakRss {
-    pub bytes: u64,
-    pub method: RssMethod,
-}
-
-/// Where a peak RSS figure came from, best first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RssMethod {
-    /// cgroup v2 `memory.peak` of the session cgroup (whole process tree).
-    CgroupV2Peak,
-    /// cgroup v1 `memory.max_usage_in_bytes` (whole process tree, includes page cache).
-    CgroupV1MaxUsage,
-    /// `wait4` rusage `ru_maxrss` of the direct child (largest single process).
-    Wait4Rusage,
 }
 
 impl Versioned for Run {

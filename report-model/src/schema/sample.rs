@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::experiment::Arm;
-use super::run::RssMethod;
+use super::usage::{RssMethod, SampleUsage};
 use super::Versioned;
 
 /// One measured (or warm-up) run of one arm in one cell (`tare.sample.v1`).
@@ -26,7 +26,8 @@ pub struct Sample {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     pub wall_ns: u64,
-    /// Peak RSS of the workload's process tree (the same method in every arm where possible).
+    /// Peak RSS of the workload as GNU time reports it: its largest process's (the same
+    /// method in every arm).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,6 +35,9 @@ pub struct Sample {
     /// tare's own peak RSS while capturing (capture arms only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tare_peak_rss_bytes: Option<u64>,
+    /// CPU, charged memory, the tree's summed RSS and tare's own cost.
+    #[serde(flatten)]
+    pub usage: SampleUsage,
     /// Bytes of what the arm wrote (archive and/or trace).
     #[serde(default)]
     pub artifact_bytes: u64,
