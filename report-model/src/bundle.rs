@@ -207,7 +207,8 @@ impl<W: Write> TarGz<W> {
 
     fn close(self) -> Result<W, ModelError> {
         let file = self.file;
-        let io = |e: std::io::Error| ModelError::container(&file, format!("cannot write tar.gz: {e}"));
+        let io =
+            |e: std::io::Error| ModelError::container(&file, format!("cannot write tar.gz: {e}"));
         let gz = self.tar.into_inner().map_err(io)?;
         let mut out = gz.finish().map_err(io)?;
         out.flush().map_err(io)?;
@@ -261,7 +262,12 @@ impl<W: Write> PackStream<W> {
     }
 
     /// Writes the manifest of every member appended and closes the gzip stream.
-    pub fn finish(self, kind: ContainerKind, id: &str, notes: Vec<String>) -> Result<W, ModelError> {
+    pub fn finish(
+        self,
+        kind: ContainerKind,
+        id: &str,
+        notes: Vec<String>,
+    ) -> Result<W, ModelError> {
         let PackStream { mut tar, rows } = self;
         let manifest = to_canonical_json(MANIFEST, &manifest_of(kind, id, rows, notes))?;
         tar.append(Entry {

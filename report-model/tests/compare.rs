@@ -101,6 +101,7 @@ fn samples(exp: &Experiment, n: u32, scale: f64, seed: u64) -> Vec<Sample> {
                     peak_rss_bytes: Some(1 << 20),
                     rss_method: None,
                     tare_peak_rss_bytes: arm.captures().then_some(10 << 20),
+                    usage: Default::default(),
                     artifact_bytes: if arm == Arm::Bare { 0 } else { 4096 },
                     phases_ns,
                     kernel_events: None,
@@ -260,6 +261,167 @@ fn wall_ratio_keeps_still_when_the_machine_slows_and_moves_when_observing_does()
         metric(&r, "k25", Arm::Bare, "wall_ms").verdict,
         ChangeVerdict::NoDetectableChange
     );
+}
+
+/// `smp` with the figures newer samples carry: the workload's CPU (bare 8 ms, A 12, B 9, C 13,
+/// a quarter of it system time) x `scale(arm)` with +-2% jitter; tare's own CPU (4 ms),
+/// charged memory (5 MiB) and summed RSS (2 MiB).
+fn with_cpu(mut smp: Vec<Sample>, scale: impl Fn(Arm) -> f64, seed: u64) -> Vec<Sample> {
+    for s in &mut smp {
+        let ms = match s.arm {
+            Arm::Bare => 8.0,
+            Arm::A => 12.0,
+            Arm::B => 9.0,
+            Arm::C => 13.0,
+        } * scale(s.arm)
+            * (1.0 + 0.02 * jitter(seed * 7_919 + u64::from(s.seq) + 1_000_000));
+        let ns = (ms * 1e6) as u64;
+        s.usage.cpu_user_ns = Some(ns - ns / 4);
+        s.usage.cpu_sys_ns = Some(ns / 4);
+        s.usage.memory_peak_bytes = Some(5 << 20);
+        s.usage.rss_sum_bytes = Some(2 << 20);
+        if s.arm.captures() {
+            s.usage.tare_cpu_user_ns = Some(3_000_000);
+            s.usage.tare_cpu_sys_ns = Some(1_000_000);
+        }
+    }
+    smp
+}
+
+#[test]
+fn cpu_ratio_keeps_still_when_the_machine_slows_and_moves_when_observing_does() {
+    let exp = experiment(vec![cell("k25", 25)], Arm::ALL.to_vec(), 10);
+    let cpu_input = |name: &str, scale: fn(Arm) -> f64, seed: u64| {
+        let smp = with_cpu(samples(&exp, 10, 1.0, seed), scale, seed);
+        input(name, exp.clone(), HOST, smp)
+    };
+    let base = cpu_input("base", |_| 1.0, 1);
+    let get = |r: &CompareReport, arm, name: &str| metric(r, "k25", arm, name).clone();
+
+    // Every figure is compared; A's CPU is 12 ms over bare's 8 in its block.
+    let r = compare(&base, &base.clone(), &Options::default()).unwrap();
+    let a = get(&r, Arm::A, "cpu_ratio");
+    assert_eq!(a.unit, Unit::Ratio);
+    assert!((a.base_median.unwrap() - 1.5).abs() < 0.03, "{a:?}");
+    let cpu = get(&r, Arm::Bare, "cpu_ms");
+    assert_eq!(cpu.unit, Unit::Ms);
+    assert!((cpu.base_median.unwrap() - 8.0).abs() < 0.2, "{cpu:?}");
+    let names = |arm| -> Vec<String> {
+        r.cells[0]
+            .arms
+            .iter()
+            .find(|x| x.arm == arm)
+            .unwrap()
+            .metrics
+            .iter()
+            .map(|m| m.metric.clone())
+            .collect()
+    };
+    assert_eq!(
+        names(Arm::A)[..9],
+        [
+            "wall_ms",
+            "wall_ratio",
+            "cpu_ms",
+            "cpu_ratio",
+            "peak_rss_bytes",
+            "rss_sum_bytes",
+            "memory_peak_bytes",
+            "tare_peak_rss_bytes",
+            "tare_cpu_ms",
+        ]
+    );
+    assert!(!names(Arm::Bare)
+        .iter()
+        .any(|m| m == "cpu_ratio" || m == "tare_cpu_ms"));
+    assert!(all_metrics(&r)
+        .iter()
+        .all(|m| m.verdict == ChangeVerdict::NoDetectableChange));
+    assert!(r.notes.is_empty(), "{:?}", r.notes);
+
+    // A's CPU 20% higher, nothing else: cpu_ms and cpu_ratio of A regress by about 20%.
+    let r = compare(
+        &base,
+        &cpu_input("cand", |arm| if arm == Arm::A { 1.2 } else { 1.0 }, 2),
+        &Options::default(),
+    )
+    .unwrap();
+    for name in ["cpu_ms", "cpu_ratio"] {
+        let m = get(&r, Arm::A, name);
+        assert_eq!(m.verdict, ChangeVerdict::Regression, "{name}: {m:?}");
+        assert!((m.shift_pct.unwrap() - 20.0).abs() < 4.0, "{name}: {m:?}");
+    }
+    for arm in [Arm::B, Arm::C] {
+        assert_eq!(
+            get(&r, arm, "cpu_ratio").verdict,
+            ChangeVerdict::NoDetectableChange
+        );
+    }
+    assert_eq!(
+        get(&r, Arm::Bare, "cpu_ms").verdict,
+        ChangeVerdict::NoDetectableChange
+    );
+    assert_eq!(
+        get(&r, Arm::A, "wall_ms").verdict,
+        ChangeVerdict::NoDetectableChange
+    );
+    assert_eq!(r.outcome, Outcome::Regression);
+
+    // The whole machine's CPU 20% slower: every cpu_ms regresses, no cpu_ratio moves.
+    let r = compare(&base, &cpu_input("cand", |_| 1.2, 2), &Options::default()).unwrap();
+    for arm in Arm::ALL {
+        let m = get(&r, arm, "cpu_ms");
+        assert_eq!(m.verdict, ChangeVerdict::Regression, "{arm:?}");
+        assert!((m.shift_pct.unwrap() - 20.0).abs() < 4.0, "{m:?}");
+    }
+    for arm in [Arm::A, Arm::B, Arm::C] {
+        assert_eq!(
+            get(&r, arm, "cpu_ratio").verdict,
+            ChangeVerdict::NoDetectableChange,
+            "{arm:?}"
+        );
+    }
+}
+
+#[test]
+fn cpu_and_memory_on_one_side_only_are_skipped_with_a_note() {
+    let (old, _) = pair(8, 1.0);
+    let Data::Samples { experiment, .. } = &old.data else {
+        unreachable!()
+    };
+    let exp = experiment.clone();
+    let new = input(
+        "cand",
+        exp.clone(),
+        HOST,
+        with_cpu(samples(&exp, 8, 1.0, 2), |_| 1.2, 2),
+    );
+    let r = compare(&old, &new, &Options::default()).unwrap();
+    // Only what both sides measured: the same metrics as two old results.
+    let plain = compare(&old, &old.clone(), &Options::default()).unwrap();
+    assert_eq!(all_metrics(&r).len(), all_metrics(&plain).len());
+    assert!(!all_metrics(&r)
+        .iter()
+        .any(|m| m.metric.starts_with("cpu") || m.metric.contains("memory")));
+    assert_eq!(r.counts.insufficient_samples, 0);
+    assert_eq!(r.outcome, Outcome::NoRegression);
+    assert_eq!(
+        r.notes,
+        [
+            "Not compared, measured on one side only: `cpu_ms`, `cpu_ratio`, `memory_peak_bytes`, \
+          `rss_sum_bytes`, `tare_cpu_ms` (samples from before tare recorded CPU time and charged \
+          memory, or a host without the cgroup memory controller)."
+        ]
+    );
+    for name in [
+        "cpu_ms",
+        "cpu_ratio",
+        "tare_cpu_ms",
+        "memory_peak_bytes",
+        "rss_sum_bytes",
+    ] {
+        assert!(is_known_metric(name), "{name}");
+    }
 }
 
 #[test]

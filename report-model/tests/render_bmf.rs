@@ -3,9 +3,13 @@
 #[path = "render_fixture.rs"]
 mod fixture;
 
-use fixture::{fixture, hostile, CLEAN, HOSTILE, LOSSY};
-use report_model::render::bmf::{to_bmf, PEAK_RSS_BYTES, WALL_CLOCK_DELTA_MS, WALL_CLOCK_MS};
+use fixture::{fixture, hostile, usage_fixture, CLEAN, HOSTILE, LOSSY};
+use report_model::render::bmf::{
+    to_bmf, CPU_TIME_DELTA_MS, CPU_TIME_MS, MEMORY_PEAK_BYTES, PEAK_RSS_BYTES, TARE_CPU_TIME_MS,
+    WALL_CLOCK_DELTA_MS, WALL_CLOCK_MS,
+};
 use report_model::schema::bmf::{parse_bmf, Bmf};
+use report_model::stats::Distribution;
 
 /// serde_json's default float parser may be one ulp off the shortest representation it
 /// wrote, so a round trip is compared to 1e-12 relative.
@@ -80,6 +84,53 @@ fn bmf_names_values_and_bounds() {
                 (d.estimate, d.ci_low, d.ci_high)
             );
             assert!(m.lower_value.unwrap() <= m.value && m.value <= m.upper_value.unwrap());
+        }
+    }
+}
+
+#[test]
+fn bmf_has_cpu_and_memory_measures_when_measured() {
+    let (summary, _) = usage_fixture();
+    let bmf = to_bmf(&summary);
+    assert_eq!(bmf.len(), 20, "the same benchmarks, more measures");
+    let band = |d: &Option<Distribution>| {
+        let d = d.as_ref().unwrap();
+        (d.median, Some(d.min), Some(d.p95))
+    };
+    for cell in &summary.cells {
+        for (arm, a) in &cell.arms {
+            let b = &bmf[&format!("{}/{}", cell.id, arm.as_str())];
+            let got = |m: &str| (b[m].value, b[m].lower_value, b[m].upper_value);
+            assert_eq!(got(WALL_CLOCK_MS), band(&a.wall_ms));
+            assert_eq!(got(CPU_TIME_MS), band(&a.cpu_ms));
+            assert_eq!(got(MEMORY_PEAK_BYTES), band(&a.memory_peak_bytes));
+            if arm.captures() {
+                assert_eq!(got(TARE_CPU_TIME_MS), band(&a.tare_cpu_ms));
+                assert_eq!(b.len(), 5);
+            } else {
+                assert_eq!(b.len(), 4);
+            }
+        }
+        for d in &cell.deltas {
+            let b = &bmf[&format!("{}/{}", cell.id, d.name)];
+            assert_eq!(b.len(), 2, "wall-clock and CPU under one benchmark");
+            let measure = match d.metric.as_str() {
+                "wall_ms" => WALL_CLOCK_DELTA_MS,
+                "cpu_ms" => CPU_TIME_DELTA_MS,
+                other => panic!("{other}"),
+            };
+            let m = &b[measure];
+            assert_eq!(
+                (Some(m.value), m.lower_value, m.upper_value),
+                (d.estimate, d.ci_low, d.ci_high)
+            );
+        }
+    }
+    // The wall-clock measures are the plain fixture's, unchanged.
+    let plain = to_bmf(&fixture().0);
+    for (name, measures) in &plain {
+        for (measure, m) in measures {
+            assert_eq!(&bmf[name][measure], m, "{name}/{measure}");
         }
     }
 }

@@ -3,7 +3,7 @@
 #[path = "render_fixture.rs"]
 mod fixture;
 
-use fixture::{check_svg, fixture, hostile, CLEAN, HOSTILE, LOSSY};
+use fixture::{check_svg, fixture, hostile, usage_fixture, CLEAN, HOSTILE, LOSSY};
 use report_model::render::charts::{all, deltas_svg, phases_svg, retention_svg, rss_svg, wall_svg};
 use report_model::schema::experiment::Arm;
 
@@ -46,6 +46,8 @@ fn deltas_chart() {
     assert!(has_text(&texts, &format!("{:+.2} ms", d.estimate.unwrap())));
     // One point per delta with an estimate, CI whiskers as polylines.
     assert_eq!(svg.matches("<circle").count(), 12);
+    // The chart is of wall-clock: CPU deltas beside them leave it as it is.
+    assert_eq!(deltas_svg(&usage_fixture().0), svg);
 }
 
 #[test]

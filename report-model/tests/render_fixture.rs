@@ -144,6 +144,7 @@ pub fn samples(ids: [&str; 2]) -> Vec<Sample> {
                     ),
                     rss_method: None,
                     tare_peak_rss_bytes: arm.captures().then_some(7 * 1048576),
+                    usage: Default::default(),
                     artifact_bytes: 4096,
                     phases_ns: if arm.captures() {
                         phases(&mut rng)
@@ -169,6 +170,40 @@ pub fn samples(ids: [&str; 2]) -> Vec<Sample> {
 pub fn fixture() -> (Summary, Vec<Sample>) {
     let ids = [LOSSY, CLEAN];
     let samples = samples(ids);
+    (summarize(&experiment(ids), HOST, &samples, false), samples)
+}
+
+/// `samples` with the figures newer samples carry, derived from each sample's wall-clock (so
+/// the wall-clock statistics equal the plain fixture's): the workload's CPU is half its
+/// wall-clock as user and a tenth as system, plus 4 ms of user time in C alone (an
+/// interaction); tare's own CPU, RSS and kernel memory in capture arms; charged memory and
+/// summed RSS in every arm.
+pub fn with_usage(mut samples: Vec<Sample>) -> Vec<Sample> {
+    for s in &mut samples {
+        let u = &mut s.usage;
+        let extra = if s.arm == Arm::C { 4_000_000 } else { 0 };
+        u.cpu_user_ns = Some(s.wall_ns / 2 + extra);
+        u.cpu_sys_ns = Some(s.wall_ns / 10);
+        u.voluntary_ctxt_switches = Some(40 + u64::from(s.seq % 3));
+        u.involuntary_ctxt_switches = Some(3);
+        u.minor_faults = Some(900 + u64::from(s.seq % 2));
+        u.major_faults = Some(0);
+        u.rss_sum_bytes = s.peak_rss_bytes.map(|b| b + 2 * 1048576);
+        u.processes = Some(3);
+        u.memory_peak_bytes = Some(40 * 1048576 + u64::from(s.seq) * 4096);
+        if s.arm.captures() {
+            u.tare_cpu_user_ns = Some(9_000_000 + u64::from(s.seq) * 1000);
+            u.tare_cpu_sys_ns = Some(3_000_000);
+            u.tare_kernel_bytes = Some(16 * 1048576);
+        }
+    }
+    samples
+}
+
+/// The realistic fixture with the newer figures ([`with_usage`]).
+pub fn usage_fixture() -> (Summary, Vec<Sample>) {
+    let ids = [LOSSY, CLEAN];
+    let samples = with_usage(samples(ids));
     (summarize(&experiment(ids), HOST, &samples, false), samples)
 }
 

@@ -3,7 +3,7 @@
 #[path = "render_fixture.rs"]
 mod fixture;
 
-use fixture::{fixture, hostile, CLEAN, HOSTILE, LOSSY};
+use fixture::{fixture, hostile, usage_fixture, CLEAN, HOSTILE, LOSSY};
 use report_model::render::escape;
 use report_model::render::markdown::summary_md;
 use report_model::schema::experiment::Arm;
@@ -82,7 +82,17 @@ fn summary_md_has_headline_tables_charts_and_caveats() {
         );
     }
     assert!(caveats.contains("fewer than 20 valid samples"));
-    // Every table row has the same number of cells as its header.
+    // Samples without CPU figures: no CPU or memory table, and the caveat says why.
+    assert!(!md.contains("| CPU comparison |") && !md.contains("charged memory, not RSS"));
+    assert!(
+        caveats.contains("These samples carry no CPU time"),
+        "{caveats}"
+    );
+    assert_rectangular(&md);
+}
+
+/// Every table row has the same number of cells as its header.
+fn assert_rectangular(md: &str) {
     let mut columns = 0;
     for line in md.lines() {
         if line.starts_with('|') {
@@ -95,6 +105,90 @@ fn summary_md_has_headline_tables_charts_and_caveats() {
             columns = 0;
         }
     }
+}
+
+#[test]
+fn summary_md_shows_cpu_and_memory_beside_wall_clock() {
+    let (summary, _) = usage_fixture();
+    let md = summary_md(&summary);
+    // Everything the plain fixture renders is still there, line for line, but the caveat
+    // about absent CPU figures.
+    let plain = summary_md(&fixture().0);
+    for line in plain.lines() {
+        assert!(
+            md.contains(line) || line.contains("carry no CPU time"),
+            "lost: {line}"
+        );
+    }
+    assert!(!md.contains("carry no CPU time"));
+    let pct = |f: f64| format!("{:.1}%", f * 100.0);
+    for cell in &summary.cells {
+        for (arm, a) in &cell.arms {
+            let cpu = |d: &Option<report_model::stats::Distribution>| {
+                format!("{:.2}", d.as_ref().unwrap().median)
+            };
+            let tare = if arm.captures() {
+                cpu(&a.tare_cpu_ms)
+            } else {
+                "—".into()
+            };
+            let row = format!(
+                "| {} | {} | {} / {} | {tare} | {} | {} |",
+                arm.label(),
+                cpu(&a.cpu_ms),
+                cpu(&a.cpu_user_ms),
+                cpu(&a.cpu_sys_ms),
+                pct(a.wall_cv.unwrap()),
+                pct(a.cpu_cv.unwrap()),
+            );
+            assert!(md.contains(&row), "missing CPU row {row}\n{md}");
+            let mib = |d: &Option<report_model::stats::Distribution>| {
+                format!("{:.1} MiB", d.as_ref().unwrap().median / 1048576.0)
+            };
+            let row = format!(
+                "| {} | {} | {} | {} |",
+                arm.label(),
+                mib(&a.rss_bytes),
+                mib(&a.rss_sum_bytes),
+                mib(&a.memory_peak_bytes)
+            );
+            assert!(md.contains(&row), "missing memory row {row}\n{md}");
+        }
+        let cpu_deltas: Vec<_> = cell
+            .deltas
+            .iter()
+            .filter(|d| d.metric == "cpu_ms")
+            .collect();
+        assert_eq!(cpu_deltas.len(), 6);
+        for d in cpu_deltas {
+            let row = format!(
+                "| {:+.2} | {:+.2} to {:+.2} |",
+                d.estimate.unwrap(),
+                d.ci_low.unwrap(),
+                d.ci_high.unwrap()
+            );
+            assert!(md.contains(&row), "missing CPU delta {row}");
+        }
+    }
+    assert_eq!(md.matches("| CPU comparison | Estimate (ms) |").count(), 2);
+    assert!(md.contains("Memory peak (cgroup charged memory, not RSS)"));
+    // C's extra CPU is an interaction CPU time detects and wall-clock's noise hides.
+    let verdict = |metric: &str| {
+        summary.cells[0]
+            .deltas
+            .iter()
+            .find(|d| d.name == "interaction" && d.metric == metric)
+            .unwrap()
+            .verdict
+    };
+    assert_eq!(verdict("cpu_ms"), Verdict::Difference);
+    assert_eq!(verdict("wall_ms"), Verdict::NoDetectableDifference);
+    assert!(
+        md.contains("CPU time decomposes where wall-clock cannot"),
+        "{md}"
+    );
+    assert_eq!(md.matches("```mermaid").count(), 3, "no new charts");
+    assert_rectangular(&md);
 }
 
 #[test]

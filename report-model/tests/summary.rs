@@ -58,6 +58,7 @@ fn samples(n: u32, kernel_seen: u64, span: Option<SpanFidelity>) -> Vec<Sample> 
                 peak_rss_bytes: Some(1 << 20),
                 rss_method: None,
                 tare_peak_rss_bytes: None,
+                usage: Default::default(),
                 artifact_bytes: 100,
                 phases_ns: BTreeMap::new(),
                 kernel_events: arm.captures().then_some(75),
@@ -215,4 +216,192 @@ fn partial_runs_say_so() {
     let s = summarize(&experiment(8, 25, 0), "h", &samples(3, 25, None), true);
     assert!(s.partial);
     assert!(s.not_shown[0].contains("stopped early"));
+}
+
+/// Adds CPU figures to `samples`, in ns: bare 10 ms (8 user + 2 sys), A 14, B 12 and C
+/// 14 + 12 - 10 + 5 = 21 (an interaction of +5 ms), each plus 0.1 ms x block in every arm
+/// (machine-wide drift the pairing removes); tare 4 ms in capture arms; context switches,
+/// faults (major: 0, measured) and memory in every arm.
+fn with_cpu(mut samples: Vec<Sample>) -> Vec<Sample> {
+    for s in samples.iter_mut() {
+        let (user, sys) = match s.arm {
+            Arm::Bare => (8_000_000, 2_000_000),
+            Arm::A => (11_000_000, 3_000_000),
+            Arm::B => (9_000_000, 3_000_000),
+            Arm::C => (16_000_000, 5_000_000),
+        };
+        let drift = u64::from(s.pair.unwrap_or(0)) * 100_000;
+        let u = &mut s.usage;
+        u.cpu_user_ns = Some(user + drift);
+        u.cpu_sys_ns = Some(sys);
+        u.voluntary_ctxt_switches = Some(10);
+        u.involuntary_ctxt_switches = Some(2);
+        u.minor_faults = Some(300);
+        u.major_faults = Some(0);
+        u.rss_sum_bytes = Some(3 << 20);
+        u.memory_peak_bytes = Some(5 << 20);
+        if s.arm.captures() {
+            u.tare_cpu_user_ns = Some(3_000_000);
+            u.tare_cpu_sys_ns = Some(1_000_000);
+            u.tare_kernel_bytes = Some(1 << 20);
+        }
+    }
+    samples
+}
+
+fn cpu_delta<'a>(s: &'a Summary, name: &str) -> &'a report_model::schema::summary::Delta {
+    s.cells[0]
+        .deltas
+        .iter()
+        .find(|d| d.name == name && d.metric == "cpu_ms")
+        .unwrap_or_else(|| panic!("no cpu_ms delta {name}"))
+}
+
+#[test]
+fn cpu_time_gets_medians_cv_and_deltas_that_find_the_interaction() {
+    let smp = with_cpu(samples(8, 25, Some(complete(25))));
+    let s = summarize(&experiment(8, 25, 25), "h", &smp, false);
+    let arms = &s.cells[0].arms;
+    let bare = &arms[&Arm::Bare];
+    // Bare CPU: 10.0, 10.1, ..., 10.7 ms (the warm-up is not counted).
+    let cpu = bare.cpu_ms.as_ref().unwrap();
+    assert_eq!(cpu.n, 8);
+    assert!((cpu.median - 10.35).abs() < 1e-9, "{cpu:?}");
+    assert!((cpu.min - 10.0).abs() < 1e-9 && (cpu.max - 10.7).abs() < 1e-9);
+    assert!((bare.cpu_user_ms.as_ref().unwrap().median - 8.35).abs() < 1e-9);
+    assert_eq!(bare.cpu_sys_ms.as_ref().unwrap().median, 2.0);
+    // CV by hand: mean 10.35, squared deviations 2 x (0.05² + 0.15² + 0.25² + 0.35²) = 0.42,
+    // variance 0.42 / 7 = 0.06, CV sqrt(0.06) / 10.35 = 0.023666...
+    let cv = bare.cpu_cv.unwrap();
+    assert!((cv - 0.06f64.sqrt() / 10.35).abs() < 1e-9, "{cv}");
+    assert!((cv - 0.023_666_1).abs() < 1e-6, "{cv}");
+    // Wall CV beside it: bare's wall is 10 ms + 0..0.04 ms of jitter, well under 1%.
+    let wall_cv = bare.wall_cv.unwrap();
+    assert!(wall_cv > 0.0 && wall_cv < 0.01, "{wall_cv}");
+    // The other figures, medians as recorded; a measured 0 stays 0.
+    assert_eq!(bare.voluntary_ctxt_switches.as_ref().unwrap().median, 10.0);
+    assert_eq!(bare.involuntary_ctxt_switches.as_ref().unwrap().median, 2.0);
+    assert_eq!(bare.minor_faults.as_ref().unwrap().median, 300.0);
+    assert_eq!(bare.major_faults.as_ref().unwrap().median, 0.0);
+    assert_eq!(
+        bare.rss_sum_bytes.as_ref().unwrap().median,
+        (3 << 20) as f64
+    );
+    assert_eq!(
+        bare.memory_peak_bytes.as_ref().unwrap().median,
+        (5 << 20) as f64
+    );
+    assert_eq!(bare.tare_cpu_ms, None, "bare runs no tare");
+    assert_eq!(bare.tare_kernel_bytes, None);
+    let a = &arms[&Arm::A];
+    assert_eq!(a.tare_cpu_ms.as_ref().unwrap().median, 4.0);
+    assert_eq!(
+        a.tare_kernel_bytes.as_ref().unwrap().median,
+        (1 << 20) as f64
+    );
+    assert!((arms[&Arm::C].cpu_ms.as_ref().unwrap().median - 21.35).abs() < 1e-9);
+
+    // CPU deltas: the same names and rules as the wall-clock ones, every pair exact.
+    for (name, expect) in [
+        ("a_vs_bare", 4.0),
+        ("b_vs_bare", 2.0),
+        ("c_vs_bare", 11.0),
+        ("c_vs_a", 7.0),
+        ("c_vs_b", 9.0),
+        ("interaction", 5.0),
+    ] {
+        let d = cpu_delta(&s, name);
+        assert!(d.paired && d.n == 8, "{name}");
+        for v in [d.estimate, d.ci_low, d.ci_high] {
+            assert!((v.unwrap() - expect).abs() < 1e-9, "{name}: {d:?}");
+        }
+        assert_eq!(d.verdict, Verdict::Difference, "{name}");
+    }
+    // Wall-clock finds no interaction in the same samples, and its deltas are unchanged:
+    // first in the list, six of them, then the six CPU ones.
+    assert_eq!(
+        delta(&s, "interaction").verdict,
+        Verdict::NoDetectableDifference
+    );
+    let metrics: Vec<&str> = s.cells[0]
+        .deltas
+        .iter()
+        .map(|d| d.metric.as_str())
+        .collect();
+    assert_eq!(metrics, [["wall_ms"; 6], ["cpu_ms"; 6]].concat());
+    let plain = summarize(
+        &experiment(8, 25, 25),
+        "h",
+        &samples(8, 25, Some(complete(25))),
+        false,
+    );
+    assert_eq!(s.cells[0].deltas[..6], plain.cells[0].deltas[..]);
+    assert_eq!(s.headline, plain.headline, "the headline is wall-clock's");
+    assert!(
+        !s.not_shown.iter().any(|l| l.contains("CPU")),
+        "{:?}",
+        s.not_shown
+    );
+}
+
+#[test]
+fn samples_without_cpu_figures_give_none_not_zero() {
+    let s = summarize(&experiment(8, 25, 0), "h", &samples(8, 25, None), false);
+    for a in s.cells[0].arms.values() {
+        assert_eq!(
+            (&a.cpu_ms, &a.cpu_user_ms, &a.cpu_sys_ms, a.cpu_cv),
+            (&None, &None, &None, None)
+        );
+        assert_eq!((&a.minor_faults, &a.major_faults), (&None, &None));
+        assert_eq!(
+            (&a.voluntary_ctxt_switches, &a.involuntary_ctxt_switches),
+            (&None, &None)
+        );
+        assert_eq!((&a.memory_peak_bytes, &a.rss_sum_bytes), (&None, &None));
+        assert_eq!((&a.tare_cpu_ms, &a.tare_kernel_bytes), (&None, &None));
+        assert!(a.wall_cv.is_some(), "wall-clock was recorded");
+    }
+    assert!(s.cells[0].deltas.iter().all(|d| d.metric == "wall_ms"));
+    assert_eq!(s.cells[0].deltas.len(), 6);
+    assert!(s
+        .not_shown
+        .iter()
+        .any(|l| l.starts_with("These samples carry no CPU time")));
+    // The JSON of such a summary has none of the new keys but wall_cv.
+    let json = serde_json::to_string(&s).unwrap();
+    for key in [
+        "cpu_ms",
+        "cpu_cv",
+        "memory_peak_bytes",
+        "tare_cpu_ms",
+        "major_faults",
+    ] {
+        assert!(!json.contains(&format!("\"{key}\"")), "{key}");
+    }
+
+    // One arm without CPU among arms with it: that arm's figures are absent, the others'
+    // deltas are computed, and what is missing is said.
+    let mut smp = with_cpu(samples(8, 25, None));
+    for x in smp.iter_mut().filter(|x| x.arm == Arm::B) {
+        x.usage = Default::default();
+    }
+    let s = summarize(&experiment(8, 25, 0), "h", &smp, false);
+    assert_eq!(s.cells[0].arms[&Arm::B].cpu_ms, None);
+    assert_eq!(cpu_delta(&s, "a_vs_bare").verdict, Verdict::Difference);
+    let b = cpu_delta(&s, "b_vs_bare");
+    assert_eq!(
+        (b.estimate, b.verdict),
+        (None, Verdict::InsufficientSamples)
+    );
+    assert_eq!(
+        cpu_delta(&s, "interaction").verdict,
+        Verdict::InsufficientSamples
+    );
+    assert!(
+        s.not_shown
+            .iter()
+            .any(|l| l == "CPU time was not recorded for c1/b: no CPU figure is shown there."),
+        "{:?}",
+        s.not_shown
+    );
 }

@@ -17,6 +17,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::analysis::metric::{self, Accessor, NS_PER_MS};
 use crate::schema::compare::{
     ArmComparison, CellComparison, ChangeVerdict, CompareReport, HostMismatch, InputKind,
     MetricComparison, MetricThreshold, Outcome, Presence, Side, Unit, VerdictCounts,
@@ -35,22 +36,58 @@ pub use crate::stats::verdict::MIN_PER_SIDE;
 /// Default threshold: 5% of the base median.
 pub const DEFAULT_THRESHOLD_PCT: f64 = 5.0;
 
-/// The metrics compared, besides `phases.<name>` (one per capture phase). `wall_ratio` is an
-/// arm's wall-clock over the bare arm's in the same block (arms other than bare, samples
-/// only): a machine that is slower for a while slows both, so the ratio keeps still where
-/// wall_ms moves, and it moves when observing costs more.
-pub const METRICS: [&str; 5] = [
+/// The metrics compared, besides `phases.<name>` (one per capture phase): `wall_ms`,
+/// `wall_ratio`, `cpu_ms` (the workload's user + system CPU), `cpu_ratio`, `peak_rss_bytes`
+/// (the workload's, as GNU time reports it), `rss_sum_bytes` (the sum of its processes'
+/// peaks), `memory_peak_bytes` (the cgroup's charged memory, not RSS), `tare_peak_rss_bytes`
+/// and `tare_cpu_ms` (tare's own, capture arms), `artifact_bytes`. `wall_ratio` is an arm's
+/// wall-clock over the bare arm's in the same block (arms other than bare, samples only): a
+/// machine that is slower for a while slows both, so the ratio keeps still where wall_ms
+/// moves, and it moves when observing costs more. `cpu_ratio` is the same for CPU time.
+pub const METRICS: [&str; 10] = [
     "wall_ms",
     "wall_ratio",
+    "cpu_ms",
+    "cpu_ratio",
     "peak_rss_bytes",
+    "rss_sum_bytes",
+    "memory_peak_bytes",
     "tare_peak_rss_bytes",
+    "tare_cpu_ms",
     "artifact_bytes",
+];
+
+/// Metrics that samples from before tare recorded CPU and charged memory lack: one measured
+/// on one side only is skipped (like `artifact_bytes` where neither side wrote anything), and
+/// a note names it.
+pub const USAGE_METRICS: [&str; 5] = [
+    "cpu_ms",
+    "cpu_ratio",
+    "tare_cpu_ms",
+    "memory_peak_bytes",
+    "rss_sum_bytes",
+];
+
+/// The per-sample metrics: name, unit, accessor.
+const SAMPLE_METRICS: [(&str, Unit, Accessor); 8] = [
+    ("wall_ms", Unit::Ms, metric::wall_ms),
+    ("cpu_ms", Unit::Ms, metric::cpu_ms),
+    ("peak_rss_bytes", Unit::Bytes, metric::peak_rss_bytes),
+    ("rss_sum_bytes", Unit::Bytes, metric::rss_sum_bytes),
+    ("memory_peak_bytes", Unit::Bytes, metric::memory_peak_bytes),
+    ("tare_peak_rss_bytes", Unit::Bytes, metric::tare_rss_bytes),
+    ("tare_cpu_ms", Unit::Ms, metric::tare_cpu_ms),
+    ("artifact_bytes", Unit::Bytes, metric::artifact_bytes),
+];
+
+/// The ratios of an arm to the bare sample of its block: name, accessor of the raw figure.
+const RATIOS: [(&str, Accessor); 2] = [
+    ("wall_ratio", metric::wall_ns),
+    ("cpu_ratio", metric::cpu_ns),
 ];
 
 /// The prefix of phase metrics; `phases` alone names every phase in a threshold override.
 pub const PHASES: &str = "phases";
-
-const NS_PER_MS: f64 = 1e6;
 
 /// What the comparison is asked to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,9 +180,17 @@ pub fn compare(base: &Input, cand: &Input, opts: &Options) -> Result<CompareRepo
         matches!(base.data, Data::Samples { .. }) && matches!(cand.data, Data::Samples { .. });
 
     let mut cells = Vec::new();
+    let mut one_sided = BTreeSet::new();
     for bc in &base_cells {
         match cand_cells.iter().find(|c| c.id == bc.id) {
-            Some(_) => cells.push(compare_cell(bc, base, cand, statistical, opts)),
+            Some(_) => cells.push(compare_cell(
+                bc,
+                base,
+                cand,
+                statistical,
+                opts,
+                &mut one_sided,
+            )),
             None => cells.push(one_sided_cell(bc, Presence::BaseOnly)),
         }
     }
@@ -178,7 +223,7 @@ pub fn compare(base: &Input, cand: &Input, opts: &Options) -> Result<CompareRepo
     } else {
         Outcome::NotCompared
     };
-    let notes = notes(base, cand, &cells, statistical);
+    let notes = notes(base, cand, &cells, statistical, &one_sided);
     let mut report = CompareReport {
         schema: CompareReport::SCHEMA.into(),
         base: base_side,
@@ -405,16 +450,18 @@ fn arm_values(input: &Input, cell: &str, arm: Arm) -> ArmValues {
 }
 
 fn sample_values(samples: &[Sample], cell: &str, arm: Arm) -> ArmValues {
-    let valid: Vec<&Sample> = samples
-        .iter()
-        .filter(|s| s.cell == cell && s.arm == arm && !s.warmup && s.valid)
+    let valid: Vec<&Sample> = metric::counted(samples, cell, arm)
+        .filter(|s| s.valid)
         .collect();
-    // The bare arm's wall-clock of each block, to pair with.
-    let bare_by_block: BTreeMap<u32, u64> = samples
+    // The bare arm's figure of each block, to pair with (other arms only).
+    let bare_by_block: Vec<(&str, Accessor, BTreeMap<u32, f64>)> = RATIOS
         .iter()
-        .filter(|s| s.cell == cell && s.arm == Arm::Bare && !s.warmup && s.valid)
-        .filter_map(|s| Some((s.pair?, s.wall_ns)))
-        .filter(|(_, ns)| *ns > 0)
+        .filter(|_| arm != Arm::Bare)
+        .map(|&(name, value)| {
+            let mut bare = metric::by_block(samples, cell, Arm::Bare, value);
+            bare.retain(|_, v| *v > 0.0);
+            (name, value, bare)
+        })
         .collect();
     let mut metrics: BTreeMap<String, MetricValues> = BTreeMap::new();
     let mut put = |name: String, unit: Unit, v: f64| {
@@ -429,26 +476,17 @@ fn sample_values(samples: &[Sample], cell: &str, arm: Arm) -> ArmValues {
             .push(v);
     };
     for s in &valid {
-        put("wall_ms".into(), Unit::Ms, s.wall_ns as f64 / NS_PER_MS);
-        let bare = s.pair.and_then(|p| bare_by_block.get(&p));
-        if let (false, Some(bare)) = (arm == Arm::Bare, bare) {
-            put(
-                "wall_ratio".into(),
-                Unit::Ratio,
-                s.wall_ns as f64 / *bare as f64,
-            );
+        for (name, unit, value) in SAMPLE_METRICS {
+            if let Some(v) = value(s) {
+                put(name.into(), unit, v);
+            }
         }
-        if let Some(b) = s.peak_rss_bytes {
-            put("peak_rss_bytes".into(), Unit::Bytes, b as f64);
+        for (name, value, bare) in &bare_by_block {
+            let bare = s.pair.and_then(|p| bare.get(&p));
+            if let (Some(v), Some(bare)) = (value(s), bare) {
+                put(name.to_string(), Unit::Ratio, v / bare);
+            }
         }
-        if let Some(b) = s.tare_peak_rss_bytes {
-            put("tare_peak_rss_bytes".into(), Unit::Bytes, b as f64);
-        }
-        put(
-            "artifact_bytes".into(),
-            Unit::Bytes,
-            s.artifact_bytes as f64,
-        );
         for (name, ns) in &s.phases_ns {
             put(format!("phases.{name}"), Unit::Ms, *ns as f64 / NS_PER_MS);
         }
@@ -485,7 +523,19 @@ fn summary_values(summary: &Summary, cell: &str, arm: Arm) -> ArmValues {
         }
     };
     put("wall_ms".into(), Unit::Ms, a.wall_ms.as_ref());
+    put("cpu_ms".into(), Unit::Ms, a.cpu_ms.as_ref());
     put("peak_rss_bytes".into(), Unit::Bytes, a.rss_bytes.as_ref());
+    put(
+        "rss_sum_bytes".into(),
+        Unit::Bytes,
+        a.rss_sum_bytes.as_ref(),
+    );
+    put(
+        "memory_peak_bytes".into(),
+        Unit::Bytes,
+        a.memory_peak_bytes.as_ref(),
+    );
+    put("tare_cpu_ms".into(), Unit::Ms, a.tare_cpu_ms.as_ref());
     put(
         "artifact_bytes".into(),
         Unit::Bytes,
@@ -521,12 +571,15 @@ fn metric_order(names: &BTreeSet<&str>) -> Vec<String> {
     out
 }
 
+/// Compares one cell present on both sides; the [`USAGE_METRICS`] skipped because one side
+/// lacks them go into `one_sided`.
 fn compare_cell(
     bc: &CellKey,
     base: &Input,
     cand: &Input,
     statistical: bool,
     opts: &Options,
+    one_sided: &mut BTreeSet<&'static str>,
 ) -> CellComparison {
     let base_arms = arms_of(base, &bc.id);
     let cand_arms = arms_of(cand, &bc.id);
@@ -544,7 +597,7 @@ fn compare_cell(
             let b = arm_values(base, &bc.id, arm);
             let c = arm_values(cand, &bc.id, arm);
             let metrics = if presence == Presence::Both {
-                compare_arm(&b, &c, statistical, opts)
+                compare_arm(&b, &c, statistical, opts, one_sided)
             } else {
                 Vec::new()
             };
@@ -573,6 +626,7 @@ fn compare_arm(
     c: &ArmValues,
     statistical: bool,
     opts: &Options,
+    one_sided: &mut BTreeSet<&'static str>,
 ) -> Vec<MetricComparison> {
     let names: BTreeSet<&str> = b
         .metrics
@@ -593,6 +647,13 @@ fn compare_arm(
             };
             if name == "artifact_bytes" && all_zero(bm) && all_zero(cm) {
                 return None;
+            }
+            // A figure older samples lack: not a change, so not compared.
+            if let Some(usage) = USAGE_METRICS.iter().find(|m| **m == name) {
+                if bm.is_none() || cm.is_none() {
+                    one_sided.insert(*usage);
+                    return None;
+                }
             }
             Some(compare_metric(&name, bm, cm, statistical, opts))
         })
@@ -720,7 +781,13 @@ fn compare_metric(
     out
 }
 
-fn notes(base: &Input, cand: &Input, cells: &[CellComparison], statistical: bool) -> Vec<String> {
+fn notes(
+    base: &Input,
+    cand: &Input,
+    cells: &[CellComparison],
+    statistical: bool,
+    one_sided: &BTreeSet<&str>,
+) -> Vec<String> {
     let mut notes = Vec::new();
     let (bs, cs) = (side(base), side(cand));
     if !statistical {
@@ -801,6 +868,14 @@ fn notes(base: &Input, cand: &Input, cells: &[CellComparison], statistical: bool
                 ));
             }
         }
+    }
+    if !one_sided.is_empty() {
+        let names: Vec<String> = one_sided.iter().map(|m| format!("`{m}`")).collect();
+        notes.push(format!(
+            "Not compared, measured on one side only: {} (samples from before tare recorded \
+             CPU time and charged memory, or a host without the cgroup memory controller).",
+            names.join(", ")
+        ));
     }
     for cell in cells {
         match cell.presence {

@@ -2,6 +2,7 @@
 
 pub mod compare;
 pub mod fidelity;
+pub mod metric;
 pub mod retention;
 pub mod summary;
 pub mod timeline;

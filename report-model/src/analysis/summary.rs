@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::analysis::metric::{self, counted, Accessor, NS_PER_MS};
 use crate::schema::experiment::{Arm, Cell, Experiment};
 use crate::schema::sample::{RetentionPattern, Sample, SpanFidelity};
 use crate::schema::summary::{
@@ -24,7 +25,18 @@ pub const COMPARISONS: [(&str, Arm, Arm); 5] = [
     ("c_vs_b", Arm::B, Arm::C),
 ];
 
-const NS_PER_MS: f64 = 1e6;
+/// The metric of wall-clock deltas ([`Delta::metric`]).
+pub const WALL_MS: &str = "wall_ms";
+/// The metric of CPU-time deltas: the workload's user + system CPU, ms.
+pub const CPU_MS: &str = "cpu_ms";
+
+/// A metric deltas are computed on: its name ([`Delta::metric`]) and its accessor.
+pub type DeltaMetric = (&'static str, Accessor);
+
+/// The metrics of the deltas, in the order they are listed in a cell: every wall-clock delta,
+/// then every CPU delta (the same names). Wall-clock deltas are always made; CPU deltas only
+/// in cells where some sample recorded CPU time.
+pub const DELTA_METRICS: [DeltaMetric; 2] = [(WALL_MS, metric::wall_ms), (CPU_MS, metric::cpu_ms)];
 
 /// Summarises every cell of `experiment` from `samples` (warm-ups are ignored).
 pub fn summarize(
@@ -54,30 +66,28 @@ pub fn summarize(
     }
 }
 
-fn counted<'a>(
-    samples: &'a [Sample],
-    cell: &str,
-    arm: Arm,
-) -> impl Iterator<Item = &'a Sample> + 'a {
-    let cell = cell.to_string();
-    samples
-        .iter()
-        .filter(move |s| s.cell == cell && s.arm == arm && !s.warmup)
-}
-
 fn summarize_cell(cell: &Cell, arms: &[Arm], samples: &[Sample]) -> CellSummary {
     let mut arm_summaries = BTreeMap::new();
     for &arm in arms {
         arm_summaries.insert(arm, summarize_arm(counted(samples, &cell.id, arm)));
     }
+    let recorded = |value: Accessor| {
+        arms.iter()
+            .any(|&arm| !metric::values(samples, &cell.id, arm, value).is_empty())
+    };
     let mut deltas = Vec::new();
-    for (name, base, cand) in COMPARISONS {
-        if arms.contains(&base) && arms.contains(&cand) {
-            deltas.push(wall_delta(name, samples, &cell.id, base, cand));
+    for m @ (name, value) in DELTA_METRICS {
+        if name != WALL_MS && !recorded(value) {
+            continue;
         }
-    }
-    if Arm::ALL.iter().all(|a| arms.contains(a)) {
-        deltas.push(interaction(samples, &cell.id));
+        for (comparison, base, cand) in COMPARISONS {
+            if arms.contains(&base) && arms.contains(&cand) {
+                deltas.push(arm_delta(comparison, m, samples, &cell.id, base, cand));
+            }
+        }
+        if Arm::ALL.iter().all(|a| arms.contains(a)) {
+            deltas.push(interaction(m, samples, &cell.id));
+        }
     }
     CellSummary {
         id: cell.id.clone(),
@@ -100,7 +110,10 @@ fn summarize_arm<'a>(samples: impl Iterator<Item = &'a Sample>) -> ArmSummary {
         .collect();
     discard_reasons.sort();
     discard_reasons.dedup();
-    let wall: Vec<f64> = valid.iter().map(|s| s.wall_ns as f64 / NS_PER_MS).collect();
+    let of = |value: Accessor| -> Vec<f64> { valid.iter().copied().filter_map(value).collect() };
+    let dist = |value: Accessor| Distribution::of(&of(value));
+    let wall = of(metric::wall_ms);
+    let cpu = of(metric::cpu_ms);
     let wall_ms = Distribution::of(&wall);
     let (tail_ratio, tail_band) = match &wall_ms {
         Some(d) => match stats::tail_ratio(d) {
@@ -109,12 +122,8 @@ fn summarize_arm<'a>(samples: impl Iterator<Item = &'a Sample>) -> ArmSummary {
         },
         None => (None, None),
     };
-    let rss: Vec<f64> = valid
-        .iter()
-        .filter_map(|s| s.peak_rss_bytes)
-        .map(|b| b as f64)
-        .collect();
-    let artifact: Vec<f64> = valid.iter().map(|s| s.artifact_bytes as f64).collect();
+    let rss = of(metric::peak_rss_bytes);
+    let artifact = of(metric::artifact_bytes);
     let mut phase_values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for s in &valid {
         for (name, ns) in &s.phases_ns {
@@ -145,18 +154,24 @@ fn summarize_arm<'a>(samples: impl Iterator<Item = &'a Sample>) -> ArmSummary {
             .filter_map(|(k, v)| Distribution::of(&v).map(|d| (k, d)))
             .collect(),
         kernel_events: Distribution::of(&events),
+        wall_cv: stats::coefficient_of_variation(&wall),
+        cpu_ms: Distribution::of(&cpu),
+        cpu_user_ms: dist(metric::cpu_user_ms),
+        cpu_sys_ms: dist(metric::cpu_sys_ms),
+        cpu_cv: stats::coefficient_of_variation(&cpu),
+        voluntary_ctxt_switches: dist(metric::voluntary_ctxt_switches),
+        involuntary_ctxt_switches: dist(metric::involuntary_ctxt_switches),
+        minor_faults: dist(metric::minor_faults),
+        major_faults: dist(metric::major_faults),
+        rss_sum_bytes: dist(metric::rss_sum_bytes),
+        memory_peak_bytes: dist(metric::memory_peak_bytes),
+        tare_cpu_ms: dist(metric::tare_cpu_ms),
+        tare_rss_bytes: dist(metric::tare_rss_bytes),
+        tare_kernel_bytes: dist(metric::tare_kernel_bytes),
     }
 }
 
-/// Valid wall-clock values of `arm` by block.
-fn by_block(samples: &[Sample], cell: &str, arm: Arm) -> BTreeMap<u32, f64> {
-    counted(samples, cell, arm)
-        .filter(|s| s.valid)
-        .filter_map(|s| s.pair.map(|b| (b, s.wall_ns as f64 / NS_PER_MS)))
-        .collect()
-}
-
-fn delta_from(name: &str, base: &[f64], cand: &[f64], paired: bool) -> Delta {
+fn delta_from(name: &str, metric: &str, base: &[f64], cand: &[f64], paired: bool) -> Delta {
     let n = base.len().min(cand.len()) as u32;
     let shift = if paired {
         stats::paired_shift(base, cand, 0.95)
@@ -166,7 +181,7 @@ fn delta_from(name: &str, base: &[f64], cand: &[f64], paired: bool) -> Delta {
     match shift {
         Ok(s) => Delta {
             name: name.into(),
-            metric: "wall_ms".into(),
+            metric: metric.into(),
             estimate: Some(s.estimate),
             ci_low: s.ci.map(|c| c.0),
             ci_high: s.ci.map(|c| c.1),
@@ -177,7 +192,7 @@ fn delta_from(name: &str, base: &[f64], cand: &[f64], paired: bool) -> Delta {
         },
         Err(_) => Delta {
             name: name.into(),
-            metric: "wall_ms".into(),
+            metric: metric.into(),
             estimate: None,
             ci_low: None,
             ci_high: None,
@@ -189,28 +204,30 @@ fn delta_from(name: &str, base: &[f64], cand: &[f64], paired: bool) -> Delta {
     }
 }
 
-/// cand - base on wall-clock, paired by block where blocks exist, else unpaired.
-fn wall_delta(name: &str, samples: &[Sample], cell: &str, base: Arm, cand: Arm) -> Delta {
-    let b = by_block(samples, cell, base);
-    let c = by_block(samples, cell, cand);
+/// cand - base on a metric, paired by block where blocks exist, else unpaired.
+fn arm_delta(
+    name: &str,
+    (metric, value): DeltaMetric,
+    samples: &[Sample],
+    cell: &str,
+    base: Arm,
+    cand: Arm,
+) -> Delta {
+    let b = metric::by_block(samples, cell, base, value);
+    let c = metric::by_block(samples, cell, cand, value);
     let blocks: Vec<u32> = b.keys().filter(|k| c.contains_key(k)).copied().collect();
     if !blocks.is_empty() {
         let base_v: Vec<f64> = blocks.iter().map(|k| b[k]).collect();
         let cand_v: Vec<f64> = blocks.iter().map(|k| c[k]).collect();
-        return delta_from(name, &base_v, &cand_v, true);
+        return delta_from(name, metric, &base_v, &cand_v, true);
     }
-    let wall = |arm| -> Vec<f64> {
-        counted(samples, cell, arm)
-            .filter(|s| s.valid)
-            .map(|s| s.wall_ns as f64 / NS_PER_MS)
-            .collect()
-    };
-    delta_from(name, &wall(base), &wall(cand), false)
+    let all = |arm| metric::values(samples, cell, arm, value);
+    delta_from(name, metric, &all(base), &all(cand), false)
 }
 
-/// (C - bare) - ((A - bare) + (B - bare)) per block, i.e. C against A + B - bare.
-fn interaction(samples: &[Sample], cell: &str) -> Delta {
-    let [bare, a, b, c] = Arm::ALL.map(|arm| by_block(samples, cell, arm));
+/// (C - bare) - ((A - bare) + (B - bare)) per block on a metric, i.e. C against A + B - bare.
+fn interaction((metric, value): DeltaMetric, samples: &[Sample], cell: &str) -> Delta {
+    let [bare, a, b, c] = Arm::ALL.map(|arm| metric::by_block(samples, cell, arm, value));
     let blocks: Vec<u32> = bare
         .keys()
         .filter(|k| a.contains_key(k) && b.contains_key(k) && c.contains_key(k))
@@ -218,7 +235,7 @@ fn interaction(samples: &[Sample], cell: &str) -> Delta {
         .collect();
     let base: Vec<f64> = blocks.iter().map(|k| a[k] + b[k] - bare[k]).collect();
     let cand: Vec<f64> = blocks.iter().map(|k| c[k]).collect();
-    delta_from("interaction", &base, &cand, true)
+    delta_from("interaction", metric, &base, &cand, true)
 }
 
 fn worst_span(fids: &[&SpanFidelity]) -> Option<SpanFidelity> {
@@ -371,11 +388,9 @@ fn headline(cells: &[CellSummary]) -> String {
         ("b_vs_bare", "OTel"),
         ("c_vs_bare", "both"),
     ] {
-        if let Some(d) = cell
-            .deltas
-            .iter()
-            .find(|d| d.name == name && d.estimate.is_some_and(f64::is_finite))
-        {
+        if let Some(d) = cell.deltas.iter().find(|d| {
+            d.metric == WALL_MS && d.name == name && d.estimate.is_some_and(f64::is_finite)
+        }) {
             parts.push(format!("{label} {}", fmt_delta(d)));
         }
     }
@@ -420,6 +435,30 @@ fn not_shown(cells: &[CellSummary], host_class: &str, partial: bool) -> Vec<Stri
     {
         out.push(format!(
             "No RSS claim is made where an arm has fewer than {RSS_CLAIM_N} valid samples."
+        ));
+    }
+    let arms_without = |absent: fn(&ArmSummary) -> bool| -> Vec<String> {
+        cells
+            .iter()
+            .flat_map(|c| c.arms.iter().map(move |(arm, a)| (c, arm, a)))
+            .filter(|(_, _, a)| a.valid > 0 && absent(a))
+            .map(|(c, arm, _)| format!("{}/{}", c.id, arm.as_str()))
+            .collect()
+    };
+    let no_cpu = arms_without(|a| a.cpu_ms.is_none());
+    if !no_cpu.is_empty() && no_cpu.len() == arms_without(|_| true).len() {
+        out.push("These samples carry no CPU time, context switches, page faults or charged memory (recorded before tare measured them): no CPU delta is computed and no CPU or charged-memory figure is shown.".into());
+    } else if !no_cpu.is_empty() {
+        out.push(format!(
+            "CPU time was not recorded for {}: no CPU figure is shown there.",
+            no_cpu.join(", ")
+        ));
+    }
+    let no_memory = arms_without(|a| a.cpu_ms.is_some() && a.memory_peak_bytes.is_none());
+    if !no_memory.is_empty() {
+        out.push(format!(
+            "Charged memory (the cgroup's memory peak) was not measured for {}.",
+            no_memory.join(", ")
         ));
     }
     let max_valid = cells

@@ -6,7 +6,11 @@
 //! |---|---|---|---|---|
 //! | `<cell>/<arm>` (`bare`, `a`, `b`, `c`) | `wall_clock_ms` | median | min | nearest-rank p95 |
 //! | `<cell>/<arm>` | `peak_rss_bytes` (when measured) | median | min | nearest-rank p95 |
+//! | `<cell>/<arm>` | `cpu_time_ms` (the workload's user + system, when measured) | median | min | nearest-rank p95 |
+//! | `<cell>/<arm>` | `tare_cpu_time_ms` (tare's own, capture arms) | median | min | nearest-rank p95 |
+//! | `<cell>/<arm>` | `memory_peak_bytes` (cgroup charged memory, not RSS) | median | min | nearest-rank p95 |
 //! | `<cell>/<delta>` (`a_vs_bare`, `c_vs_a`, `interaction`, ...) | `wall_clock_delta_ms` | Hodges-Lehmann shift (cand - base) | 95% CI low | 95% CI high |
+//! | `<cell>/<delta>` | `cpu_time_delta_ms` (when CPU was measured) | Hodges-Lehmann shift (cand - base) | 95% CI low | 95% CI high |
 //!
 //! Why min and p95 around the median: run-to-run noise in wall-clock is one-sided (interference
 //! only adds time), so the fastest run is the natural floor, while the maximum is one outlier
@@ -14,10 +18,11 @@
 //! n < 20 nearest-rank p95 is the maximum anyway). Peak RSS uses the same rule so every
 //! distribution measure reads alike. A delta without a finite estimate (too few samples) is
 //! left out, and so is a bound that is missing or not finite: JSON has no NaN, and Bencher
-//! would reject it. Deltas of a metric other than wall-clock are named `<metric>_delta`.
+//! would reject it. Deltas of any other metric are named `<metric>_delta`.
 
 use std::collections::BTreeMap;
 
+use crate::analysis::summary::{CPU_MS, WALL_MS};
 use crate::schema::bmf::{Bmf, BmfMetric};
 use crate::schema::summary::Summary;
 use crate::stats::Distribution;
@@ -28,6 +33,14 @@ pub const WALL_CLOCK_MS: &str = "wall_clock_ms";
 pub const PEAK_RSS_BYTES: &str = "peak_rss_bytes";
 /// Measure of a wall-clock shift between two arms, milliseconds.
 pub const WALL_CLOCK_DELTA_MS: &str = "wall_clock_delta_ms";
+/// Measure of an arm's CPU time distribution (the workload's user + system), milliseconds.
+pub const CPU_TIME_MS: &str = "cpu_time_ms";
+/// Measure of a CPU-time shift between two arms, milliseconds.
+pub const CPU_TIME_DELTA_MS: &str = "cpu_time_delta_ms";
+/// Measure of tare's own CPU time distribution (capture arms), milliseconds.
+pub const TARE_CPU_TIME_MS: &str = "tare_cpu_time_ms";
+/// Measure of an arm's charged-memory peak distribution (cgroup, not RSS), bytes.
+pub const MEMORY_PEAK_BYTES: &str = "memory_peak_bytes";
 
 fn finite(v: Option<f64>) -> Option<f64> {
     v.filter(|x| x.is_finite())
@@ -41,10 +54,12 @@ fn of_distribution(d: &Distribution) -> Option<BmfMetric> {
     })
 }
 
-/// The measure name of a delta's metric: `wall_ms` -> `wall_clock_delta_ms`.
+/// The measure name of a delta's metric: `wall_ms` -> `wall_clock_delta_ms`, `cpu_ms` ->
+/// `cpu_time_delta_ms`.
 pub fn delta_measure(metric: &str) -> String {
     match metric {
-        "wall_ms" => WALL_CLOCK_DELTA_MS.into(),
+        WALL_MS => WALL_CLOCK_DELTA_MS.into(),
+        CPU_MS => CPU_TIME_DELTA_MS.into(),
         other => format!("{other}_delta"),
     }
 }
@@ -55,11 +70,16 @@ pub fn to_bmf(summary: &Summary) -> Bmf {
     for cell in &summary.cells {
         for (arm, s) in &cell.arms {
             let mut measures = BTreeMap::new();
-            if let Some(m) = s.wall_ms.as_ref().and_then(of_distribution) {
-                measures.insert(WALL_CLOCK_MS.to_string(), m);
-            }
-            if let Some(m) = s.rss_bytes.as_ref().and_then(of_distribution) {
-                measures.insert(PEAK_RSS_BYTES.to_string(), m);
+            for (name, d) in [
+                (WALL_CLOCK_MS, &s.wall_ms),
+                (PEAK_RSS_BYTES, &s.rss_bytes),
+                (CPU_TIME_MS, &s.cpu_ms),
+                (TARE_CPU_TIME_MS, &s.tare_cpu_ms),
+                (MEMORY_PEAK_BYTES, &s.memory_peak_bytes),
+            ] {
+                if let Some(m) = d.as_ref().and_then(of_distribution) {
+                    measures.insert(name.to_string(), m);
+                }
             }
             if !measures.is_empty() {
                 bmf.insert(format!("{}/{}", cell.id, arm.as_str()), measures);

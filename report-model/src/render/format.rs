@@ -56,6 +56,27 @@ pub fn p_value(p: f64) -> String {
     format!("{rounded:.decimals$}")
 }
 
+/// A fraction as a percentage with one decimal (`0.0123` -> `1.2%`); `—` when not finite.
+pub fn percent(fraction: f64) -> String {
+    if fraction.is_finite() {
+        format!("{:.1}%", fraction * 100.0)
+    } else {
+        "—".into()
+    }
+}
+
+/// A count (or the median of counts): whole numbers as they are (`42`), halves with one
+/// decimal (`42.5`); `—` when not finite.
+pub fn count(v: f64) -> String {
+    if !v.is_finite() {
+        "—".into()
+    } else if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
 /// Inclusive index ranges as `372..499`, a single index as `7`, joined by `, `; at most
 /// `max` ranges, then `… (+N more)`. `—` when empty.
 pub fn ranges(ranges: &[[u64; 2]], max: usize) -> String {
@@ -167,6 +188,12 @@ mod tests {
         assert_eq!(p_value(0.000_195_3), "1.95e-4");
         assert_eq!(p_value(0.0), "0");
         assert_eq!(p_value(f64::NAN), "—");
+        assert_eq!(percent(0.012_34), "1.2%");
+        assert_eq!(percent(0.0), "0.0%");
+        assert_eq!(percent(f64::NAN), "—");
+        assert_eq!(count(42.0), "42");
+        assert_eq!(count(42.5), "42.5");
+        assert_eq!(count(f64::INFINITY), "—");
     }
 
     #[test]

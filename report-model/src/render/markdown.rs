@@ -1,20 +1,21 @@
 //! summary.md: a GitHub-flavoured report of a summary, pasteable into an issue, with mermaid charts.
 //!
 //! Layout: title, headline, a run table, the boundary (when a gate failed), one section per
-//! cell (arms table, median chart, deltas table), the fidelity table with a span-retention
-//! chart, and "What this does not show". Every string from the result goes through
-//! [`crate::render::escape::markdown`] (tables cannot break, nothing renders as HTML, links, mentions or
-//! emphasis) or [`mermaid::label`]. Numbers: ms with two decimals, bytes as MiB with one,
+//! cell (arms table, median chart, wall-clock deltas table; then, when the samples recorded
+//! them, a CPU table with the CPU deltas and what they decompose, and a memory table), the
+//! fidelity table with a span-retention chart, and "What this does not show". Every string
+//! from the result goes through [`crate::render::escape::markdown`] (tables cannot break,
+//! nothing renders as HTML, links, mentions or emphasis) or [`mermaid::label`]. Numbers: ms with two decimals, bytes as MiB with one,
 //! p-values to three significant digits.
 
 use std::fmt::Write as _;
 
-use crate::analysis::summary::{pattern_name, RSS_CLAIM_N, WALL_CLAIM_N};
+use crate::analysis::summary::{pattern_name, CPU_MS, RSS_CLAIM_N, WALL_CLAIM_N, WALL_MS};
 use crate::render::escape::markdown as md;
 use crate::render::{format, mermaid};
 use crate::schema::experiment::Tier;
 use crate::schema::summary::{ArmSummary, CellSummary, Delta, FidelityVerdict, Summary};
-use crate::stats::Verdict;
+use crate::stats::{Distribution, Verdict};
 
 fn tier(t: Tier) -> &'static str {
     match t {
@@ -174,14 +175,179 @@ fn cell_section(out: &mut String, cell: &CellSummary) {
         ));
         out.push('\n');
     }
-    if !cell.deltas.is_empty() {
-        out.push_str("| Comparison | Estimate (ms) | 95% CI (ms) | p | n | Verdict |\n");
-        out.push_str("|---|---:|---|---:|---|---|\n");
-        for d in &cell.deltas {
-            delta_row(out, d);
-        }
-        out.push('\n');
+    deltas_table(out, "Comparison", &deltas_of(cell, WALL_MS));
+    cpu_section(out, cell);
+    memory_section(out, cell);
+}
+
+fn deltas_of<'a>(cell: &'a CellSummary, metric: &str) -> Vec<&'a Delta> {
+    cell.deltas.iter().filter(|d| d.metric == metric).collect()
+}
+
+fn deltas_table(out: &mut String, first: &str, deltas: &[&Delta]) {
+    if deltas.is_empty() {
+        return;
     }
+    let _ = writeln!(
+        out,
+        "| {first} | Estimate (ms) | 95% CI (ms) | p | n | Verdict |"
+    );
+    out.push_str("|---|---:|---|---:|---|---|\n");
+    for d in deltas {
+        delta_row(out, d);
+    }
+    out.push('\n');
+}
+
+/// The median of a distribution, formatted, or `—`.
+fn median(d: Option<&Distribution>, f: fn(f64) -> String) -> String {
+    d.map(|d| f(d.median)).unwrap_or_else(|| "—".into())
+}
+
+/// Two medians as `x / y`, or `—` when neither was measured.
+fn medians(a: Option<&Distribution>, b: Option<&Distribution>, f: fn(f64) -> String) -> String {
+    if a.is_none() && b.is_none() {
+        return "—".into();
+    }
+    format!("{} / {}", median(a, f), median(b, f))
+}
+
+fn cv(v: Option<f64>) -> String {
+    v.map(format::percent).unwrap_or_else(|| "—".into())
+}
+
+fn cpu_section(out: &mut String, cell: &CellSummary) {
+    let deltas = deltas_of(cell, CPU_MS);
+    if deltas.is_empty() && cell.arms.values().all(|a| a.cpu_ms.is_none()) {
+        return;
+    }
+    out.push_str("CPU time of the workload (user + system, from `wait4` rusage as GNU time reports it, the same in every arm), tare's own CPU (capture arms), and the spread of wall-clock and CPU time (coefficient of variation: SD / mean):\n\n");
+    out.push_str("| Arm | CPU median (ms) | User / sys (ms) | tare's CPU (ms) | Wall CV | CPU CV | Context switches (vol. / invol.) | Page faults (minor / major) |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (arm, a) in &cell.arms {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            md(arm.label()),
+            median(a.cpu_ms.as_ref(), format::ms),
+            medians(a.cpu_user_ms.as_ref(), a.cpu_sys_ms.as_ref(), format::ms),
+            median(a.tare_cpu_ms.as_ref(), format::ms),
+            cv(a.wall_cv),
+            cv(a.cpu_cv),
+            medians(
+                a.voluntary_ctxt_switches.as_ref(),
+                a.involuntary_ctxt_switches.as_ref(),
+                format::count
+            ),
+            medians(
+                a.minor_faults.as_ref(),
+                a.major_faults.as_ref(),
+                format::count
+            ),
+        );
+    }
+    out.push('\n');
+    deltas_table(out, "CPU comparison", &deltas);
+    if let Some(s) = decomposition(cell) {
+        let _ = writeln!(out, "{s}\n");
+    }
+}
+
+fn estimate_ci(d: &Delta) -> String {
+    let est = format::signed_ms(d.estimate.unwrap_or(f64::NAN));
+    match (d.ci_low, d.ci_high) {
+        (Some(l), Some(h)) if l.is_finite() && h.is_finite() => format!(
+            "{est} ms (95% CI {} to {}, {})",
+            format::signed_ms(l),
+            format::signed_ms(h),
+            format::verdict(d.verdict)
+        ),
+        _ => format!("{est} ms (no CI, {})", format::verdict(d.verdict)),
+    }
+}
+
+/// Whether CPU time decomposes the 2x2 design where wall-clock cannot: the interaction on
+/// both, and the comparisons whose verdicts differ.
+fn decomposition(cell: &CellSummary) -> Option<String> {
+    let find = |metric: &str, name: &str| {
+        cell.deltas
+            .iter()
+            .find(|d| d.metric == metric && d.name == name)
+    };
+    let mut parts = Vec::new();
+    if let (Some(w), Some(c)) = (find(WALL_MS, "interaction"), find(CPU_MS, "interaction")) {
+        use Verdict::{Difference, InsufficientSamples};
+        let conclusion = match (c.verdict, w.verdict) {
+            (InsufficientSamples, _) | (_, InsufficientSamples) => {
+                "Too few pairs to tell whether the costs add"
+            }
+            (Difference, Difference) => {
+                "Both find that the costs of capture and OTel do not simply add"
+            }
+            (Difference, _) => {
+                "CPU time decomposes where wall-clock cannot: it detects an interaction that wall-clock's spread hides"
+            }
+            (_, Difference) => {
+                "Wall-clock detects an interaction CPU time does not: the extra time is spent off the workload's CPU (waiting), not computing"
+            }
+            _ => "Neither detects an interaction: the costs add within these intervals",
+        };
+        parts.push(format!(
+            "Interaction C - (A + B - bare): CPU {}, wall-clock {}. {conclusion}.",
+            estimate_ci(c),
+            estimate_ci(w)
+        ));
+    }
+    let differ: Vec<String> = deltas_of(cell, CPU_MS)
+        .into_iter()
+        .filter(|c| c.name != "interaction")
+        .filter_map(|c| {
+            let w = find(WALL_MS, &c.name)?;
+            (w.verdict != c.verdict).then(|| {
+                format!(
+                    "{} (CPU {}, wall-clock {})",
+                    format::delta_label(&c.name),
+                    format::verdict(c.verdict),
+                    format::verdict(w.verdict)
+                )
+            })
+        })
+        .collect();
+    if !parts.is_empty() || !differ.is_empty() {
+        parts.push(if differ.is_empty() {
+            "Every other comparison has the same verdict on CPU time as on wall-clock.".into()
+        } else {
+            format!(
+                "Comparisons whose verdicts differ between CPU time and wall-clock: {}.",
+                differ.join("; ")
+            )
+        });
+    }
+    (!parts.is_empty()).then(|| md(&parts.join(" ")))
+}
+
+fn memory_section(out: &mut String, cell: &CellSummary) {
+    if cell.arms.values().all(|a| {
+        a.memory_peak_bytes.is_none() && a.rss_sum_bytes.is_none() && a.tare_kernel_bytes.is_none()
+    }) {
+        return;
+    }
+    out.push_str("Memory, medians: the workload's peak RSS as GNU time reports it (its largest process's), the sum of its processes' peaks, the cgroup's charged-memory peak (cgroup charged memory, not RSS: it leaves out file pages cached before the run), and tare's own:\n\n");
+    out.push_str("| Arm | Peak RSS, largest process | Summed RSS of the tree | Memory peak (cgroup charged memory, not RSS) | tare's peak RSS | tare's kernel memory (eBPF maps) |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|\n");
+    for (arm, a) in &cell.arms {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            md(arm.label()),
+            median(a.rss_bytes.as_ref(), format::mib),
+            median(a.rss_sum_bytes.as_ref(), format::mib),
+            median(a.memory_peak_bytes.as_ref(), format::mib),
+            median(a.tare_rss_bytes.as_ref(), format::mib),
+            median(a.tare_kernel_bytes.as_ref(), format::mib),
+        );
+    }
+    out.push('\n');
 }
 
 fn delta_row(out: &mut String, d: &Delta) {

@@ -141,7 +141,7 @@ pub struct ArmComparison {
 pub enum Unit {
     Ms,
     Bytes,
-    /// A dimensionless ratio (`wall_ratio`).
+    /// A dimensionless ratio (`wall_ratio`, `cpu_ratio`).
     Ratio,
 }
 
@@ -164,7 +164,9 @@ pub enum ChangeVerdict {
 /// One metric of one arm: the Hodges-Lehmann shift cand - base with its CI and a verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricComparison {
-    /// `wall_ms`, `peak_rss_bytes`, `tare_peak_rss_bytes`, `artifact_bytes`, `phases.<name>`.
+    /// `wall_ms`, `wall_ratio`, `cpu_ms`, `cpu_ratio`, `peak_rss_bytes`, `rss_sum_bytes`,
+    /// `memory_peak_bytes`, `tare_peak_rss_bytes`, `tare_cpu_ms`, `artifact_bytes`,
+    /// `phases.<name>` (see `analysis::compare::METRICS`).
     pub metric: String,
     pub unit: Unit,
     pub presence: Presence,

@@ -42,7 +42,11 @@ pub struct CellSummary {
 }
 
 /// Statistics of one arm in one cell.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// A figure the samples did not record (CPU, context switches, page faults, summed RSS,
+/// charged memory, tare's CPU and kernel memory: samples from before tare measured them) is
+/// absent, never 0.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ArmSummary {
     pub valid: u32,
     pub discarded: u32,
@@ -69,13 +73,50 @@ pub struct ArmSummary {
     pub phases_ms: BTreeMap<String, Distribution>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_events: Option<Distribution>,
+    /// Coefficient of variation of wall-clock (sample SD / mean, a fraction), n >= 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_cv: Option<f64>,
+    /// The workload's CPU time, user + system, milliseconds (`wait4` rusage, every arm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<Distribution>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_user_ms: Option<Distribution>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_sys_ms: Option<Distribution>,
+    /// Coefficient of variation of `cpu_ms`, beside `wall_cv`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_cv: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voluntary_ctxt_switches: Option<Distribution>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub involuntary_ctxt_switches: Option<Distribution>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minor_faults: Option<Distribution>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub major_faults: Option<Distribution>,
+    /// Sum of the tree's per-process RSS peaks, bytes (an upper bound on its simultaneous peak).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_sum_bytes: Option<Distribution>,
+    /// The session cgroup's charged-memory peak, bytes: cgroup charged memory, not RSS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_peak_bytes: Option<Distribution>,
+    /// tare's own CPU time, user + system, milliseconds (capture arms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tare_cpu_ms: Option<Distribution>,
+    /// tare's own peak RSS (VmHWM), bytes (capture arms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tare_rss_bytes: Option<Distribution>,
+    /// Kernel memory of tare's eBPF maps and ring buffer, bytes (capture arms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tare_kernel_bytes: Option<Distribution>,
 }
 
 /// A shift between two arms of one cell (cand - base), Hodges-Lehmann with a 95% CI.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delta {
-    /// e.g. `a_vs_bare`, `c_vs_a`, `interaction`.
+    /// e.g. `a_vs_bare`, `c_vs_a`, `interaction`; the same names for every metric.
     pub name: String,
+    /// What was compared: `wall_ms` (wall-clock) or `cpu_ms` (the workload's user + system CPU).
     pub metric: String,
     /// Hodges-Lehmann estimate; absent when there were no values to compare.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,4 +1,4 @@
-//! Statistics: nearest-rank percentiles, Hodges-Lehmann shifts with exact CIs, rank tests, verdicts.
+//! Statistics: nearest-rank percentiles, Hodges-Lehmann shifts with exact CIs, rank tests, verdicts, the coefficient of variation.
 //!
 //! Pure functions on `&[f64]`, no I/O, no clock, no threads (the crate also builds for
 //! wasm32). Input errors are [`StatsError`]s, never panics. Conventions, checked against
@@ -18,12 +18,14 @@ pub mod mann_whitney;
 pub mod percentile;
 mod ranks;
 pub mod signed_rank;
+pub mod variation;
 pub mod verdict;
 
 pub use hodges_lehmann::{paired_shift, unpaired_shift, ShiftEstimate, DEFAULT_LEVEL};
 pub use mann_whitney::mann_whitney_test;
 pub use percentile::{median_sorted, nearest_rank, tail_ratio, Distribution, TailBand, TailRatio};
 pub use signed_rank::{signed_rank_test, TestMethod, TestResult};
+pub use variation::coefficient_of_variation;
 pub use verdict::{verdict, Verdict};
 
 /// Why a statistic could not be computed.

@@ -2,9 +2,10 @@
 
 use super::canvas::{label_width, padded_domain, x_axis, Canvas, Scale, Size, AXIS, INK};
 use super::{arm_color, WIDTH};
+use crate::analysis::summary::WALL_MS;
 use crate::render::format;
 use crate::schema::experiment::Arm;
-use crate::schema::summary::{Delta, Summary};
+use crate::schema::summary::{CellSummary, Delta, Summary};
 use crate::stats::Verdict;
 
 const TOP: f64 = 52.0;
@@ -41,11 +42,16 @@ fn verdict_note(d: &Delta) -> String {
     }
 }
 
-/// Every cell's deltas (cand - base wall-clock, ms) as points with CI bars. A filled point:
+/// The wall-clock deltas of a cell (the chart leaves the CPU ones to summary.md and bmf.json).
+fn wall(cell: &CellSummary) -> impl Iterator<Item = &Delta> {
+    cell.deltas.iter().filter(|d| d.metric == WALL_MS)
+}
+
+/// Every cell's wall-clock deltas (cand - base, ms) as points with CI bars. A filled point:
 /// the interval excludes 0 (`difference`); hollow: it does not, or there is none. The
 /// estimate, what the interval says and the p-value are written beside each row.
 pub fn deltas_svg(summary: &Summary) -> String {
-    let rows: usize = summary.cells.iter().map(|c| c.deltas.len()).sum();
+    let rows: usize = summary.cells.iter().map(|c| wall(c).count()).sum();
     let longest = summary
         .cells
         .iter()
@@ -54,7 +60,7 @@ pub fn deltas_svg(summary: &Summary) -> String {
             summary
                 .cells
                 .iter()
-                .flat_map(|c| c.deltas.iter())
+                .flat_map(wall)
                 .map(|d| format::delta_label(&d.name).chars().count() + 2),
         )
         .max()
@@ -87,7 +93,7 @@ pub fn deltas_svg(summary: &Summary) -> String {
     let values = summary
         .cells
         .iter()
-        .flat_map(|cell| cell.deltas.iter())
+        .flat_map(wall)
         .flat_map(|d| [d.estimate, d.ci_low, d.ci_high])
         .flatten()
         .chain([0.0]);
@@ -99,7 +105,7 @@ pub fn deltas_svg(summary: &Summary) -> String {
     for cell in &summary.cells {
         c.strong(&cell.id, 12.0, y + HEADER_H / 2.0, 40);
         y += HEADER_H;
-        for d in &cell.deltas {
+        for d in wall(cell) {
             let mid = y + ROW_H / 2.0;
             let color = candidate(&d.name).map(arm_color).unwrap_or(INK);
             let label = format::delta_label(&d.name);

@@ -218,20 +218,12 @@ mod tests {
     fn arm(phases: &[(&str, f64)], wall: Option<f64>) -> ArmSummary {
         ArmSummary {
             valid: 1,
-            discarded: 0,
-            discard_reasons: vec![],
             wall_ms: wall.and_then(|w| Distribution::of(&[w])),
-            tail_ratio: None,
-            tail_band: None,
-            wall_claim: false,
-            rss_bytes: None,
-            rss_claim: false,
-            artifact_bytes: None,
             phases_ms: phases
                 .iter()
                 .filter_map(|(n, v)| Distribution::of(&[*v]).map(|d| (n.to_string(), d)))
                 .collect::<BTreeMap<_, _>>(),
-            kernel_events: None,
+            ..ArmSummary::default()
         }
     }
 
