@@ -76,7 +76,7 @@ describe('views of the smoke bundle', () => {
     assert.equal((await chartsLoaded()).length, 1);
     for (const cell of summary.cells) {
       for (const d of cell.deltas) {
-        const r = await row(`#deltas tr[data-cell="${cell.id}"][data-delta="${d.name}"]`);
+        const r = await row(`#deltas tr[data-cell="${cell.id}"][data-delta="${d.name}"][data-metric="${d.metric}"]`);
         assert.equal(Number(r[3].v), d.estimate, `${cell.id} ${d.name} estimate`);
         assert.equal(r[3].text, signedMs(d.estimate));
         assert.equal(r[4].text, `${signedMs(d.ci_low)} to ${signedMs(d.ci_high)}`);
@@ -169,7 +169,7 @@ describe('views of the smoke bundle', () => {
       assert.equal(await page.textContent(`${el} .mx-fid`), cell.fidelity.verdict);
       const tone = { clean: 'good', lossy: 'bad', inconclusive: 'warn' }[cell.fidelity.verdict];
       assert.ok((await page.getAttribute(el, 'class')).includes(tone));
-      const c = cell.deltas.find((d) => d.name === 'c_vs_bare');
+      const c = cell.deltas.find((d) => d.name === 'c_vs_bare' && d.metric === 'wall_ms');
       assert.ok((await page.textContent(`${el} .mx-over`)).includes(signedMs(c.estimate)));
     }
     await page.click('#by-overhead');

@@ -35,7 +35,7 @@ pub fn DeltasView(summary: Arc<Summary>) -> impl IntoView {
                             _ => "—".to_string(),
                         };
                         view! {
-                            <tr data-cell=c.id.clone() data-delta=d.name.clone()>
+                            <tr data-cell=c.id.clone() data-delta=d.name.clone() data-metric=d.metric.clone()>
                                 <th scope="row">{c.id.clone()}</th>
                                 <td class="text">{format::delta_label(&d.name)}</td>
                                 <td class="text">{d.metric.clone()}</td>
@@ -64,6 +64,8 @@ pub fn DeltasView(summary: Arc<Summary>) -> impl IntoView {
                                 <td>{arm.label()}</td>
                                 {num::count(a.wall_ms.as_ref().map_or(0, |d| d.n))}
                                 {num::ms(a.wall_ms.as_ref().map(|d| d.median))}
+                                {num::ms(a.cpu_ms.as_ref().map(|d| d.median))}
+                                {num::ms(a.tare_cpu_ms.as_ref().map(|d| d.median))}
                             </tr>
                         }
                     })
@@ -73,7 +75,7 @@ pub fn DeltasView(summary: Arc<Summary>) -> impl IntoView {
     };
     view! {
         <p class="muted">
-            "Each row is a shift in wall-clock (candidate − base, ms): a Hodges-Lehmann estimate with an "
+            "Each row is a shift in wall-clock or in the workload's CPU time (candidate − base, ms): a Hodges-Lehmann estimate with an "
             "exact distribution-free 95% confidence interval; paired (Wilcoxon signed-rank) where the "
             "arms ran in pairs. A verdict needs at least 6 pairs."
         </p>
@@ -101,6 +103,7 @@ pub fn DeltasView(summary: Arc<Summary>) -> impl IntoView {
                     <tr>
                         <th scope="col">"cell"</th><th scope="col">"arm"</th>
                         <th scope="col">"n"</th><th scope="col">"median (ms)"</th>
+                        <th scope="col">"workload CPU (ms)"</th><th scope="col">"tare CPU (ms)"</th>
                     </tr>
                 </thead>
                 <tbody>{medians}</tbody>

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use report_model::analysis::summary::WALL_MS;
 use report_model::render::format;
 use report_model::schema::experiment::Arm;
 use report_model::schema::summary::{CellSummary, FidelityVerdict, Summary};
@@ -17,7 +18,12 @@ use crate::state::use_state;
 pub fn overhead(cell: &CellSummary) -> Option<(&'static str, f64, Option<f64>)> {
     let (name, d) = ["c_vs_bare", "a_vs_bare"]
         .into_iter()
-        .find_map(|n| cell.deltas.iter().find(|d| d.name == n).map(|d| (n, d)))?;
+        .find_map(|n| {
+            cell.deltas
+                .iter()
+                .find(|d| d.name == n && d.metric == WALL_MS)
+                .map(|d| (n, d))
+        })?;
     let est = d.estimate?;
     let bare = cell
         .arms
