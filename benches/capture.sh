@@ -4,6 +4,9 @@
 #   2. per-event cost on an open/write-heavy workload: bare vs tare vs strace -f vs bpftrace
 #   3. highest event rate with 0 drops over >= 5 s of workload
 #   4. tare's own peak RSS at ~100k events
+#   5. the workload's peak RSS and CPU as tare reports them, beside GNU time's for the same run
+#   6. 10M events: tare's whole-process wall-clock, CPU and peak RSS beside GNU time's and
+#      the clock outside
 # Usage (as root): bash benches/capture.sh [OUT_DIR]   -> OUT_DIR/capture.md and *.json
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -13,6 +16,7 @@ out=$(cd "$out" && pwd)
 for p in hyperfine strace bpftrace; do
   command -v "$p" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
 done
+[ -x /usr/bin/time ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
 mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing  # for bpftrace's tracepoints
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo build --release --locked -p tare -q
@@ -77,6 +81,37 @@ echo "== 4. tare's peak RSS at ~100k events" >&2
 mkdir -p "$work/rss-x" && tar -xzf "$work/rss.tar.gz" -C "$work/rss-x" run.json health.json
 cp "$work/rss-x/run.json" "$out/rss_run.json"; cp "$work/rss-x/health.json" "$out/rss_health.json"
 
+echo "== 5. workload RSS and CPU beside GNU time (GNU time runs inside the capture: one run)" >&2
+gnu="/usr/bin/time -f %M\t%U\t%S\t%e"
+alloc='b = bytearray(50 << 20)
+for i in range(0, len(b), 4096): b[i] = 1'
+small='b = bytearray(30 << 20)
+for i in range(0, len(b), 4096): b[i] = 1'
+cpu='import time
+t = time.process_time()
+while time.process_time() - t < 0.5: pass'
+: > "$out/usage.tsv"
+usage_row() { # $1 name, then the command
+  local name=$1; shift
+  $gnu -o "$work/$name.gnu" "$@" >/dev/null 2>&1 || true
+  "$tare" capture --quiet --out "$work/$name.tar.gz" -- $gnu -o "$work/$name.in.gnu" "$@" >/dev/null 2>&1
+  tar -xzf "$work/$name.tar.gz" -O run.json > "$work/$name.run.json"
+  printf '%s\t%s\t%s\n' "$name" "$(cat "$work/$name.in.gnu")" "$work/$name.run.json" >> "$out/usage.tsv"
+}
+usage_row python-50MiB /usr/bin/python3 -c "$alloc"
+usage_row tare-workload "$tare" workload --kernel-events 1000 --concurrency 2 --dir "$work/u-wl"
+usage_row tree-of-three /bin/sh -c "/usr/bin/python3 -c '$small' & /usr/bin/python3 -c '$small' & wait"
+usage_row cpu-0.5s /usr/bin/python3 -c "$cpu"
+
+echo "== 6. 10M events: tare's whole cost beside GNU time" >&2
+t0=$(date +%s%N)
+/usr/bin/time -f '%M\t%U\t%S\t%e' -o "$out/10m.gnu" "$tare" capture --out "$work/10m.tar.gz" -- \
+  dd if=/dev/zero of=/dev/null bs=1 count=10000000 status=none 2> "$out/10m_capture.txt"
+t1=$(date +%s%N)
+echo $(( (t1 - t0) / 1000 )) > "$out/10m.outside_us"
+tar -xzf "$work/10m.tar.gz" -O run.json > "$out/10m_run.json"
+stat -c %s "$work/10m.tar.gz" > "$out/10m.bytes"
+
 python3 - "$out" <<'PY' | tee "$out/capture.md"
 import json, sys, statistics
 out = sys.argv[1]
@@ -102,4 +137,30 @@ r = j("rss_run.json"); rh = j("rss_health.json")
 ev = sum(c["delivered"] for c in rh["counters"])
 mb = r["tare_peak_rss_bytes"] / 2**20
 print(f"| tare's own peak RSS <= 20 MB at 100k events | {mb:.1f} MiB at {ev} events | {'pass' if mb <= 20 else 'miss'} |")
+print()
+print("| workload (GNU time inside the same capture) | tare peak RSS | GNU time max RSS | off | tare CPU (user+sys) | GNU time CPU | off |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for line in open(f"{out}/usage.tsv"):
+    name, m, u, s_, e, run = line.rstrip("\n").split("\t")
+    r = json.load(open(run))
+    rss, gnu_rss = r["workload_peak_rss"]["bytes"], int(m) * 1024
+    cpu, gnu_cpu = (r["workload_cpu"]["user_ns"] + r["workload_cpu"]["sys_ns"]) / 1e9, float(u) + float(s_)
+    print(f"| {name} ({r['workload_peak_rss'].get('processes')} processes, {r['workload_peak_rss']['method']}) | {rss/2**20:.1f} MiB | {gnu_rss/2**20:.1f} MiB | {(rss-gnu_rss)/gnu_rss*100:+.1f}% "
+          f"| {cpu*1000:.0f} ms | {gnu_cpu*1000:.0f} ms | {(cpu-gnu_cpu)/gnu_cpu*100 if gnu_cpu else 0:+.1f}% |")
+print()
+m, u, s_, e = open(f"{out}/10m.gnu").read().split()
+r = j("10m_run.json")
+line = open(f"{out}/10m_capture.txt").read()
+total = float(line.split("total ")[1].split(" ms")[0])
+archive = float(line.split("archive ")[1].split(" ms")[0])
+events = int(line.split("tare: ")[1].split(" events")[0])
+outside = int(open(f"{out}/10m.outside_us").read()) / 1e3
+tcpu = (r["tare_cpu"]["user_ns"] + r["tare_cpu"]["sys_ns"]) / 1e6
+wcpu = (r["workload_cpu"]["user_ns"] + r["workload_cpu"]["sys_ns"]) / 1e6
+size = int(open(f"{out}/10m.bytes").read())
+print("| 10M one-byte writes (`dd bs=1`) | tare says | reference | off |\n|---|---:|---:|---:|")
+print(f"| whole-process wall-clock | {total/1e3:.2f} s (summary line `total`) | {outside/1e3:.2f} s outside, {float(e):.2f} s GNU time | {(total-outside)/outside*100:+.2f}% |")
+print(f"| tare's peak RSS, archive writing included | {r['tare_peak_rss_bytes']/2**20:.1f} MiB (run.json) | {int(m)/1024:.1f} MiB GNU time | {(r['tare_peak_rss_bytes']-int(m)*1024)/(int(m)*1024)*100:+.1f}% |")
+print(f"| CPU, tare + workload | {(tcpu+wcpu)/1e3:.2f} s (tare {tcpu/1e3:.2f} + workload {wcpu/1e3:.2f}) | {float(u)+float(s_):.2f} s GNU time | {((tcpu+wcpu)/1e3-(float(u)+float(s_)))/(float(u)+float(s_))*100:+.1f}% |")
+print(f"| archive_write | {archive/1e3:.2f} s for {events} events ({archive*1e6/events:.0f} ns/event), {size/events:.1f} B/event | | |")
 PY

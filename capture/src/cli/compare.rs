@@ -32,8 +32,13 @@ samples: medians are shown, nothing is judged, and the exit status is 0.
 
 Metrics, per cell and arm: wall_ms, wall_ratio (wall-clock over the bare arm's in the
 same block: arms other than bare; steady when the whole machine slows down for a while),
-peak_rss_bytes (the workload's), tare_peak_rss_bytes (capture arms), artifact_bytes (skipped when both sides wrote nothing), and
-phases.<name> for each capture phase (phases.monitor_attach, ...).
+cpu_ms (the workload's user + system CPU) and cpu_ratio (the same, over the bare arm's
+in the block), peak_rss_bytes (the workload's largest process, as GNU time reports it),
+rss_sum_bytes (the sum of its processes' peaks), memory_peak_bytes (the cgroup's charged
+memory, not RSS), tare_peak_rss_bytes and tare_cpu_ms (tare's own, capture arms),
+artifact_bytes (skipped when both sides wrote nothing), and phases.<name> for each
+capture phase (phases.monitor_attach, ...). A figure measured on one side only (an
+older baseline) is skipped and named in a note.
 
 Verdicts: `regression` when the whole 95% confidence interval of the unpaired
 Hodges-Lehmann shift (cand - base) lies above +threshold x base median; `improvement`
@@ -65,8 +70,9 @@ pub struct Args {
     #[arg(long, value_name = "PCT", default_value_t = compare::DEFAULT_THRESHOLD_PCT,
           value_parser = parse_pct)]
     pub threshold: f64,
-    /// A threshold for one metric (wall_ms, wall_ratio, peak_rss_bytes, tare_peak_rss_bytes,
-    /// artifact_bytes, phases.<name>, or `phases` for every phase); repeatable.
+    /// A threshold for one metric (wall_ms, wall_ratio, cpu_ms, cpu_ratio, peak_rss_bytes,
+    /// rss_sum_bytes, memory_peak_bytes, tare_peak_rss_bytes, tare_cpu_ms, artifact_bytes,
+    /// phases.<name>, or `phases` for every phase); repeatable.
     #[arg(long = "metric-threshold", value_name = "METRIC=PCT",
           value_parser = parse_metric_threshold)]
     pub metric_threshold: Vec<(String, f64)>,
