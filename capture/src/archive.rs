@@ -12,6 +12,7 @@ use report_model::schema::manifest::ContainerKind;
 use report_model::schema::phases::Phases;
 use report_model::schema::run::Run;
 use report_model::schema::to_canonical_json;
+use tracing::field::Empty;
 
 /// The big members of an archive, written first.
 pub struct Bulk {
@@ -36,8 +37,19 @@ pub struct Reports {
 /// Writes the archive to `path` atomically and deterministically: the bulk members, then
 /// what `reports` returns (called once the bulk is in), then the manifest. Returns the
 /// archive's size in bytes.
-pub fn write(path: &Path, run_id: &str, bulk: Bulk, reports: impl FnOnce() -> Result<Reports>) -> Result<u64> {
-    write_atomically_with(path, |out| {
+pub fn write(
+    path: &Path,
+    run_id: &str,
+    bulk: Bulk,
+    reports: impl FnOnce() -> Result<Reports>,
+) -> Result<u64> {
+    let mut members = vec!["kernel.ndjson"];
+    members.extend(bulk.trace.is_some().then_some("trace.json"));
+    members.extend(bulk.metrics.is_some().then_some("metrics.ndjson"));
+    members.extend(["run.json", "phases.json", "health.json", "manifest.json"]);
+    let encode = tracing::info_span!(target: "tare::capture", "archive_encode", members = %members.join(","), bytes = Empty);
+    let bytes = write_atomically_with(path, |out| {
+        let _e = encode.enter();
         let mut pack = PackStream::new("archive", out);
         let kernel = bulk.kernel;
         tracing::info_span!(target: "tare::archive", "member", path = %kernel.path, bytes = kernel.bytes as i64, spooled = true)
@@ -49,16 +61,30 @@ pub fn write(path: &Path, run_id: &str, bulk: Bulk, reports: impl FnOnce() -> Re
             add(&mut pack, "metrics.ndjson", || Ok::<_, Infallible>(metrics))?;
         }
         let r = reports()?;
-        add(&mut pack, "run.json", || to_canonical_json("run.json", &r.run))?;
-        add(&mut pack, "phases.json", || to_canonical_json("phases.json", &r.phases))?;
-        add(&mut pack, "health.json", || to_canonical_json("health.json", &r.health))?;
-        let _m = tracing::info_span!(target: "tare::archive", "manifest").entered();
-        Ok(pack.finish(ContainerKind::Archive, run_id, r.notes)?)
-    })
+        add(&mut pack, "run.json", || {
+            to_canonical_json("run.json", &r.run)
+        })?;
+        add(&mut pack, "phases.json", || {
+            to_canonical_json("phases.json", &r.phases)
+        })?;
+        add(&mut pack, "health.json", || {
+            to_canonical_json("health.json", &r.health)
+        })?;
+        let mut out = tracing::info_span!(target: "tare::archive", "manifest")
+            .in_scope(|| pack.finish(ContainerKind::Archive, run_id, r.notes))?;
+        out.flush()?;
+        encode.record("bytes", out.get_ref().metadata()?.len() as i64);
+        Ok(out)
+    })?;
+    Ok(bytes)
 }
 
 /// One member, serialized and appended under a `member` span (path, bytes).
-fn add<W, D, E>(pack: &mut PackStream<W>, path: &'static str, make: impl FnOnce() -> Result<D, E>) -> Result<()>
+fn add<W, D, E>(
+    pack: &mut PackStream<W>,
+    path: &'static str,
+    make: impl FnOnce() -> Result<D, E>,
+) -> Result<()>
 where
     W: Write,
     D: Into<Vec<u8>>,
@@ -120,8 +146,9 @@ pub fn write_atomically_with(
         let f = fill(BufWriter::with_capacity(256 << 10, f))?
             .into_inner()
             .map_err(|e| e.into_error())?;
-        f.sync_all()?;
         let bytes = f.metadata()?.len();
+        let _s = tracing::info_span!(target: "tare::archive", "archive_file", path = %path.display(), bytes = bytes as i64).entered();
+        f.sync_all()?;
         std::fs::rename(&tmp, path)?;
         Ok(bytes)
     })();

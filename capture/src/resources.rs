@@ -1,6 +1,8 @@
 //! Resource figures with their methods: the workload's peak RSS and charged memory, CPU from rusage, and tare's own memory (VmHWM, eBPF map memlock) and CPU.
 
-use report_model::schema::usage::{CpuTime, CpuUsage, MemoryMethod, MemoryPeak, PeakRss, RssMethod};
+use report_model::schema::usage::{
+    CpuTime, CpuUsage, MemoryMethod, MemoryPeak, PeakRss, RssMethod,
+};
 
 use crate::cgroup::PeakMemorySource;
 use crate::treewatch::TreePeaks;
@@ -137,7 +139,10 @@ mod tests {
         let w = workload_peak(Some(&TreePeaks::default()), None, 7);
         assert_eq!((w.bytes, w.method), (7168, RssMethod::Wait4Rusage));
         assert_eq!(workload_peak(None, None, 7).method, RssMethod::Wait4Rusage);
-        assert_eq!(workload_peak(Some(&t), Some(5), 7).method, RssMethod::Wait4Rusage);
+        assert_eq!(
+            workload_peak(Some(&t), Some(5), 7).method,
+            RssMethod::Wait4Rusage
+        );
     }
 
     #[test]
@@ -159,7 +164,10 @@ mod tests {
             memory_peak(&PeakMemorySource::V1MaxUsage(f.clone())).map(|m| m.method),
             Some(MemoryMethod::CgroupV1MaxUsage)
         );
-        assert_eq!(memory_peak(&PeakMemorySource::V2MemoryPeak(dir.join("none"))), None);
+        assert_eq!(
+            memory_peak(&PeakMemorySource::V2MemoryPeak(dir.join("none"))),
+            None
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -184,6 +192,12 @@ mod tests {
             sys_ns: 9,
             ..CpuUsage::default()
         };
-        assert_eq!(cpu_less(&whole, &part), CpuTime { user_ns: 6, sys_ns: 0 });
+        assert_eq!(
+            cpu_less(&whole, &part),
+            CpuTime {
+                user_ns: 6,
+                sys_ns: 0
+            }
+        );
     }
 }

@@ -241,12 +241,16 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         let tree = match watch.map(TreeWatch::finish).transpose() {
             Ok(t) => t,
             Err(e) => {
-                notes.push(format!("the tree watch failed, so peak RSS is wait4's: {e}"));
+                notes.push(format!(
+                    "the tree watch failed, so peak RSS is wait4's: {e}"
+                ));
                 None
             }
         };
         if tree.as_ref().is_some_and(|t| t.lost) {
-            notes.push("fork or exit notices were lost (socket overflow): peak RSS may be low".into());
+            notes.push(
+                "fork or exit notices were lost (socket overflow): peak RSS may be low".into(),
+            );
         }
         (waited, samples, tree)
     };

@@ -23,7 +23,8 @@ const GNU_TIME: &str = "/usr/bin/time";
 /// A Python process holding a 50 MiB bytearray, every page touched.
 const PY_50M: &str = "b = bytearray(50 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1";
 /// About half a second of CPU in user space.
-const PY_CPU: &str = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5: pass";
+const PY_CPU: &str =
+    "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5: pass";
 
 /// What GNU time wrote with `-f "%M %U %S %e"`: max RSS bytes, user+sys seconds, elapsed.
 #[derive(Debug, Clone, Copy)]
@@ -49,9 +50,16 @@ fn gnu_lines(path: &Path) -> Vec<Gnu> {
 }
 
 fn gnu_argv(out: &Path) -> Vec<String> {
-    [GNU_TIME, "-a", "-o", &out.display().to_string(), "-f", "%M %U %S %e"]
-        .map(String::from)
-        .to_vec()
+    [
+        GNU_TIME,
+        "-a",
+        "-o",
+        &out.display().to_string(),
+        "-f",
+        "%M %U %S %e",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 fn within(what: &str, got: f64, reference: f64, pct: f64) {
@@ -83,7 +91,11 @@ fn read_archive(path: &Path) -> (Run, Vec<KernelEvent>) {
     let bytes = std::fs::read(path).unwrap();
     let members = bundle::read_tar_gz(&name, &bytes, &Limits::default()).unwrap();
     bundle::verify(&name, &members).unwrap();
-    let run: Run = parse_json("run.json", member_text(&name, &members, "run.json").unwrap()).unwrap();
+    let run: Run = parse_json(
+        "run.json",
+        member_text(&name, &members, "run.json").unwrap(),
+    )
+    .unwrap();
     let events = parse_ndjson(
         "kernel.ndjson",
         member_text(&name, &members, "kernel.ndjson").unwrap(),
@@ -105,12 +117,23 @@ fn memory_workloads() -> Vec<(&'static str, Vec<String>, u32)> {
         ("python-50m", py(PY_50M), 1),
         (
             "tare-workload",
-            [TARE, "workload", "--kernel-events", "200", "--concurrency", "2"]
-                .map(String::from)
-                .to_vec(),
+            [
+                TARE,
+                "workload",
+                "--kernel-events",
+                "200",
+                "--concurrency",
+                "2",
+            ]
+            .map(String::from)
+            .to_vec(),
             1,
         ),
-        ("tree-of-three", ["/bin/sh", "-c", tree].map(String::from).to_vec(), 3),
+        (
+            "tree-of-three",
+            ["/bin/sh", "-c", tree].map(String::from).to_vec(),
+            3,
+        ),
     ]
 }
 
@@ -125,7 +148,12 @@ fn capture_peak_rss_and_cpu_agree_with_gnu_time() {
         let gnu = gnu_lines(&gnu_out)[0];
         let peak = &run.workload_peak_rss;
         assert_eq!(peak.method, RssMethod::TaskstatsHiwater, "{name}");
-        within(&format!("{name} peak RSS"), peak.bytes as f64, gnu.rss_bytes as f64, 5.0);
+        within(
+            &format!("{name} peak RSS"),
+            peak.bytes as f64,
+            gnu.rss_bytes as f64,
+            5.0,
+        );
         // GNU time itself is a process of the tree: it, then the command's processes.
         assert_eq!(peak.processes, Some(1 + procs), "{name}");
         assert!(peak.sum_bytes.unwrap() >= peak.bytes, "{name}");
@@ -152,7 +180,10 @@ fn the_first_event_of_a_capture_is_the_exec_of_its_command() {
         matches!(&first.detail, EventDetail::Exec { filename, .. } if filename == "/bin/true"),
         "the first event is {first:?}: tare's own setup must not be the workload's"
     );
-    assert!(events.iter().all(|e| e.comm != "tare"), "no event of tare's own");
+    assert!(
+        events.iter().all(|e| e.comm != "tare"),
+        "no event of tare's own"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -162,16 +193,32 @@ fn tare_kernel_memory_follows_the_ring_buffer_size() {
     let kernel_bytes = |ring: u32| {
         let archive = dir.join(format!("r{ring}.tar.gz"));
         let out = Command::new(TARE)
-            .args(["capture", "--quiet", "--ringbuf-bytes", &ring.to_string(), "--out"])
+            .args([
+                "capture",
+                "--quiet",
+                "--ringbuf-bytes",
+                &ring.to_string(),
+                "--out",
+            ])
             .arg(&archive)
             .args(["--", "/bin/true"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        read_archive(&archive).0.tare_kernel_bytes.expect("tare_kernel_bytes")
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        read_archive(&archive)
+            .0
+            .tare_kernel_bytes
+            .expect("tare_kernel_bytes")
     };
     let (small, big) = (kernel_bytes(1 << 20), kernel_bytes(4 << 20));
-    assert!(small >= 1 << 20, "the 1 MiB ring buffer is counted: {small}");
+    assert!(
+        small >= 1 << 20,
+        "the 1 MiB ring buffer is counted: {small}"
+    );
     // The ring grew by 3 MiB, the other maps stayed: within 1% (the ring's page array grows too).
     let grew = big - small;
     assert!(
@@ -191,9 +238,25 @@ fn at_1m_events_tare_reports_its_own_peak_cpu_and_total_as_gnu_time_sees_them() 
         .args(["-o"])
         .arg(&gnu_out)
         // A ring that holds bursts: tests share the two cores with other tests.
-        .args(["-f", "%M %U %S %e", TARE, "capture", "--ringbuf-bytes", "33554432", "--out"])
+        .args([
+            "-f",
+            "%M %U %S %e",
+            TARE,
+            "capture",
+            "--ringbuf-bytes",
+            "33554432",
+            "--out",
+        ])
         .arg(&archive)
-        .args(["--", "dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=1000000", "status=none"])
+        .args([
+            "--",
+            "dd",
+            "if=/dev/zero",
+            "of=/dev/null",
+            "bs=1",
+            "count=1000000",
+            "status=none",
+        ])
         .output()
         .unwrap();
     let outside_s = t0.elapsed().as_secs_f64();
@@ -201,9 +264,18 @@ fn at_1m_events_tare_reports_its_own_peak_cpu_and_total_as_gnu_time_sees_them() 
     assert!(out.status.success(), "{stderr}");
     let gnu = gnu_lines(&gnu_out)[0];
     let (run, events) = read_archive(&archive);
-    assert!(events.len() >= 1_000_000, "{} events: {stderr}", events.len());
+    assert!(
+        events.len() >= 1_000_000,
+        "{} events: {stderr}",
+        events.len()
+    );
     // Peak RSS: read after the kernel events went into the archive.
-    within("tare's peak RSS", run.tare_peak_rss_bytes as f64, gnu.rss_bytes as f64, 10.0);
+    within(
+        "tare's peak RSS",
+        run.tare_peak_rss_bytes as f64,
+        gnu.rss_bytes as f64,
+        10.0,
+    );
     // CPU: GNU time counts tare and its workload together.
     let cpu = run.workload_cpu.unwrap().total_ns() + {
         let t = run.tare_cpu.unwrap();
@@ -219,7 +291,10 @@ fn at_1m_events_tare_reports_its_own_peak_cpu_and_total_as_gnu_time_sees_them() 
         .unwrap_or_else(|| panic!("no total in: {stderr}"));
     within("total", total_ms / 1e3, outside_s, 5.0);
     within("total vs GNU time", total_ms / 1e3, gnu.elapsed_s, 5.0);
-    assert!(stderr.contains("archive "), "archive_write is on the summary line: {stderr}");
+    assert!(
+        stderr.contains("archive "),
+        "archive_write is on the summary line: {stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -259,23 +334,45 @@ a = "{gnu} /usr/bin/python3 {py}"
         .arg(&exp)
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let text = std::fs::read_to_string(out.join("samples.jsonl")).unwrap();
     let samples: Vec<Sample> = parse_ndjson("samples.jsonl", &text).unwrap();
     let gnu = gnu_lines(&gnu_out);
-    assert_eq!(samples.len(), gnu.len(), "one GNU time line per sample, in order");
+    assert_eq!(
+        samples.len(),
+        gnu.len(),
+        "one GNU time line per sample, in order"
+    );
     for (s, g) in samples.iter().zip(&gnu) {
         assert!(s.valid, "{s:?}");
         let what = format!("sample {} ({})", s.seq, s.arm.as_str());
         assert_eq!(s.rss_method, Some(RssMethod::TaskstatsHiwater), "{what}");
-        within(&format!("{what} peak RSS"), s.peak_rss_bytes.unwrap() as f64, g.rss_bytes as f64, 5.0);
-        assert!(s.usage.memory_peak_bytes.is_some(), "{what}: charged memory");
+        within(
+            &format!("{what} peak RSS"),
+            s.peak_rss_bytes.unwrap() as f64,
+            g.rss_bytes as f64,
+            5.0,
+        );
+        assert!(
+            s.usage.memory_peak_bytes.is_some(),
+            "{what}: charged memory"
+        );
         assert!(s.usage.cpu_ns().is_some(), "{what}: CPU");
         if s.arm == Arm::A {
             // tare's own cost, measured from outside the `tare capture` process.
             assert!(s.usage.tare_cpu_ns().unwrap() > 0, "{what}: tare's CPU");
-            assert!(s.tare_peak_rss_bytes.unwrap() > 4 << 20, "{what}: tare's RSS");
-            assert!(s.usage.tare_kernel_bytes.unwrap() > 0, "{what}: tare's maps");
+            assert!(
+                s.tare_peak_rss_bytes.unwrap() > 4 << 20,
+                "{what}: tare's RSS"
+            );
+            assert!(
+                s.usage.tare_kernel_bytes.unwrap() > 0,
+                "{what}: tare's maps"
+            );
         } else {
             assert_eq!(s.usage.tare_cpu_ns(), None, "{what}");
         }

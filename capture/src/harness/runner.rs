@@ -15,8 +15,8 @@ use report_model::schema::otlp::parse_otlp_json;
 use report_model::schema::phases::Phases;
 use report_model::schema::run::Run;
 use report_model::schema::sample::Sample;
-use report_model::schema::usage::{CpuUsage, MemoryPeak, PeakRss, SampleUsage};
 use report_model::schema::summary::Summary;
+use report_model::schema::usage::{CpuUsage, MemoryPeak, PeakRss, SampleUsage};
 use report_model::schema::{parse_json, parse_ndjson, to_ndjson, Versioned};
 
 use super::arms::{plan, ArmPlan};
@@ -156,8 +156,13 @@ fn run_sample(
     // before it runs (the workload itself, or `tare capture` and the workload below it).
     let watch = TreeWatch::start().ok();
     let started = Instant::now();
-    let ended = spawn::run_to_end(&p.argv, &cg, Duration::from_secs(e.timeout_s), watch.as_ref())
-        .with_context(|| format!("cannot run {}", p.argv.join(" ")))?;
+    let ended = spawn::run_to_end(
+        &p.argv,
+        &cg,
+        Duration::from_secs(e.timeout_s),
+        watch.as_ref(),
+    )
+    .with_context(|| format!("cannot run {}", p.argv.join(" ")))?;
     let wall_ns = started.elapsed().as_nanos() as u64;
     let memory = crate::resources::memory_peak(cg.peak_memory());
     let _ = cg.remove();
@@ -245,7 +250,12 @@ fn judge_archive(p: &ArmPlan, cell: &Cell, out: &Path, s: &mut Sample, problems:
             // The workload's figures as `tare capture` measured them, by the same method
             // as the other arms' (it is the workload's parent there).
             if let Some(cpu) = &run.workload_cpu {
-                set_workload(s, &run.workload_peak_rss, run.workload_memory_peak.as_ref(), cpu);
+                set_workload(
+                    s,
+                    &run.workload_peak_rss,
+                    run.workload_memory_peak.as_ref(),
+                    cpu,
+                );
             }
             s.usage.tare_kernel_bytes = run.tare_kernel_bytes;
             s.tare_peak_rss_bytes = Some(run.tare_peak_rss_bytes);

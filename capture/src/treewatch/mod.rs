@@ -50,10 +50,7 @@ impl TreePeaks {
     /// The tree's peak RSS: its largest process's, with the sum of all and their count;
     /// `except` leaves one process out (tare itself, when it is the root of a bench sample).
     pub fn peak_rss(&self, except: Option<u32>) -> Option<PeakRss> {
-        let procs = self
-            .processes
-            .values()
-            .filter(|p| Some(p.tgid) != except);
+        let procs = self.processes.values().filter(|p| Some(p.tgid) != except);
         let (mut max, mut sum, mut n) = (0u64, 0u64, 0u32);
         for p in procs {
             max = max.max(p.hiwater_rss_bytes);
@@ -185,7 +182,8 @@ impl TreeWatch {
     /// have exited (its exit notice is queued before its parent can reap it).
     pub fn finish(mut self) -> io::Result<TreePeaks> {
         self.stop_thread()?;
-        let tree = std::mem::take(&mut *self.tree.lock().map_err(|_| io::Error::other("poisoned"))?);
+        let tree =
+            std::mem::take(&mut *self.tree.lock().map_err(|_| io::Error::other("poisoned"))?);
         Ok(tree.into_peaks())
     }
 
@@ -356,7 +354,10 @@ impl Connector {
     fn open() -> io::Result<Connector> {
         let fd = netlink(libc::SOCK_DGRAM, libc::NETLINK_CONNECTOR, wire::CN_IDX_PROC)
             .map_err(|e| explain(e, "the proc connector (CONFIG_PROC_EVENTS)"))?;
-        send(fd.as_raw_fd(), &wire::cn_proc_op(wire::PROC_CN_MCAST_LISTEN, 1))?;
+        send(
+            fd.as_raw_fd(),
+            &wire::cn_proc_op(wire::PROC_CN_MCAST_LISTEN, 1),
+        )?;
         Ok(Connector(fd))
     }
 
@@ -371,7 +372,10 @@ impl Connector {
 
 impl Drop for Connector {
     fn drop(&mut self) {
-        let _ = send(self.0.as_raw_fd(), &wire::cn_proc_op(wire::PROC_CN_MCAST_IGNORE, 2));
+        let _ = send(
+            self.0.as_raw_fd(),
+            &wire::cn_proc_op(wire::PROC_CN_MCAST_IGNORE, 2),
+        );
     }
 }
 
@@ -392,7 +396,8 @@ impl Taskstats {
         let cpus = std::fs::read_to_string("/sys/devices/system/cpu/possible")?
             .trim()
             .to_string();
-        let reg = wire::taskstats_cpumask(family, wire::TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, &cpus, 2);
+        let reg =
+            wire::taskstats_cpumask(family, wire::TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, &cpus, 2);
         send(fd.as_raw_fd(), &reg)?;
         answer(&fd, &mut buf, |_| None::<()>).map_err(|e| explain(e, what))?;
         Ok(Taskstats { fd, family, cpus })
@@ -502,8 +507,14 @@ mod tests {
         t.settle();
         t.settle();
         let p = t.into_peaks();
-        assert_eq!(p.processes.keys().copied().collect::<Vec<_>>(), [100, 101, 102]);
-        assert_eq!(p.processes[&101].comm, "p101", "the leader names the process");
+        assert_eq!(
+            p.processes.keys().copied().collect::<Vec<_>>(),
+            [100, 101, 102]
+        );
+        assert_eq!(
+            p.processes[&101].comm, "p101",
+            "the leader names the process"
+        );
         let peak = p.peak_rss(None).unwrap();
         assert_eq!(peak.bytes, 5000 * 1024);
         assert_eq!(peak.sum_bytes, Some(9000 * 1024));

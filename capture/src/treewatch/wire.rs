@@ -245,7 +245,8 @@ pub fn task_exit(family: u16, kind: u16, payload: &[u8]) -> Option<TaskExit> {
     if kind != family || *payload.first()? != TASKSTATS_CMD_NEW {
         return None;
     }
-    let (_, aggr) = attrs(payload.get(GENL_HDRLEN..)?).find(|(k, _)| *k == TASKSTATS_TYPE_AGGR_PID)?;
+    let (_, aggr) =
+        attrs(payload.get(GENL_HDRLEN..)?).find(|(k, _)| *k == TASKSTATS_TYPE_AGGR_PID)?;
     let mut pid = None;
     let mut stats = None;
     for (k, d) in attrs(aggr) {
@@ -285,7 +286,11 @@ mod tests {
         assert_eq!(m.len() % 4, 0);
         // 16 header + 4 genl + 4 attr header + 10 name bytes, the attribute padded to 4.
         assert_eq!(u32_at(&m, 0), Some(36));
-        assert_eq!(u16_at(&m, 20), Some(14), "the attribute's own length is unpadded");
+        assert_eq!(
+            u16_at(&m, 20),
+            Some(14),
+            "the attribute's own length is unpadded"
+        );
         assert_eq!(u16_at(&m, 4), Some(GENL_ID_CTRL));
         assert_eq!(u32_at(&m, 8), Some(7));
         assert_eq!(&m[24..34], b"TASKSTATS\0");
@@ -339,7 +344,11 @@ mod tests {
         let stats = stats_bytes(13, 41, 40, 7, 66_000);
         let mut inner = nla(TASKSTATS_TYPE_PID, &41u32.to_ne_bytes());
         inner.extend(nla(TASKSTATS_TYPE_STATS, &stats));
-        let body = genl(TASKSTATS_CMD_NEW, 1, &nla(TASKSTATS_TYPE_AGGR_PID | 0x8000, &inner));
+        let body = genl(
+            TASKSTATS_CMD_NEW,
+            1,
+            &nla(TASKSTATS_TYPE_AGGR_PID | 0x8000, &inner),
+        );
         let msg = nlmsg(0x1a, 0, 0, &body);
         let (k, p) = messages(&msg).next().unwrap();
         let t = task_exit(0x1a, k, p).unwrap();
