@@ -138,7 +138,7 @@ ev = sum(c["delivered"] for c in rh["counters"])
 mb = r["tare_peak_rss_bytes"] / 2**20
 print(f"| tare's own peak RSS <= 20 MB at 100k events | {mb:.1f} MiB at {ev} events | {'pass' if mb <= 20 else 'miss'} |")
 print()
-print("| workload (GNU time inside the same capture) | tare peak RSS | GNU time max RSS | off | tare CPU (user+sys) | GNU time CPU | off |")
+print("| workload (GNU time inside the same capture) | peak RSS, tare says | GNU time max RSS | off | CPU user+sys, tare says | GNU time (10 ms steps) | off |")
 print("|---|---:|---:|---:|---:|---:|---:|")
 for line in open(f"{out}/usage.tsv"):
     name, m, u, s_, e, run = line.rstrip("\n").split("\t")

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
-use report_model::schema::health::{Health, KindCounters};
+use report_model::schema::health::{Health, KindCounters, TareSetup};
 use report_model::schema::phases::Phases;
 use report_model::schema::run::{ExitInfo, Run};
 use report_model::schema::Versioned;
@@ -141,14 +141,15 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
     // parked before exec. All of it before the programs load, so that tare's own steps
     // (joining the v1 memory cgroup) are not recorded as the workload's: its first event is
     // its exec.
-    let (cg, watch, prepared, mut notes) = {
+    // Caveats of the run's own figures (not of the kernel layer): run.json's notes.
+    let mut run_notes = Vec::new();
+    let (cg, watch, prepared) = {
         let _p = clock.phase("cgroup_prepare");
         let cg = SessionCgroup::create(&run_id).context("cannot create the session cgroup")?;
-        let mut notes = Vec::new();
         let watch = match TreeWatch::start() {
             Ok(w) => Some(w),
             Err(e) => {
-                notes.push(format!(
+                run_notes.push(format!(
                     "peak RSS is wait4's ru_maxrss, which also counts tare's memory copied at fork: {e}"
                 ));
                 None
@@ -159,7 +160,7 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         if let (Some(w), Some(pid)) = (&watch, prepared.pid()) {
             w.follow(pid);
         }
-        (cg, watch, prepared, notes)
+        (cg, watch, prepared)
     };
 
     let (monitor, tare_kernel_bytes) = {
@@ -212,8 +213,9 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
     )
     .context("cannot start the resource sampler")?;
 
-    let (ended, samples, tree) = {
+    let (ended, samples, tree, mut notes) = {
         let _p = clock.phase("child_runtime");
+        let mut notes = Vec::new();
         let waited = child.wait_with(opts.timeout).await;
         let samples = {
             let span =
@@ -241,18 +243,18 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         let tree = match watch.map(TreeWatch::finish).transpose() {
             Ok(t) => t,
             Err(e) => {
-                notes.push(format!(
+                run_notes.push(format!(
                     "the tree watch failed, so peak RSS is wait4's: {e}"
                 ));
                 None
             }
         };
         if tree.as_ref().is_some_and(|t| t.lost) {
-            notes.push(
+            run_notes.push(
                 "fork or exit notices were lost (socket overflow): peak RSS may be low".into(),
             );
         }
-        (waited, samples, tree)
+        (waited, samples, tree, notes)
     };
     let child_ns = child_started.elapsed().as_nanos() as u64;
 
@@ -296,7 +298,8 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         },
         None => None,
     };
-    let health = health_of(&output.counters, foreign, notes.clone());
+    let mut health = health_of(&output.counters, foreign, notes.clone());
+    health.tare_setup = Some(TareSetup::BeforeCapture);
     let mut run = Run {
         schema: Run::SCHEMA.into(),
         run_id: run_id.clone(),
@@ -318,6 +321,7 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         tare_kernel_bytes: Some(tare_kernel_bytes),
         host_class: host.host_class.clone(),
         tare_version: hostinfo::VERSION.into(),
+        notes: run_notes,
     };
 
     let archive_bytes = {

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use report_model::bundle::{self, member_text, Limits};
 use report_model::schema::experiment::Arm;
+use report_model::schema::health::{Health, TareSetup};
 use report_model::schema::kernel_event::{EventDetail, KernelEvent};
 use report_model::schema::run::Run;
 use report_model::schema::sample::Sample;

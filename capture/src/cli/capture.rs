@@ -65,7 +65,7 @@ pub fn run(args: Args, clock: &PhaseClock) -> Result<i32> {
     let c = session::capture(&opts, clock)?;
     if !args.quiet {
         eprintln!("tare: {}", summary_line(&c, clock.elapsed_ns()));
-        for note in &c.health.notes {
+        for note in c.health.notes.iter().chain(&c.run.notes) {
             eprintln!("tare: note: {note}");
         }
     }

@@ -21,6 +21,18 @@ pub struct Health {
     /// Why the run is incomplete (timeout, interrupt), if it is.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What became of tare's own steps between the child's fork and its exec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tare_setup: Option<TareSetup>,
+}
+
+/// tare's own steps in the child before it runs the command (joining its cgroups).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TareSetup {
+    /// Done before the programs were attached: none of it is among the events, and the
+    /// workload's first event is its exec.
+    BeforeCapture,
 }
 
 /// `complete` only when every submitted event was delivered and none was dropped.
@@ -78,6 +90,7 @@ impl Health {
                 CgroupCorrelation::Leaked
             },
             foreign_events,
+            tare_setup: None,
             counters,
             notes,
         }

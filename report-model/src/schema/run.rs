@@ -40,6 +40,9 @@ pub struct Run {
     pub tare_kernel_bytes: Option<u64>,
     pub host_class: String,
     pub tare_version: String,
+    /// Caveats of this run's own figures (memory, CPU), not of the kernel layer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// How the child ended.
