@@ -185,6 +185,17 @@ fn the_first_event_of_a_capture_is_the_exec_of_its_command() {
         events.iter().all(|e| e.comm != "tare"),
         "no event of tare's own"
     );
+    let archive = dir.join("true.tar.gz");
+    let name = archive.display().to_string();
+    let bytes = std::fs::read(&archive).unwrap();
+    let members = bundle::read_tar_gz(&name, &bytes, &Limits::default()).unwrap();
+    let text = member_text(&name, &members, "health.json").unwrap();
+    let health: Health = parse_json("health.json", text).unwrap();
+    assert_eq!(
+        health.tare_setup,
+        Some(TareSetup::BeforeCapture),
+        "health.json says so"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
