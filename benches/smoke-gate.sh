@@ -36,8 +36,9 @@ for i in $(seq 1 "$runs"); do
   rc=0
   "$tare" compare baselines/smoke "$work/cand" "${thresholds[@]}" --json >"$work/r.json" || rc=$?
   [ "$rc" = 0 ] && pass=$((pass + 1))
-  printf 'run %2d: exit %s; worst lower CI bound: wall_ms %s, wall_ratio %s\n' "$i" "$rc" \
-    "$(worst "$work/r.json" wall_ms)" "$(worst "$work/r.json" wall_ratio)"
+  printf 'run %2d: exit %s; worst lower CI bound: wall_ms %s, wall_ratio %s, cpu_ms %s, cpu_ratio %s, tare_cpu_ms %s\n' "$i" "$rc" \
+    "$(worst "$work/r.json" wall_ms)" "$(worst "$work/r.json" wall_ratio)" \
+    "$(worst "$work/r.json" cpu_ms)" "$(worst "$work/r.json" cpu_ratio)" "$(worst "$work/r.json" tare_cpu_ms)"
 done
 echo "same commit: $pass of $runs single runs passed"
 

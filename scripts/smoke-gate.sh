@@ -9,14 +9,15 @@
 # - 10% of the base median by default, and so for wall_ratio (each arm's wall-clock over the
 #   bare sample of its block): the worst same-commit lower CI bound seen was +1.3%, and the
 #   capture arms planted 20% slower are caught with lower bounds of +11% and more (n = 60);
-# - 50% for wall_ms and phases.*: the machine itself drifts, so absolute times moved by up to
+# - 50% for wall_ms, phases.*, cpu_ms and tare_cpu_ms (absolute times): the machine itself drifts, so absolute times moved by up to
 #   +25% (lower CI bound, bare arm) between same-commit runs minutes apart; they catch only
 #   gross slowdowns, the ratio catches what observing costs.
 # A regression must show in two fresh runs in a row (the second only runs when the first
 # regressed), so one unlucky run cannot turn CI red while a real slowdown still does.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-thresholds=(--threshold 10 --metric-threshold wall_ms=50 --metric-threshold phases=50)
+thresholds=(--threshold 10 --metric-threshold wall_ms=50 --metric-threshold phases=50
+  --metric-threshold cpu_ms=50 --metric-threshold tare_cpu_ms=50)
 if [ "${1:-}" = --thresholds ]; then
   echo "${thresholds[@]}"
   exit 0
