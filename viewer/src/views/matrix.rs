@@ -16,14 +16,12 @@ use crate::state::use_state;
 /// The overhead of observing a cell: the `c_vs_bare` shift (else `a_vs_bare`) and that shift
 /// as a percentage of the bare median.
 pub fn overhead(cell: &CellSummary) -> Option<(&'static str, f64, Option<f64>)> {
-    let (name, d) = ["c_vs_bare", "a_vs_bare"]
-        .into_iter()
-        .find_map(|n| {
-            cell.deltas
-                .iter()
-                .find(|d| d.name == n && d.metric == WALL_MS)
-                .map(|d| (n, d))
-        })?;
+    let (name, d) = ["c_vs_bare", "a_vs_bare"].into_iter().find_map(|n| {
+        cell.deltas
+            .iter()
+            .find(|d| d.name == n && d.metric == WALL_MS)
+            .map(|d| (n, d))
+    })?;
     let est = d.estimate?;
     let bare = cell
         .arms
