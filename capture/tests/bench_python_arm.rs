@@ -1,13 +1,11 @@
 //! A second real OTel SDK through the harness: the Python SDK as an experiment's arm command.
 //! Needs the OpenTelemetry Python SDK that scripts/setup.sh installs.
 
-use std::process::Command;
+mod common;
 
 use report_model::schema::parse_json;
 use report_model::schema::sample::RetentionPattern;
 use report_model::schema::summary::Summary;
-
-const TARE: &str = env!("CARGO_BIN_EXE_tare");
 
 #[test]
 fn python_sdk_arm_keeps_the_newest_128_of_500() {
@@ -39,14 +37,7 @@ b = "python3 {} --span-events {{span_events}} --trace-out {{trace_out}}"
     )
     .unwrap();
     let out = dir.join("res");
-    let run = Command::new(TARE)
-        .arg("bench")
-        .arg(&exp)
-        .arg("--quiet")
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let run = common::bench(&exp, &out);
     assert!(
         run.status.success(),
         "bench failed (is the Python SDK installed? run scripts/setup.sh): {}\n{}",

@@ -69,12 +69,7 @@ fn bench(dir: &Path, name: &str, sleep_s: f64) -> PathBuf {
     let exp = dir.join(format!("{name}.toml"));
     std::fs::write(&exp, planted_experiment(sleep_s)).unwrap();
     let out = dir.join(name);
-    let o = Command::new(TARE)
-        .args(["bench", "--quiet", "--out"])
-        .arg(&out)
-        .arg(&exp)
-        .output()
-        .unwrap();
+    let o = common::bench(&exp, &out);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "bench {name}: {stdout}\n{stderr}");
     out

@@ -340,12 +340,7 @@ a = "{gnu} /usr/bin/python3 {py}"
     )
     .unwrap();
     let out = dir.join("res");
-    let run = Command::new(TARE)
-        .args(["bench", "--quiet", "--out"])
-        .arg(&out)
-        .arg(&exp)
-        .output()
-        .unwrap();
+    let run = common::bench(&exp, &out);
     assert!(
         run.status.success(),
         "{}",

@@ -54,3 +54,13 @@ pub fn ok_json(out: &std::process::Output) -> serde_json::Value {
     assert_eq!(text.lines().count(), 1, "one JSON line: {text}");
     serde_json::from_str(text.trim()).expect("stdout is JSON")
 }
+
+/// `tare bench --quiet --out OUT EXPERIMENT`.
+pub fn bench(experiment: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tare"))
+        .args(["bench", "--quiet", "--out"])
+        .arg(out)
+        .arg(experiment)
+        .output()
+        .expect("run tare bench")
+}
