@@ -10,17 +10,12 @@
 # Usage (as root): bash benches/capture.sh [OUT_DIR]   -> OUT_DIR/capture.md and *.json
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-out=${1:-target/bench-capture}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-for p in hyperfine strace bpftrace; do
-  command -v "$p" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
-done
+. benches/common.sh
+bench_out target/bench-capture "${1:-}"
+need_tools hyperfine strace bpftrace
 [ -x /usr/bin/time ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
-mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing  # for bpftrace's tracepoints
-export PATH="$HOME/.cargo/bin:$PATH"
-cargo build --release --locked -p tare -q
-tare=$PWD/target/release/tare
+need_tracefs
+build_tare
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -8,14 +8,11 @@
 # Usage (as root): bash benches/collateral.sh [OUT_DIR]   -> OUT_DIR/collateral.md
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-out=${1:-target/bench-collateral}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-command -v bpftrace >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bpftrace >/dev/null
-mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
-export PATH="$HOME/.cargo/bin:$PATH"
-cargo build --release --locked -p tare -q
-tare=$PWD/target/release/tare
+. benches/common.sh
+bench_out target/bench-collateral "${1:-}"
+need_tools bpftrace
+need_tracefs
+build_tare
 work=$(mktemp -d)
 tracer=
 cleanup() { [ -n "$tracer" ] && kill "$tracer" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }

@@ -7,16 +7,11 @@
 # Usage (as root): bash benches/per-event.sh [OUT_DIR]   -> OUT_DIR/per-event.md
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-out=${1:-target/bench-per-event}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-for p in strace bpftrace; do
-  command -v "$p" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
-done
-mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
-export PATH="$HOME/.cargo/bin:$PATH"
-cargo build --release --locked -p tare -q
-tare=$PWD/target/release/tare
+. benches/common.sh
+bench_out target/bench-per-event "${1:-}"
+need_tools strace bpftrace
+need_tracefs
+build_tare
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 n=${EVENTS:-200000}

@@ -7,13 +7,10 @@
 # Usage (as root): bash benches/telemetry.sh [OUT_DIR]   -> OUT_DIR/telemetry.md and telemetry.json
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-out=${1:-target/bench-telemetry}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-command -v hyperfine >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
-export PATH="$HOME/.cargo/bin:$PATH"
-cargo build --release --locked -p tare -q
-tare=${CARGO_TARGET_DIR:-$PWD/target}/release/tare
+. benches/common.sh
+bench_out target/bench-telemetry "${1:-}"
+need_tools hyperfine
+build_tare
 work=$(mktemp -d)
 recv=
 trap '[ -n "$recv" ] && kill "$recv" 2>/dev/null; rm -rf "$work"' EXIT
