@@ -24,6 +24,8 @@ if [ "$WANT_BROWSER" = 1 ]; then
   command -v chromedriver >/dev/null || need_pkgs+=(chromium-driver)
 fi
 command -v bpftool >/dev/null || [ -x /usr/sbin/bpftool ] || need_pkgs+=(bpftool)
+# GNU time: the reference the memory and CPU tests hold tare's figures against.
+[ -x /usr/bin/time ] || need_pkgs+=(time)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "apt-get install ${need_pkgs[*]}"
   apt-get update -qq
