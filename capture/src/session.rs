@@ -56,25 +56,13 @@ pub fn new_run_id() -> String {
     format!("run-{}-{}", utc_stamp(secs), std::process::id())
 }
 
-/// `YYYYMMDD-HHMMSS` in UTC for Unix seconds (civil-from-days, proleptic Gregorian).
+/// `YYYYMMDD-HHMMSS` in UTC for Unix seconds.
 pub fn utc_stamp(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let t = i64::try_from(secs)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    t.strftime("%Y%m%d-%H%M%S").to_string()
 }
 
 /// The health file from the monitor's counters: the only way it is built.
