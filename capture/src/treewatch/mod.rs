@@ -425,9 +425,9 @@ impl Drop for Taskstats {
     }
 }
 
-/// Waits (1 s at most) for the kernel's answer to a request: `pick` finds the value in a
-/// reply; an acknowledgement (error 0) ends the wait with `T::default()`-less `None` when
-/// `pick` wants none; a negative error is returned as an error.
+/// Waits (1 s at most) for the kernel's answer to a request: the value `pick` finds in a
+/// reply, or `T::default()` for a bare acknowledgement (error 0); a negative error code
+/// comes back as that errno.
 fn answer<T>(fd: &OwnedFd, buf: &mut [u8], pick: impl Fn(&[u8]) -> Option<T>) -> io::Result<T>
 where
     T: Default,
