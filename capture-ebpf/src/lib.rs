@@ -163,13 +163,38 @@ pub mod names {
     pub const COUNTERS: &str = "COUNTERS";
     pub const INFLIGHT: &str = "INFLIGHT";
     pub const SCRATCH: &str = "SCRATCH";
-    /// (program, raw tracepoint) pairs; every program name starts with `tare_`.
-    pub const PROGRAMS: [(&str, &str); 5] = [
-        ("tare_sys_enter", "sys_enter"),
-        ("tare_sys_exit", "sys_exit"),
+    /// The scheduler's raw tracepoints (program, tracepoint): always attached.
+    pub const SCHED_PROGRAMS: [(&str, &str); 3] = [
         ("tare_exec", "sched_process_exec"),
         ("tare_fork", "sched_process_fork"),
         ("tare_exit", "sched_process_exit"),
+    ];
+    /// The fallback syscall hooks (program, raw tracepoint): they run for every syscall of
+    /// every task on the host, so they are used only where fexit is not available.
+    pub const RAW_SYSCALL_PROGRAMS: [(&str, &str); 2] = [
+        ("tare_sys_enter", "sys_enter"),
+        ("tare_sys_exit", "sys_exit"),
+    ];
+    /// The preferred syscall hooks (program, syscall): one fexit program per traced
+    /// syscall, on the kernel's syscall entry function (`__x64_sys_openat` on x86_64), so
+    /// no other syscall pays anything. A syscall the kernel lacks (arm64 has no `open`) is
+    /// skipped. Every program name starts with `tare_`.
+    pub const FEXIT_PROGRAMS: [(&str, &str); 15] = [
+        ("tare_open", "open"),
+        ("tare_creat", "creat"),
+        ("tare_openat", "openat"),
+        ("tare_openat2", "openat2"),
+        ("tare_write", "write"),
+        ("tare_pwrite64", "pwrite64"),
+        ("tare_writev", "writev"),
+        ("tare_pwritev", "pwritev"),
+        ("tare_pwritev2", "pwritev2"),
+        ("tare_unlink", "unlink"),
+        ("tare_unlinkat", "unlinkat"),
+        ("tare_rename", "rename"),
+        ("tare_renameat", "renameat"),
+        ("tare_renameat2", "renameat2"),
+        ("tare_connect", "connect"),
     ];
 }
 

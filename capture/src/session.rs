@@ -12,7 +12,7 @@ use report_model::schema::Versioned;
 
 use crate::archive;
 use crate::cgroup::SessionCgroup;
-use crate::monitor::{Monitor, MonitorConfig, MonitorCounters, MonitorOutput};
+use crate::monitor::{HookChoice, Monitor, MonitorConfig, MonitorCounters, MonitorOutput};
 use crate::phases::PhaseClock;
 use crate::sampler::{self, Sampler};
 use crate::spool::KernelSpool;
@@ -33,6 +33,8 @@ pub struct CaptureOptions {
     pub trace: Option<PathBuf>,
     /// How often the resource timeline (metrics.ndjson) is sampled.
     pub sample_interval: Duration,
+    /// How the traced syscalls are hooked.
+    pub syscall_hooks: HookChoice,
 }
 
 /// What a capture produced.
@@ -155,6 +157,7 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         let _p = clock.phase("monitor_attach");
         let cfg = MonitorConfig {
             ringbuf_bytes: opts.ringbuf_bytes,
+            syscall_hooks: opts.syscall_hooks,
             ..MonitorConfig::new(cg.id(), cg.level())
         };
         // Events go to a spool beside the archive as they arrive, not into memory.
@@ -288,6 +291,8 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
     };
     let mut health = health_of(&output.counters, foreign, notes.clone());
     health.tare_setup = Some(TareSetup::BeforeCapture);
+    health.syscall_hooks = Some(output.syscall_hooks);
+    run_notes.extend(output.notes.iter().cloned());
     let mut run = Run {
         schema: Run::SCHEMA.into(),
         run_id: run_id.clone(),

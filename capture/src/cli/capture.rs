@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::monitor::HookChoice;
 use crate::phases::PhaseClock;
 use crate::resources;
 use crate::session::{self, CaptureOptions};
@@ -40,12 +41,35 @@ pub struct Args {
     /// into metrics.ndjson (e.g. 250ms, 0.5s, or milliseconds; at least 100ms).
     #[arg(long, value_name = "DURATION", default_value = "250ms", value_parser = crate::sampler::parse_interval)]
     pub sample_interval: Duration,
+    /// How to hook the traced syscalls: `fexit` runs only for them; `raw-tracepoint`
+    /// (sys_enter/sys_exit) runs for every syscall of every process on the host; `auto`
+    /// takes fexit where the kernel has it. health.json says which was used.
+    #[arg(long, value_enum, default_value_t = Hooks::Auto, value_name = "HOOKS")]
+    pub syscall_hooks: Hooks,
     /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,
     /// The command and its arguments.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
+}
+
+/// The values of `--syscall-hooks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Hooks {
+    Auto,
+    Fexit,
+    RawTracepoint,
+}
+
+impl From<Hooks> for HookChoice {
+    fn from(h: Hooks) -> HookChoice {
+        match h {
+            Hooks::Auto => HookChoice::Auto,
+            Hooks::Fexit => HookChoice::Fexit,
+            Hooks::RawTracepoint => HookChoice::RawTracepoint,
+        }
+    }
 }
 
 pub fn run(args: Args, clock: &PhaseClock) -> Result<i32> {
@@ -61,6 +85,7 @@ pub fn run(args: Args, clock: &PhaseClock) -> Result<i32> {
         timeout,
         trace: args.trace,
         sample_interval: args.sample_interval,
+        syscall_hooks: args.syscall_hooks.into(),
     };
     let c = session::capture(&opts, clock)?;
     if !args.quiet {

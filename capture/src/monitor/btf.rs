@@ -4,9 +4,29 @@
 //! `task_struct.{pid,tgid,real_parent,exit_code}` and `linux_binprm.filename`
 //! are found here and handed to them as load-time constants. A full BTF parse
 //! (what aya does for CO-RE) costs ~20 ms; this single pass over the type
-//! section finds just these and costs ~1-2 ms.
+//! section finds just these, and the type ids of the syscall functions the
+//! fexit programs attach to, and costs ~1-2 ms.
 
 use std::path::Path;
+
+use capture_ebpf::names::FEXIT_PROGRAMS;
+
+/// The number of syscalls tare hooks with fexit.
+pub const FEXIT_SYSCALLS: usize = FEXIT_PROGRAMS.len();
+
+/// The name prefix of the kernel's syscall entry functions on this architecture
+/// (`__x64_sys_openat`), which take the syscall's `pt_regs`.
+/// `None` where no such wrapper is known: then no function is found and the raw
+/// tracepoints are used.
+pub fn syscall_prefix() -> Option<&'static str> {
+    match std::env::consts::ARCH {
+        "x86_64" => Some("__x64_sys_"),
+        "aarch64" => Some("__arm64_sys_"),
+        "riscv64" => Some("__riscv_sys_"),
+        "s390x" => Some("__s390x_sys_"),
+        _ => None,
+    }
+}
 
 /// Offsets (bytes) and facts the eBPF programs are parameterised with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +38,9 @@ pub struct KernelOffsets {
     pub bprm_filename: u32,
     /// `sched_process_exit` passes `bool group_dead` (Linux 6.16+).
     pub exit_has_group_dead: bool,
+    /// BTF type id of each syscall's entry function, in `FEXIT_PROGRAMS` order; 0 when the
+    /// kernel has no such function (the syscall does not exist on this architecture).
+    pub syscall_funcs: [u32; FEXIT_SYSCALLS],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +63,7 @@ const KIND_ARRAY: u32 = 3;
 const KIND_STRUCT: u32 = 4;
 const KIND_UNION: u32 = 5;
 const KIND_ENUM: u32 = 6;
+const KIND_FUNC: u32 = 12;
 const KIND_TYPEDEF: u32 = 8;
 const KIND_VOLATILE: u32 = 9;
 const KIND_CONST: u32 = 10;
@@ -88,6 +112,7 @@ impl<'a> Btf<'a> {
             offsets: Vec::with_capacity(types.len() / 24),
         };
         let mut found = Found::default();
+        let prefix = syscall_prefix().map(str::as_bytes);
         let mut at = 0usize;
         while at < types.len() {
             let name_off = u32_at(types, at).ok_or(BtfError::Malformed("truncated type"))?;
@@ -113,6 +138,17 @@ impl<'a> Btf<'a> {
                 };
                 if *slot == 0 {
                     *slot = id;
+                }
+            } else if let (KIND_FUNC, Some(prefix)) = (kind, prefix) {
+                if let Some(syscall) = btf.name(name_off).strip_prefix(prefix) {
+                    if let Some(i) = FEXIT_PROGRAMS
+                        .iter()
+                        .position(|(_, s)| s.as_bytes() == syscall)
+                    {
+                        if found.syscall_funcs[i] == 0 {
+                            found.syscall_funcs[i] = id;
+                        }
+                    }
                 }
             }
             at += 12 + extra;
@@ -207,6 +243,7 @@ struct Found {
     linux_binprm: u32,
     exit_tp: u32,
     none: u32,
+    syscall_funcs: [u32; FEXIT_SYSCALLS],
 }
 
 /// Finds the offsets in a BTF blob (e.g. the bytes of /sys/kernel/btf/vmlinux).
@@ -232,6 +269,7 @@ pub fn kernel_offsets(data: &[u8]) -> Result<KernelOffsets, BtfError> {
             .ok_or(BtfError::Missing("linux_binprm.filename"))?,
         // (void *__data, struct task_struct *p, bool group_dead)
         exit_has_group_dead: found.exit_tp != 0 && btf.tp_params(found.exit_tp).unwrap_or(0) >= 3,
+        syscall_funcs: found.syscall_funcs,
     })
 }
 
@@ -247,18 +285,20 @@ pub fn read_kernel_offsets(path: &Path) -> Result<KernelOffsets, BtfError> {
 /// Where the offsets of the running kernel are cached (per boot).
 pub const OFFSETS_CACHE: &str = "/run/tare/kernel-offsets";
 
-const CACHE_MAGIC: &str = "tare-kernel-offsets-v1";
+const CACHE_MAGIC: &str = "tare-kernel-offsets-v2";
 
 /// The cache record for `key` (boot id and BTF size: offsets cannot change within a boot).
 pub fn format_cache(key: &str, o: &KernelOffsets) -> String {
+    let funcs: Vec<String> = o.syscall_funcs.iter().map(u32::to_string).collect();
     format!(
-        "{CACHE_MAGIC} {key} {} {} {} {} {} {}\n",
+        "{CACHE_MAGIC} {key} {} {} {} {} {} {} {}\n",
         o.task_pid,
         o.task_tgid,
         o.task_real_parent,
         o.task_exit_code,
         o.bprm_filename,
-        u8::from(o.exit_has_group_dead)
+        u8::from(o.exit_has_group_dead),
+        funcs.join(" ")
     )
 }
 
@@ -269,7 +309,7 @@ pub fn parse_cache(text: &str, key: &str) -> Option<KernelOffsets> {
         return None;
     }
     let mut n = || f.next()?.parse::<u32>().ok();
-    let o = KernelOffsets {
+    let mut o = KernelOffsets {
         task_pid: n()?,
         task_tgid: n()?,
         task_real_parent: n()?,
@@ -280,7 +320,11 @@ pub fn parse_cache(text: &str, key: &str) -> Option<KernelOffsets> {
             1 => true,
             _ => return None,
         },
+        syscall_funcs: [0; FEXIT_SYSCALLS],
     };
+    for id in o.syscall_funcs.iter_mut() {
+        *id = n()?;
+    }
     f.next().is_none().then_some(o)
 }
 
@@ -369,6 +413,9 @@ pub(crate) mod tests {
         pub fn typedef(&mut self, name: &str, to: u32) -> u32 {
             self.head(name, KIND_TYPEDEF, 0, false, to)
         }
+        pub fn func(&mut self, name: &str, proto: u32) -> u32 {
+            self.head(name, KIND_FUNC, 0, false, proto)
+        }
         pub fn proto(&mut self, params: &[u32]) -> u32 {
             let id = self.head("", KIND_FUNC_PROTO, params.len() as u32, false, 0);
             for p in params {
@@ -442,6 +489,11 @@ pub(crate) mod tests {
         let proto = b.proto(&params);
         let pp = b.ptr(proto);
         b.typedef("btf_trace_sched_process_exit", pp);
+        let syscall = b.proto(&[void_ptr]);
+        let prefix = syscall_prefix().unwrap_or("__x64_sys_");
+        b.func(&format!("{prefix}openat"), syscall);
+        b.func("openat", syscall); // not the syscall's function: ignored
+        b.func(&format!("{prefix}connect"), syscall);
         b.strukt(KIND_UNION, "linux_binprm", false, &[]);
         b.strukt(
             KIND_STRUCT,
@@ -455,6 +507,11 @@ pub(crate) mod tests {
     #[test]
     fn finds_offsets_in_a_synthetic_blob() {
         let o = kernel_offsets(&sample(true)).unwrap();
+        let mut funcs = [0; FEXIT_SYSCALLS];
+        let at = |name: &str| FEXIT_PROGRAMS.iter().position(|(_, s)| *s == name).unwrap();
+        // int, 2 structs, typedef, task_struct, 2 ptrs, proto, ptr, typedef, proto: id 12 on.
+        funcs[at("openat")] = 12;
+        funcs[at("connect")] = 14;
         assert_eq!(
             o,
             KernelOffsets {
@@ -464,6 +521,7 @@ pub(crate) mod tests {
                 task_exit_code: 1164,
                 bprm_filename: 96,
                 exit_has_group_dead: true,
+                syscall_funcs: funcs,
             }
         );
         assert!(!kernel_offsets(&sample(false)).unwrap().exit_has_group_dead);
@@ -477,7 +535,7 @@ pub(crate) mod tests {
         assert_eq!(parse_cache(&text, "boot-2-5516713"), None);
         assert_eq!(parse_cache("garbage", "k"), None);
         assert_eq!(
-            parse_cache(&text.replace(" 1\n", " 7\n"), "boot-1-5516713"),
+            parse_cache(&text.replace(" 96 1 ", " 96 7 "), "boot-1-5516713"),
             None
         );
         assert_eq!(

@@ -4,9 +4,11 @@
 //! BTF (`Btf::from_sys_fs()` in `EbpfLoader::new`, ~20 ms here, even when
 //! `.btf(None)` follows), and our programs need no CO-RE. So the object is
 //! parsed and relocated with `aya-obj` (aya's own ELF layer), maps are created
-//! with `aya::maps::MapData::create`, and the five raw-tracepoint programs are
-//! loaded with a plain `BPF_PROG_LOAD`. Userspace still reads the maps
-//! through aya (`RingBuf`, `PerCpuArray`).
+//! with `aya::maps::MapData::create`, and the programs are loaded with a plain
+//! `BPF_PROG_LOAD`: raw tracepoints for exec, fork and exit, and for the syscalls
+//! one fexit program per syscall (or, where fexit is not available, the raw
+//! `sys_enter`/`sys_exit` pair). Userspace still reads the maps through aya
+//! (`RingBuf`, `PerCpuArray`).
 
 use std::collections::{HashMap, HashSet};
 use std::error::Error as StdError;
@@ -17,12 +19,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use aya::maps::MapData;
-use aya_obj::generated::{bpf_cmd, bpf_insn, bpf_prog_type};
+use aya_obj::generated::{bpf_attach_type, bpf_cmd, bpf_insn, bpf_prog_type};
 use aya_obj::{EbpfSectionKind, Object};
 use capture_ebpf::{globals, names};
+use report_model::schema::health::SyscallHooks;
 
-use super::btf::kernel_offsets_cached;
-use super::{MonitorConfig, MonitorError};
+use super::btf::{kernel_offsets_cached, KernelOffsets};
+use super::{HookChoice, MonitorConfig, MonitorError};
 
 /// The eBPF object built by capture/build.rs (empty when built with TARE_SKIP_EBPF=1).
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/capture-ebpf"));
@@ -115,7 +118,7 @@ fn owned(fd: i64) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(fd as i32) }
 }
 
-/// `union bpf_attr` for BPF_PROG_LOAD, up to `expected_attach_type`.
+/// `union bpf_attr` for BPF_PROG_LOAD, up to `attach_btf_obj_fd`.
 #[repr(C)]
 #[derive(Default)]
 struct ProgLoadAttr {
@@ -131,6 +134,15 @@ struct ProgLoadAttr {
     prog_name: [u8; 16],
     prog_ifindex: u32,
     expected_attach_type: u32,
+    prog_btf_fd: u32,
+    func_info_rec_size: u32,
+    func_info: u64,
+    func_info_cnt: u32,
+    line_info_rec_size: u32,
+    line_info: u64,
+    line_info_cnt: u32,
+    attach_btf_id: u32,
+    attach_btf_obj_fd: u32,
 }
 
 /// `union bpf_attr` for BPF_MAP_UPDATE_ELEM.
@@ -165,17 +177,23 @@ struct InfoAttr {
     info: u64,
 }
 
-fn prog_load(
-    name: &str,
-    insns: &[bpf_insn],
-    license: &CString,
-    log: Option<&mut Vec<u8>>,
-) -> io::Result<OwnedFd> {
+fn prog_load(code: &Code, log: Option<&mut Vec<u8>>) -> io::Result<OwnedFd> {
+    let (prog_type, expected_attach_type, attach_btf_id) = match code.hook {
+        Hook::RawTracepoint(_) => (bpf_prog_type::BPF_PROG_TYPE_RAW_TRACEPOINT, 0, 0),
+        Hook::Fexit { btf_id, .. } => (
+            bpf_prog_type::BPF_PROG_TYPE_TRACING,
+            bpf_attach_type::BPF_TRACE_FEXIT as u32,
+            btf_id,
+        ),
+    };
+    let (name, insns) = (code.name, &code.insns);
     let mut attr = ProgLoadAttr {
-        prog_type: bpf_prog_type::BPF_PROG_TYPE_RAW_TRACEPOINT as u32,
+        prog_type: prog_type as u32,
         insn_cnt: insns.len() as u32,
         insns: insns.as_ptr() as u64,
-        license: license.as_ptr() as u64,
+        license: code.license.as_ptr() as u64,
+        expected_attach_type,
+        attach_btf_id,
         ..ProgLoadAttr::default()
     };
     let n = name.len().min(15);
@@ -188,12 +206,17 @@ fn prog_load(
     sys_bpf(bpf_cmd::BPF_PROG_LOAD, &mut attr).map(owned)
 }
 
-/// Attaches a loaded program to a raw tracepoint; closing the fd detaches it.
-pub(crate) fn raw_tracepoint_open(tracepoint: &str, prog: &OwnedFd) -> io::Result<OwnedFd> {
-    let name =
-        CString::new(tracepoint).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+/// Attaches a loaded program to its hook; closing the returned link fd detaches it.
+/// A raw tracepoint is named; an fexit program's function was fixed when it was loaded.
+pub(crate) fn attach_program(hook: &Hook, prog: &OwnedFd) -> io::Result<OwnedFd> {
+    let name = match hook {
+        Hook::RawTracepoint(tp) => {
+            Some(CString::new(*tp).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?)
+        }
+        Hook::Fexit { .. } => None,
+    };
     let mut attr = RawTpAttr {
-        name: name.as_ptr() as u64,
+        name: name.as_ref().map_or(0, |n| n.as_ptr() as u64),
         prog_fd: prog.as_raw_fd() as u32,
         _pad: 0,
     };
@@ -232,14 +255,55 @@ fn finalize_data_map(map: &MapData, data: &[u8], rodata: bool) -> io::Result<()>
     Ok(())
 }
 
+/// Where a program is attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    /// A raw tracepoint, by name.
+    RawTracepoint(&'static str),
+    /// fexit on the entry function of `syscall`, whose BTF type id is `btf_id`.
+    Fexit { syscall: &'static str, btf_id: u32 },
+}
+
+impl std::fmt::Display for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Hook::RawTracepoint(tp) => write!(f, "raw tracepoint {tp}"),
+            Hook::Fexit { syscall, .. } => write!(f, "fexit of syscall {syscall}"),
+        }
+    }
+}
+
+/// One program's relocated instructions, ready to be verified.
+#[derive(Clone)]
+pub struct Code {
+    pub name: &'static str,
+    pub hook: Hook,
+    pub insns: Vec<bpf_insn>,
+    pub license: CString,
+}
+
+/// A verified program and its hook.
+pub struct Program {
+    pub name: &'static str,
+    pub hook: Hook,
+    pub fd: OwnedFd,
+}
+
 /// Everything loaded and verified, nothing attached yet.
 pub struct Loaded {
     /// The ring buffer map.
     pub ring: MapData,
     /// The per-CPU counters map.
     pub counters: MapData,
-    /// (program name, raw tracepoint, program fd), in `names::PROGRAMS` order.
-    pub programs: Vec<(&'static str, &'static str, OwnedFd)>,
+    /// The verified programs: the scheduler's, then the syscalls'.
+    pub programs: Vec<Program>,
+    /// How the syscalls are hooked by `programs`.
+    pub hooks: SyscallHooks,
+    /// The raw-tracepoint syscall programs, kept unverified in case the fexit programs
+    /// cannot be attached (only when the choice was `Auto` and fexit was picked).
+    pub fallback: Vec<Code>,
+    /// Why the fallback hooks are in use, when they are.
+    pub notes: Vec<String>,
     /// The other maps (held by the programs too; kept until unload for clarity).
     pub other_maps: Vec<MapData>,
 }
@@ -260,6 +324,8 @@ pub struct LoadTimings {
     pub maps: std::time::Duration,
     /// Program verification, two programs at a time.
     pub programs: std::time::Duration,
+    /// Programs verified.
+    pub verified: u32,
 }
 
 type Created = Vec<(String, MapData, aya_obj::Map)>;
@@ -288,15 +354,15 @@ fn bad_object(what: &str, e: &dyn std::fmt::Display) -> MonitorError {
 }
 
 /// Verifies one program; on rejection, loads it again with the verifier log for the error.
-fn load_program(
-    parent: &tracing::Span,
-    name: &str,
-    insns: &[bpf_insn],
-    license: &CString,
-) -> Result<OwnedFd, MonitorError> {
-    let _span = tracing::info_span!(target: "tare::monitor", parent: parent, "program_load", program = %name, insns = insns.len() as i64).entered();
-    match prog_load(name, insns, license, None) {
-        Ok(fd) => Ok(fd),
+fn load_program(parent: &tracing::Span, code: &Code) -> Result<Program, MonitorError> {
+    let name = code.name;
+    let _span = tracing::info_span!(target: "tare::monitor", parent: parent, "program_load", program = %name, insns = code.insns.len() as i64).entered();
+    match prog_load(code, None) {
+        Ok(fd) => Ok(Program {
+            name,
+            hook: code.hook,
+            fd,
+        }),
         Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) => {
             Err(MonitorError::Permission {
                 what: format!("loading program {name}"),
@@ -305,13 +371,13 @@ fn load_program(
         }
         Err(e) => {
             let mut log = vec![0u8; 1 << 20];
-            let _ = prog_load(name, insns, license, Some(&mut log));
+            let _ = prog_load(code, Some(&mut log));
             let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
             let text = String::from_utf8_lossy(&log[..end]);
             let lines: Vec<&str> = text.lines().collect();
             let tail = lines[lines.len().saturating_sub(30)..].join("\n");
             Err(MonitorError::Kernel {
-                what: format!("the kernel rejected program {name}"),
+                what: format!("the kernel rejected program {name} ({})", code.hook),
                 detail: format!("{e}; verifier log (end):\n{tail}"),
             })
         }
@@ -322,7 +388,7 @@ fn load_program(
 ///
 /// On two or more CPUs the steps overlap: the ring buffer is created on its
 /// own thread while the kernel offsets are read and the other maps made, and
-/// the largest program (`tare_sys_exit`) is verified while the other four are.
+/// the programs are verified two at a time (see [`verify`]).
 pub fn load(
     cfg: &MonitorConfig,
     btf: &Path,
@@ -433,8 +499,7 @@ pub fn load(
     obj.relocate_calls(&text_sections)
         .map_err(|e| bad_object("relocating calls", &e))?;
 
-    let mut code: Vec<(&'static str, &'static str, &[bpf_insn], &CString)> = Vec::new();
-    for (name, tracepoint) in names::PROGRAMS {
+    let code_of = |name: &'static str, hook: Hook| -> Result<Code, MonitorError> {
         let prog = obj
             .programs
             .get(name)
@@ -443,51 +508,98 @@ pub fn load(
             .functions
             .get(&prog.function_key())
             .ok_or_else(|| bad_object("finding a function", &name))?;
-        code.push((name, tracepoint, &func.instructions, &prog.license));
-    }
-    // The biggest program is verified on its own thread, the others on this one.
-    let biggest = code
-        .iter()
-        .enumerate()
-        .max_by_key(|(_, c)| c.2.len())
-        .map(|(i, _)| i)
-        .unwrap_or(0);
-    let t = Instant::now();
-    // The spans of both threads are children of the caller's span.
-    let parent = tracing::Span::current();
-    let loaded: Vec<Result<OwnedFd, MonitorError>> = std::thread::scope(|scope| {
-        let (bn, _, bi, bl) = code[biggest];
-        let big_parent = &parent;
-        let big = scope.spawn(move || load_program(big_parent, bn, bi, bl));
-        let mut out: Vec<Option<Result<OwnedFd, MonitorError>>> = code
+        Ok(Code {
+            name,
+            hook,
+            insns: func.instructions.clone(),
+            license: prog.license.clone(),
+        })
+    };
+    let raw_syscalls = || -> Result<Vec<Code>, MonitorError> {
+        names::RAW_SYSCALL_PROGRAMS
             .iter()
-            .enumerate()
-            .map(|(i, (n, _, insns, lic))| {
-                (i != biggest).then(|| load_program(&parent, n, insns, lic))
-            })
-            .collect();
-        out[biggest] = Some(big.join().unwrap_or_else(|_| {
-            Err(MonitorError::Kernel {
-                what: "loading a program".into(),
-                detail: "the thread panicked".into(),
-            })
-        }));
-        out.into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    Err(MonitorError::Kernel {
-                        what: "loading a program".into(),
-                        detail: "not loaded".into(),
-                    })
-                })
-            })
+            .map(|&(name, tp)| code_of(name, Hook::RawTracepoint(tp)))
             .collect()
-    });
-    timings.programs = t.elapsed();
-    let mut programs = Vec::new();
-    for ((name, tracepoint, _, _), fd) in code.iter().zip(loaded) {
-        programs.push((*name, *tracepoint, fd?));
+    };
+    let mut code: Vec<Code> = names::SCHED_PROGRAMS
+        .iter()
+        .map(|&(name, tp)| code_of(name, Hook::RawTracepoint(tp)))
+        .collect::<Result<_, _>>()?;
+    let sched = code.len();
+    let fexit = fexit_hooks(&offs);
+    let mut notes = Vec::new();
+    let use_fexit = match cfg.syscall_hooks {
+        HookChoice::RawTracepoint => false,
+        HookChoice::Fexit if fexit.is_empty() => {
+            return Err(MonitorError::Kernel {
+                what: "hooking the syscalls with fexit (--syscall-hooks fexit)".into(),
+                detail:
+                    "the kernel's BTF has none of the syscall functions; use --syscall-hooks auto"
+                        .into(),
+            })
+        }
+        HookChoice::Fexit => true,
+        HookChoice::Auto if fexit.is_empty() => {
+            notes.push("syscalls hooked with raw tracepoints: the kernel's BTF has no syscall function for fexit".into());
+            false
+        }
+        HookChoice::Auto => true,
+    };
+    if use_fexit {
+        for (name, hook) in fexit {
+            code.push(code_of(name, hook)?);
+        }
+    } else {
+        code.extend(raw_syscalls()?);
     }
+    let fallback = if use_fexit && cfg.syscall_hooks == HookChoice::Auto {
+        raw_syscalls()?
+    } else {
+        Vec::new()
+    };
+    let t = Instant::now();
+    let mut results = verify(&code);
+    let mut hooks = if use_fexit {
+        SyscallHooks::Fexit
+    } else {
+        SyscallHooks::RawTracepoint
+    };
+    // A kernel that refuses the fexit programs gets the raw tracepoints in `Auto`: too old,
+    // no trampolines, or a policy that refuses fexit alone (EPERM here, though the raw
+    // tracepoints of the same batch loaded: so it is not tare's privileges).
+    let sched_loaded = results[..sched].iter().all(Result::is_ok);
+    let fexit_failed = results[sched..].iter().find_map(|r| match r {
+        Err(e) if !fallback.is_empty() && sched_loaded => Some(fexit_refusal(e)),
+        _ => None,
+    });
+    let mut verified = code.len();
+    if let Some(why) = fexit_failed {
+        results.truncate(sched);
+        results.extend(verify(&fallback));
+        verified += fallback.len();
+        hooks = SyscallHooks::RawTracepoint;
+        notes.push(format!("syscalls hooked with raw tracepoints: {why}"));
+    }
+    timings.programs = t.elapsed();
+    timings.verified = verified as u32;
+    let programs = match results.into_iter().collect::<Result<Vec<_>, _>>() {
+        Ok(p) => p,
+        Err(e @ MonitorError::Permission { .. }) if use_fexit && sched_loaded => {
+            return Err(MonitorError::Kernel {
+                what: "hooking the syscalls with fexit (--syscall-hooks fexit)".into(),
+                detail: format!(
+                    "{}; use --syscall-hooks auto or raw-tracepoint",
+                    fexit_refusal(&e)
+                ),
+            })
+        }
+        Err(e) => return Err(e),
+    };
+    let fallback = if hooks == SyscallHooks::Fexit {
+        fallback
+    } else {
+        Vec::new()
+    };
 
     let mut ring = None;
     let mut counters = None;
@@ -504,9 +616,74 @@ pub fn load(
         ring: ring.ok_or_else(|| missing(names::EVENTS))?,
         counters: counters.ok_or_else(|| missing(names::COUNTERS))?,
         programs,
+        hooks,
+        fallback,
+        notes,
         other_maps,
     };
     Ok((loaded, timings))
+}
+
+/// Why the kernel refused an fexit program, for a note.
+fn fexit_refusal(e: &MonitorError) -> String {
+    match e {
+        MonitorError::Permission { what, detail } => format!(
+            "{what}: {detail}, though the raw tracepoints loaded: this kernel refuses fexit programs"
+        ),
+        e => e.to_string(),
+    }
+}
+
+/// The fexit hook of every traced syscall the kernel has a function for.
+fn fexit_hooks(offs: &KernelOffsets) -> Vec<(&'static str, Hook)> {
+    names::FEXIT_PROGRAMS
+        .iter()
+        .zip(offs.syscall_funcs)
+        .filter(|(_, id)| *id != 0)
+        .map(|(&(name, syscall), btf_id)| (name, Hook::Fexit { syscall, btf_id }))
+        .collect()
+}
+
+/// Verifies `code` on two threads (the kernel verifies one program per call), the biggest
+/// programs first, each thread taking the next one left. Results come in `code` order.
+pub fn verify(code: &[Code]) -> Vec<Result<Program, MonitorError>> {
+    let mut order: Vec<usize> = (0..code.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(code[i].insns.len()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    // The spans of both threads are children of the caller's span.
+    let parent = tracing::Span::current();
+    let lane = || {
+        let mut done = Vec::new();
+        loop {
+            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&i) = order.get(k) else {
+                return done;
+            };
+            done.push((i, load_program(&parent, &code[i])));
+        }
+    };
+    let mut all = std::thread::scope(|scope| {
+        let other = scope.spawn(lane);
+        let mut mine = lane();
+        match other.join() {
+            Ok(theirs) => mine.extend(theirs),
+            Err(_) => {
+                let lost: Vec<usize> = (0..code.len())
+                    .filter(|i| !mine.iter().any(|(j, _)| j == i))
+                    .collect();
+                for i in lost {
+                    let e = MonitorError::Kernel {
+                        what: format!("loading program {}", code[i].name),
+                        detail: "the verifying thread panicked".into(),
+                    };
+                    mine.push((i, Err(e)));
+                }
+            }
+        }
+        mine
+    });
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
 }
 
 #[cfg(test)]
@@ -541,8 +718,12 @@ mod tests {
             return;
         }
         let obj = Object::parse(EBPF_OBJECT).expect("embedded object parses");
-        for (name, _) in names::PROGRAMS {
-            assert!(obj.programs.contains_key(name), "{name}");
+        let all = names::SCHED_PROGRAMS
+            .iter()
+            .chain(&names::RAW_SYSCALL_PROGRAMS)
+            .chain(&names::FEXIT_PROGRAMS);
+        for (name, _) in all {
+            assert!(obj.programs.contains_key(*name), "{name}");
         }
         for m in [
             names::EVENTS,

@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use aya::maps::{Map, MapData, PerCpuArray, RingBuf};
 use capture_ebpf::{counter_index, CTR_DROPPED, CTR_SEEN, CTR_SUBMITTED, NUM_KINDS};
+use report_model::schema::health::SyscallHooks;
 use report_model::schema::kernel_event::{EventKind, KernelEvent};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -60,6 +61,20 @@ pub struct MonitorConfig {
     pub session_level: u32,
     /// Ring buffer bytes: a power of two and a page multiple.
     pub ringbuf_bytes: u32,
+    /// How to hook the traced syscalls.
+    pub syscall_hooks: HookChoice,
+}
+
+/// How to hook the traced syscalls (`tare capture --syscall-hooks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HookChoice {
+    /// fexit where the kernel can, else the raw tracepoints (said in health.json's notes).
+    #[default]
+    Auto,
+    /// fexit or an error.
+    Fexit,
+    /// The raw `sys_enter`/`sys_exit` tracepoints, which every syscall on the host runs.
+    RawTracepoint,
 }
 
 impl MonitorConfig {
@@ -69,6 +84,7 @@ impl MonitorConfig {
             session_cgroup_id,
             session_level,
             ringbuf_bytes: DEFAULT_RINGBUF_BYTES,
+            syscall_hooks: HookChoice::Auto,
         }
     }
 }
@@ -162,7 +178,7 @@ pub struct MonitorTimings {
     pub load: Duration,
     /// The parts of `load`.
     pub detail: load::LoadTimings,
-    /// Attaching to the raw tracepoints and starting the consumer.
+    /// Attaching the programs and starting the consumer.
     pub attach: Duration,
     /// In `finish`: from the call until everything submitted was received.
     pub drain: Duration,
@@ -183,6 +199,10 @@ pub struct MonitorOutput {
     pub timings: MonitorTimings,
     /// Kernel ids the programs had (gone once this is returned).
     pub program_ids: Vec<u32>,
+    /// How the syscalls were hooked.
+    pub syscall_hooks: SyscallHooks,
+    /// Why the hooks are not the preferred ones, when they are not.
+    pub notes: Vec<String>,
 }
 
 /// The kernel objects of a running capture; dropping it detaches (links
@@ -208,6 +228,8 @@ pub struct Monitor {
     task: Option<JoinHandle<Consumer>>,
     timings: MonitorTimings,
     program_ids: Vec<u32>,
+    syscall_hooks: SyscallHooks,
+    notes: Vec<String>,
 }
 
 impl Monitor {
@@ -230,12 +252,14 @@ impl Monitor {
         }
         let mut timings = MonitorTimings::default();
         let t = Instant::now();
-        let (loaded, lt) = load::load(&cfg, Path::new(KERNEL_BTF), Path::new(btf::OFFSETS_CACHE))?;
+        let (mut loaded, lt) =
+            load::load(&cfg, Path::new(KERNEL_BTF), Path::new(btf::OFFSETS_CACHE))?;
         timings.load = t.elapsed();
         timings.btf = lt.offsets;
         timings.detail = lt;
 
         let t = Instant::now();
+        let links = attach::attach_all(&mut loaded)?;
         let ring = RingBuf::try_from(Map::RingBuf(loaded.ring))
             .map_err(|e| load::classify("opening the ring buffer", &e))?;
         let counters = PerCpuArray::try_from(Map::PerCpuArray(loaded.counters))
@@ -249,11 +273,11 @@ impl Monitor {
                 load::classify("registering the ring buffer with tokio", &e)
             })?
         };
-        let links = attach::attach_all(&loaded.programs)?;
         let program_ids = attach::program_ids(&loaded.programs);
+        let (syscall_hooks, notes) = (loaded.hooks, std::mem::take(&mut loaded.notes));
         let kernel = Kernel {
             links,
-            programs: loaded.programs.into_iter().map(|(_, _, fd)| fd).collect(),
+            programs: loaded.programs.into_iter().map(|p| p.fd).collect(),
             _maps: loaded.other_maps,
         };
         let (stop, stop_rx) = oneshot::channel();
@@ -271,7 +295,14 @@ impl Monitor {
             task: Some(task),
             timings,
             program_ids,
+            syscall_hooks,
+            notes,
         })
+    }
+
+    /// How the syscalls are hooked.
+    pub fn syscall_hooks(&self) -> SyscallHooks {
+        self.syscall_hooks
     }
 
     /// Load and attach timings (drain and detach are filled in by `finish`).
@@ -374,6 +405,8 @@ impl Monitor {
             first_decode_error: rx.first_error,
             timings: self.timings,
             program_ids: std::mem::take(&mut self.program_ids),
+            syscall_hooks: self.syscall_hooks,
+            notes: std::mem::take(&mut self.notes),
         })
     }
 }

@@ -24,6 +24,29 @@ pub struct Health {
     /// What became of tare's own steps between the child's fork and its exec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tare_setup: Option<TareSetup>,
+    /// How the traced syscalls were hooked (older archives do not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syscall_hooks: Option<SyscallHooks>,
+}
+
+/// The kernel hooks of the traced syscalls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyscallHooks {
+    /// One fexit program per traced syscall: no other syscall on the host pays anything.
+    Fexit,
+    /// The raw `sys_enter` / `sys_exit` tracepoints: every syscall of every task on the
+    /// host runs them (used where fexit is not available).
+    RawTracepoint,
+}
+
+impl SyscallHooks {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyscallHooks::Fexit => "fexit",
+            SyscallHooks::RawTracepoint => "raw_tracepoint",
+        }
+    }
 }
 
 /// tare's own steps in the child before it runs the command (joining its cgroups).
@@ -91,6 +114,7 @@ impl Health {
             },
             foreign_events,
             tare_setup: None,
+            syscall_hooks: None,
             counters,
             notes,
         }
