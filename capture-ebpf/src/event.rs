@@ -3,7 +3,7 @@
 use core::ffi::c_void;
 
 use aya_ebpf::{
-    bindings::{BPF_F_NO_PREALLOC, BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
+    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
     helpers::{
         bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_user,
         generated::{
@@ -12,11 +12,11 @@ use aya_ebpf::{
         },
     },
     macros::map,
-    maps::{HashMap, PerCpuArray, RingBuf},
+    maps::{PerCpuArray, RingBuf},
 };
 use capture_ebpf::{
-    counter_index, Inflight, RawEvent, CTR_DROPPED, CTR_SEEN, CTR_SUBMITTED, DATA_MAX,
-    DEFAULT_RINGBUF_BYTES, NUM_COUNTERS, RAW_HEADER_SIZE, STR_MAX,
+    counter_index, RawEvent, CTR_DROPPED, CTR_SEEN, CTR_SUBMITTED, DATA_MAX, DEFAULT_RINGBUF_BYTES,
+    NUM_COUNTERS, RAW_HEADER_SIZE, STR_MAX,
 };
 
 /// The one ring buffer (size set by userspace with `map_max_entries`).
@@ -30,13 +30,6 @@ pub static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(NUM_COUNTE
 /// Per-CPU scratch events (slot 0: sys_exit, slot 1: sched programs), too big for the stack.
 #[map]
 pub static SCRATCH: PerCpuArray<RawEvent> = PerCpuArray::with_max_entries(2, 0);
-
-/// Syscall arguments between sys_enter and sys_exit, keyed by tid: one entry
-/// per session thread inside a traced syscall. Not preallocated (creating the
-/// entries up front costs more than verifying a program); when full, the
-/// event is counted as seen and dropped.
-#[map]
-pub static INFLIGHT: HashMap<u32, Inflight> = HashMap::with_max_entries(8192, BPF_F_NO_PREALLOC);
 
 // Globals set by userspace before load (see capture_ebpf::globals).
 #[unsafe(no_mangle)]
@@ -232,11 +225,4 @@ pub fn emit(ev: &RawEvent) {
         Ok(()) => bump(kind, CTR_SUBMITTED),
         Err(_) => bump(kind, CTR_DROPPED),
     }
-}
-
-/// Counts an event that could not even be prepared (e.g. INFLIGHT full) as seen and dropped.
-#[inline(always)]
-pub fn lost(kind: u32) {
-    bump(kind, CTR_SEEN);
-    bump(kind, CTR_DROPPED);
 }

@@ -3,16 +3,16 @@
 use core::ffi::c_void;
 
 use aya_ebpf::helpers::generated::bpf_probe_read_user;
-use capture_ebpf::{nr, Inflight, RawEvent, CREAT_FLAGS, FLAG_IOV_TRUNCATED, IOV_MAX_SUMMED};
+use capture_ebpf::{nr, RawEvent, SyscallArgs, CREAT_FLAGS, FLAG_IOV_TRUNCATED, IOV_MAX_SUMMED};
 
 use crate::event::{put_str1_user, put_str2_user, read_user_u64};
 
 /// open(path, flags, mode) · creat(path, mode) · openat(dfd, path, flags, mode) ·
 /// openat2(dfd, path, how, size).
 #[inline(always)]
-pub fn open(ev: &mut RawEvent, inf: &Inflight) {
-    let a = &inf.args;
-    let path = match inf.nr {
+pub fn open(ev: &mut RawEvent, sys: &SyscallArgs) {
+    let a = &sys.args;
+    let path = match sys.nr {
         nr::OPEN => {
             ev.arg0 = a[1];
             ev.arg1 = a[2];
@@ -40,10 +40,10 @@ pub fn open(ev: &mut RawEvent, inf: &Inflight) {
 
 /// write/pwrite64(fd, buf, count) · writev/pwritev/pwritev2(fd, iov, iovcnt).
 #[inline(always)]
-pub fn write(ev: &mut RawEvent, inf: &Inflight) {
-    let a = &inf.args;
+pub fn write(ev: &mut RawEvent, sys: &SyscallArgs) {
+    let a = &sys.args;
     ev.arg0 = a[0];
-    match inf.nr {
+    match sys.nr {
         nr::WRITE | nr::PWRITE64 => ev.arg1 = a[2],
         _ => {
             // struct iovec { void *iov_base; size_t iov_len; }: the array is copied
@@ -85,20 +85,20 @@ pub fn write(ev: &mut RawEvent, inf: &Inflight) {
 
 /// unlink(path) · unlinkat(dfd, path, flags).
 #[inline(always)]
-pub fn unlink(ev: &mut RawEvent, inf: &Inflight) {
-    let path = if inf.nr == nr::UNLINK {
-        inf.args[0]
+pub fn unlink(ev: &mut RawEvent, sys: &SyscallArgs) {
+    let path = if sys.nr == nr::UNLINK {
+        sys.args[0]
     } else {
-        inf.args[1]
+        sys.args[1]
     };
     put_str1_user(ev, path);
 }
 
 /// rename(old, new) · renameat(odfd, old, ndfd, new) · renameat2(odfd, old, ndfd, new, flags).
 #[inline(always)]
-pub fn rename(ev: &mut RawEvent, inf: &Inflight) {
-    let a = &inf.args;
-    let (from, to) = if inf.nr == nr::RENAME {
+pub fn rename(ev: &mut RawEvent, sys: &SyscallArgs) {
+    let a = &sys.args;
+    let (from, to) = if sys.nr == nr::RENAME {
         (a[0], a[1])
     } else {
         (a[1], a[3])

@@ -42,8 +42,7 @@ pub const NUM_KINDS: u32 = 8;
 pub const CTR_SEEN: u32 = 0;
 /// Counter slot: events written to the ring buffer.
 pub const CTR_SUBMITTED: u32 = 1;
-/// Counter slot: events lost because the ring buffer was full (or, rarely,
-/// because the in-flight syscall table was full at syscall entry).
+/// Counter slot: events lost because the ring buffer was full.
 pub const CTR_DROPPED: u32 = 2;
 /// Counter slots per kind.
 pub const COUNTERS_PER_KIND: u32 = 3;
@@ -125,10 +124,10 @@ pub mod offsets {
     pub const DATA: usize = offset_of!(RawEvent, data);
 }
 
-/// Syscall arguments saved at `sys_enter`, keyed by tid, read at `sys_exit`.
+/// A traced syscall's number and arguments, read from its `pt_regs` when it returns.
 #[repr(C)]
 #[derive(Clone, Copy)]
-pub struct Inflight {
+pub struct SyscallArgs {
     /// Syscall number.
     pub nr: u64,
     pub args: [u64; 5],
@@ -161,7 +160,6 @@ pub mod globals {
 pub mod names {
     pub const EVENTS: &str = "EVENTS";
     pub const COUNTERS: &str = "COUNTERS";
-    pub const INFLIGHT: &str = "INFLIGHT";
     pub const SCRATCH: &str = "SCRATCH";
     /// The scheduler's raw tracepoints (program, tracepoint): always attached.
     pub const SCHED_PROGRAMS: [(&str, &str); 3] = [
@@ -169,12 +167,12 @@ pub mod names {
         ("tare_fork", "sched_process_fork"),
         ("tare_exit", "sched_process_exit"),
     ];
-    /// The fallback syscall hooks (program, raw tracepoint): they run for every syscall of
-    /// every task on the host, so they are used only where fexit is not available.
-    pub const RAW_SYSCALL_PROGRAMS: [(&str, &str); 2] = [
-        ("tare_sys_enter", "sys_enter"),
-        ("tare_sys_exit", "sys_exit"),
-    ];
+    /// The fallback syscall hook where fexit is not available: one program on the
+    /// `sys_exit` tracepoint, which every syscall of every task on the host runs. First
+    /// choice the BTF-typed one (`tp_btf`, direct loads from `pt_regs`), then the plain raw
+    /// tracepoint (a helper call per load). (program, tracepoint).
+    pub const BTF_SYSCALL_PROGRAM: (&str, &str) = ("tare_btf_sysret", "sys_exit");
+    pub const RAW_SYSCALL_PROGRAM: (&str, &str) = ("tare_raw_sysret", "sys_exit");
     /// The preferred syscall hooks (program, syscall): one fexit program per traced
     /// syscall, on the kernel's syscall entry function (`__x64_sys_openat` on x86_64), so
     /// no other syscall pays anything. A syscall the kernel lacks (arm64 has no `open`) is
@@ -268,7 +266,7 @@ mod tests {
         assert_eq!(offsets::TS_NS, 8);
         assert_eq!(offsets::CGROUP_ID, 32);
         assert_eq!(offsets::COMM, 40);
-        assert_eq!(core::mem::size_of::<Inflight>(), 48);
+        assert_eq!(core::mem::size_of::<SyscallArgs>(), 48);
     }
 
     #[test]

@@ -1,9 +1,9 @@
-//! tare's eBPF programs: raw tracepoints only (no kprobes, no tracefs needed).
+//! tare's eBPF programs: fexit, tp_btf and raw tracepoints (no kprobes, no tracefs needed).
 //!
-//! - `sys_enter` saves the arguments of the traced syscalls (keyed by tid) for
-//!   tasks in the session cgroup; `sys_exit` reads the user strings (paged in
-//!   by then), builds the event and writes it to the ring buffer
-//!   (`file.rs`, `net.rs`).
+//! - When a traced syscall of a task in the session cgroup returns, its event is built
+//!   from its `pt_regs` and user strings (paged in by then) and written to the ring
+//!   buffer (`syscalls.rs`, `file.rs`, `net.rs`): by one fexit program per syscall, or
+//!   where the kernel refuses fexit, by one program on `sys_exit`.
 //! - `sched_process_exec` / `_fork` / `_exit` give exec, fork and exit
 //!   (`proc.rs`).
 //!

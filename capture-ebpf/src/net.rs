@@ -3,12 +3,12 @@
 use core::ffi::c_void;
 
 use aya_ebpf::helpers::generated::bpf_probe_read_user;
-use capture_ebpf::{Inflight, RawEvent, SOCKADDR_MAX};
+use capture_ebpf::{RawEvent, SyscallArgs, SOCKADDR_MAX};
 
 /// connect(fd, addr, addrlen): the raw sockaddr goes in string 1; userspace decodes it.
 #[inline(always)]
-pub fn connect(ev: &mut RawEvent, inf: &Inflight) {
-    let a = &inf.args;
+pub fn connect(ev: &mut RawEvent, sys: &SyscallArgs) {
+    let a = &sys.args;
     ev.arg0 = a[0];
     ev.arg1 = a[2];
     let mut n = a[2] as u32;

@@ -7,7 +7,7 @@ use capture_ebpf::{KIND_EXEC, KIND_EXIT, KIND_FORK};
 
 use crate::event::{
     emit, fill_header, global_u32, put_str1_kernel, read_kernel_u32, read_kernel_u64, scratch,
-    task_pid, task_tgid, BPRM_FILENAME_OFF, EXIT_HAS_GROUP_DEAD, INFLIGHT, TASK_EXIT_CODE_OFF,
+    task_pid, task_tgid, BPRM_FILENAME_OFF, EXIT_HAS_GROUP_DEAD, TASK_EXIT_CODE_OFF,
 };
 use crate::filter;
 
@@ -53,7 +53,6 @@ pub fn tare_fork(ctx: RawTracePointContext) -> i32 {
 pub fn tare_exit(ctx: RawTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
-    let _ = INFLIGHT.remove(tid);
     if !filter::in_session() {
         return 0;
     }

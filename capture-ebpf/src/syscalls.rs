@@ -1,60 +1,75 @@
 //! The traced syscalls' events, built when the syscall returns (user strings are paged in
-//! by then): by one fexit program per syscall, or by the raw `sys_enter` / `sys_exit` pair
-//! where fexit is not available.
+//! by then, and the arguments are still in its `pt_regs`): by one fexit program per
+//! syscall, or, where fexit is not available, by one program on the `sys_exit` tracepoint.
 
 use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, bpf_probe_read_kernel},
-    macros::{fexit, raw_tracepoint},
-    programs::{FExitContext, RawTracePointContext},
+    macros::{btf_tracepoint, fexit, raw_tracepoint},
+    programs::{BtfTracePointContext, FExitContext, RawTracePointContext},
 };
-use capture_ebpf::{nr, syscall_kind, Inflight, KIND_OPEN, KIND_RENAME, KIND_UNLINK, KIND_WRITE};
+use capture_ebpf::{
+    nr, syscall_kind, SyscallArgs, KIND_OPEN, KIND_RENAME, KIND_UNLINK, KIND_WRITE,
+};
 
-use crate::event::{emit, fill_header, lost, read_kernel_u64, scratch, INFLIGHT};
+use crate::event::{emit, fill_header, read_kernel_u64, scratch};
 use crate::{file, filter, net};
 
-/// Where the syscall arguments and number are in `pt_regs` (u64 words): the
-/// arguments are read as one block of `BLOCK` words starting at `FIRST`.
+/// Where the syscall number and arguments are in `pt_regs` (u64 words) when it returns.
 #[cfg(bpf_target_arch = "x86_64")]
 mod regs {
     // r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di orig_ax
-    pub const FIRST: u64 = 7;
-    pub const BLOCK: usize = 8;
-    /// di si dx r10 r8, relative to FIRST.
-    pub const ARGS: [usize; 5] = [7, 6, 5, 0, 2];
-    pub const NR: u64 = 15;
+    /// di si dx r10 r8.
+    pub const ARGS: [usize; 5] = [14, 13, 12, 7, 9];
+    /// orig_ax.
+    pub const NR: usize = 15;
+    #[inline(always)]
+    pub fn nr(word: u64) -> u64 {
+        word
+    }
 }
 #[cfg(not(bpf_target_arch = "x86_64"))]
 mod regs {
-    // arm64 / riscv-like: x0..x4 first; the number is not re-checked at exit.
-    pub const FIRST: u64 = 0;
-    pub const BLOCK: usize = 5;
-    pub const ARGS: [usize; 5] = [0, 1, 2, 3, 4];
-    pub const NR: u64 = u64::MAX;
+    // arm64: regs[31] sp pc pstate orig_x0 syscallno(s32). x0 holds the return value by
+    // then, so the first argument is orig_x0. (Not yet run on an arm64 kernel.)
+    pub const ARGS: [usize; 5] = [34, 1, 2, 3, 4];
+    pub const NR: usize = 35;
+    #[inline(always)]
+    pub fn nr(word: u64) -> u64 {
+        word & 0xffff_ffff
+    }
 }
 
-/// The syscall `nr`'s arguments, read from its `pt_regs` in one block (fewer helper calls,
-/// fewer verifier paths).
+/// Word `i` of `pt_regs`: a direct load where the verifier knows the pointer's BTF type
+/// (fexit, tp_btf), else a `bpf_probe_read_kernel`.
 #[inline(always)]
-fn arguments(nr: u64, regs: u64) -> Inflight {
-    // SAFETY: bpf_probe_read_kernel handles faults.
-    let block: [u64; regs::BLOCK] =
-        unsafe { bpf_probe_read_kernel((regs + regs::FIRST * 8) as *const [u64; regs::BLOCK]) }
-            .unwrap_or([0; regs::BLOCK]);
-    Inflight {
+fn word<const DIRECT: bool>(regs: u64, i: usize) -> u64 {
+    if DIRECT {
+        // SAFETY: a BTF-typed pt_regs pointer: the verifier checks the field and the JIT
+        // turns the load into a fault-safe one.
+        unsafe { core::ptr::read_volatile((regs as *const u64).add(i)) }
+    } else {
+        read_kernel_u64(regs + 8 * i as u64)
+    }
+}
+
+/// The syscall `nr`'s arguments from its `pt_regs`.
+#[inline(always)]
+fn arguments<const DIRECT: bool>(nr: u64, regs: u64) -> SyscallArgs {
+    let a = regs::ARGS;
+    SyscallArgs {
         nr,
         args: [
-            block[regs::ARGS[0]],
-            block[regs::ARGS[1]],
-            block[regs::ARGS[2]],
-            block[regs::ARGS[3]],
-            block[regs::ARGS[4]],
+            word::<DIRECT>(regs, a[0]),
+            word::<DIRECT>(regs, a[1]),
+            word::<DIRECT>(regs, a[2]),
+            word::<DIRECT>(regs, a[3]),
+            word::<DIRECT>(regs, a[4]),
         ],
     }
 }
 
 /// The event of a traced syscall that returned `ret`, written to the ring buffer.
 #[inline(always)]
-fn emit_syscall(kind: u32, inf: &Inflight, ret: i64) {
+fn emit_syscall(kind: u32, sys: &SyscallArgs, ret: i64) {
     let Some(ev) = scratch(0) else {
         return;
     };
@@ -62,17 +77,17 @@ fn emit_syscall(kind: u32, inf: &Inflight, ret: i64) {
     fill_header(ev, kind);
     ev.result = ret;
     match kind {
-        KIND_OPEN => file::open(ev, inf),
-        KIND_WRITE => file::write(ev, inf),
-        KIND_UNLINK => file::unlink(ev, inf),
-        KIND_RENAME => file::rename(ev, inf),
-        _ => net::connect(ev, inf),
+        KIND_OPEN => file::open(ev, sys),
+        KIND_WRITE => file::write(ev, sys),
+        KIND_UNLINK => file::unlink(ev, sys),
+        KIND_RENAME => file::rename(ev, sys),
+        _ => net::connect(ev, sys),
     }
     emit(ev);
 }
 
-/// An fexit program on the syscall function `nr` goes to: `(const struct pt_regs *regs)`,
-/// then the return value. `nr` is a constant in each program, so each keeps only its kind.
+/// An fexit program on the function of syscall `nr`: `(const struct pt_regs *regs)`, then
+/// the return value. `nr` is a constant in each program, so each keeps only its kind.
 #[inline(always)]
 fn on_syscall_return(ctx: &FExitContext, nr: u64) -> i32 {
     let Some(kind) = syscall_kind(nr) else {
@@ -83,7 +98,7 @@ fn on_syscall_return(ctx: &FExitContext, nr: u64) -> i32 {
     }
     let regs: u64 = ctx.arg(0);
     let ret: i64 = ctx.arg(1);
-    emit_syscall(kind, &arguments(nr, regs), ret);
+    emit_syscall(kind, &arguments::<true>(nr, regs), ret);
     0
 }
 
@@ -115,45 +130,27 @@ fexit_programs! {
     tare_connect => CONNECT,
 }
 
-#[raw_tracepoint(tracepoint = "sys_enter")]
-pub fn tare_sys_enter(ctx: RawTracePointContext) -> i32 {
-    let id: u64 = ctx.arg(1);
-    let Some(kind) = syscall_kind(id) else {
+/// `sys_exit(struct pt_regs *regs, long ret)`, run by every syscall on the host: the
+/// cheapest test first (is it a traced syscall?), then the session filter.
+#[inline(always)]
+fn on_sys_exit<const DIRECT: bool>(regs: u64, ret: i64) -> i32 {
+    let nr = regs::nr(word::<DIRECT>(regs, regs::NR));
+    let Some(kind) = syscall_kind(nr) else {
         return 0;
     };
     if !filter::in_session() {
         return 0;
     }
-    let inf = arguments(id, ctx.arg(0));
-    let tid = bpf_get_current_pid_tgid() as u32;
-    if INFLIGHT.insert(tid, inf, 0).is_err() {
-        lost(kind);
-    }
+    emit_syscall(kind, &arguments::<DIRECT>(nr, regs), ret);
     0
 }
 
+#[btf_tracepoint(function = "sys_exit")]
+pub fn tare_btf_sysret(ctx: BtfTracePointContext) -> i32 {
+    on_sys_exit::<true>(ctx.arg(0), ctx.arg(1))
+}
+
 #[raw_tracepoint(tracepoint = "sys_exit")]
-pub fn tare_sys_exit(ctx: RawTracePointContext) -> i32 {
-    if !filter::in_session() {
-        return 0;
-    }
-    let tid = bpf_get_current_pid_tgid() as u32;
-    let Some(p) = INFLIGHT.get_ptr(tid) else {
-        return 0;
-    };
-    // SAFETY: valid map value pointer; copied before the entry is removed.
-    let inf = unsafe { *p };
-    let _ = INFLIGHT.remove(tid);
-    if regs::NR != u64::MAX {
-        let regs: u64 = ctx.arg(0);
-        if read_kernel_u64(regs + regs::NR * 8) != inf.nr {
-            return 0; // a stale entry (its exit was never seen)
-        }
-    }
-    let ret: i64 = ctx.arg(1);
-    let Some(kind) = syscall_kind(inf.nr) else {
-        return 0;
-    };
-    emit_syscall(kind, &inf, ret);
-    0
+pub fn tare_raw_sysret(ctx: RawTracePointContext) -> i32 {
+    on_sys_exit::<false>(ctx.arg(0), ctx.arg(1))
 }

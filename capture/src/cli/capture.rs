@@ -41,9 +41,9 @@ pub struct Args {
     /// into metrics.ndjson (e.g. 250ms, 0.5s, or milliseconds; at least 100ms).
     #[arg(long, value_name = "DURATION", default_value = "250ms", value_parser = crate::sampler::parse_interval)]
     pub sample_interval: Duration,
-    /// How to hook the traced syscalls: `fexit` runs only for them; `raw-tracepoint`
-    /// (sys_enter/sys_exit) runs for every syscall of every process on the host; `auto`
-    /// takes fexit where the kernel has it. health.json says which was used.
+    /// How to hook the traced syscalls: `fexit` runs only for them; `btf-tracepoint` and
+    /// `raw-tracepoint` (sys_exit) run for every syscall of every process on the host;
+    /// `auto` takes the first the kernel allows, in that order. health.json says which.
     #[arg(long, value_enum, default_value_t = Hooks::Auto, value_name = "HOOKS")]
     pub syscall_hooks: Hooks,
     /// Print nothing on success.
@@ -59,6 +59,7 @@ pub struct Args {
 pub enum Hooks {
     Auto,
     Fexit,
+    BtfTracepoint,
     RawTracepoint,
 }
 
@@ -67,6 +68,7 @@ impl From<Hooks> for HookChoice {
         match h {
             Hooks::Auto => HookChoice::Auto,
             Hooks::Fexit => HookChoice::Fexit,
+            Hooks::BtfTracepoint => HookChoice::BtfTracepoint,
             Hooks::RawTracepoint => HookChoice::RawTracepoint,
         }
     }

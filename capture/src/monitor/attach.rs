@@ -1,9 +1,7 @@
-//! Attaches the loaded programs to their hooks (no tracefs, no kprobes); where fexit
-//! programs cannot be attached, falls back to the raw syscall tracepoints.
+//! Attaches the loaded programs to their hooks (no tracefs, no kprobes); where the
+//! syscall programs cannot be attached, falls back to the next hook set.
 
 use std::os::fd::OwnedFd;
-
-use report_model::schema::health::SyscallHooks;
 
 use super::load::{attach_program, classify, program_id, verify, Hook, Loaded, Program};
 use super::MonitorError;
@@ -18,39 +16,42 @@ fn attach_one(p: &Program) -> Result<OwnedFd, MonitorError> {
 
 /// Attaches every program; closing a returned link fd detaches its program.
 ///
-/// When an fexit program cannot be attached (a kernel without fexit trampolines) and
-/// `loaded` holds the fallback, its fexit programs are replaced by the raw syscall
-/// tracepoints, and `loaded.hooks` and `loaded.notes` say so.
+/// When a syscall program cannot be attached (a kernel without fexit trampolines) and
+/// `loaded` holds a fallback, the syscall programs are replaced by the next set, and
+/// `loaded.hooks` and `loaded.notes` say so.
 pub fn attach_all(loaded: &mut Loaded) -> Result<Vec<OwnedFd>, MonitorError> {
     let mut links = Vec::with_capacity(loaded.programs.len());
-    for i in 0..loaded.programs.len() {
+    let mut i = 0;
+    while i < loaded.programs.len() {
         let p = &loaded.programs[i];
         match attach_one(p) {
             Ok(link) => links.push(link),
             Err(e @ MonitorError::Kernel { .. })
-                if matches!(p.hook, Hook::Fexit { .. }) && !loaded.fallback.is_empty() =>
+                if !matches!(p.hook, Hook::RawTracepoint(_)) && !loaded.fallback.is_empty() =>
             {
-                // The raw tracepoints come first: keep them and their links, drop the rest.
-                let raw = loaded
+                // The scheduler's raw tracepoints come first: keep them and their links,
+                // replace the syscall programs with the next set, and go on from there.
+                let sched = loaded
                     .programs
                     .iter()
                     .take_while(|p| matches!(p.hook, Hook::RawTracepoint(_)))
                     .count();
-                links.truncate(raw);
-                loaded.programs.truncate(raw);
-                for r in verify(&std::mem::take(&mut loaded.fallback)) {
-                    let p = r?;
-                    links.push(attach_one(&p)?);
-                    loaded.programs.push(p);
+                links.truncate(sched);
+                loaded.programs.truncate(sched);
+                let (next, code) = loaded.fallback.remove(0);
+                for r in verify(&code) {
+                    loaded.programs.push(r?);
                 }
-                loaded.hooks = SyscallHooks::RawTracepoint;
                 loaded
                     .notes
-                    .push(format!("syscalls hooked with raw tracepoints: {e}"));
-                return Ok(links);
+                    .push(format!("syscalls hooked with {}: {e}", next.as_str()));
+                loaded.hooks = next;
+                i = sched;
+                continue;
             }
             Err(e) => return Err(e),
         }
+        i += 1;
     }
     Ok(links)
 }

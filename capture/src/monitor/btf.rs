@@ -41,6 +41,9 @@ pub struct KernelOffsets {
     /// BTF type id of each syscall's entry function, in `FEXIT_PROGRAMS` order; 0 when the
     /// kernel has no such function (the syscall does not exist on this architecture).
     pub syscall_funcs: [u32; FEXIT_SYSCALLS],
+    /// BTF type id of the `sys_exit` tracepoint's typedef (`btf_trace_sys_exit`), for tp_btf;
+    /// 0 when the kernel has none.
+    pub sys_exit_tp: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +137,7 @@ impl<'a> Btf<'a> {
                     (KIND_STRUCT, b"task_struct") => &mut found.task_struct,
                     (KIND_STRUCT, b"linux_binprm") => &mut found.linux_binprm,
                     (KIND_TYPEDEF, b"btf_trace_sched_process_exit") => &mut found.exit_tp,
+                    (KIND_TYPEDEF, b"btf_trace_sys_exit") => &mut found.sys_exit_tp,
                     _ => &mut found.none,
                 };
                 if *slot == 0 {
@@ -244,6 +248,7 @@ struct Found {
     exit_tp: u32,
     none: u32,
     syscall_funcs: [u32; FEXIT_SYSCALLS],
+    sys_exit_tp: u32,
 }
 
 /// Finds the offsets in a BTF blob (e.g. the bytes of /sys/kernel/btf/vmlinux).
@@ -270,6 +275,7 @@ pub fn kernel_offsets(data: &[u8]) -> Result<KernelOffsets, BtfError> {
         // (void *__data, struct task_struct *p, bool group_dead)
         exit_has_group_dead: found.exit_tp != 0 && btf.tp_params(found.exit_tp).unwrap_or(0) >= 3,
         syscall_funcs: found.syscall_funcs,
+        sys_exit_tp: found.sys_exit_tp,
     })
 }
 
@@ -285,19 +291,20 @@ pub fn read_kernel_offsets(path: &Path) -> Result<KernelOffsets, BtfError> {
 /// Where the offsets of the running kernel are cached (per boot).
 pub const OFFSETS_CACHE: &str = "/run/tare/kernel-offsets";
 
-const CACHE_MAGIC: &str = "tare-kernel-offsets-v2";
+const CACHE_MAGIC: &str = "tare-kernel-offsets-v3";
 
 /// The cache record for `key` (boot id and BTF size: offsets cannot change within a boot).
 pub fn format_cache(key: &str, o: &KernelOffsets) -> String {
     let funcs: Vec<String> = o.syscall_funcs.iter().map(u32::to_string).collect();
     format!(
-        "{CACHE_MAGIC} {key} {} {} {} {} {} {} {}\n",
+        "{CACHE_MAGIC} {key} {} {} {} {} {} {} {} {}\n",
         o.task_pid,
         o.task_tgid,
         o.task_real_parent,
         o.task_exit_code,
         o.bprm_filename,
         u8::from(o.exit_has_group_dead),
+        o.sys_exit_tp,
         funcs.join(" ")
     )
 }
@@ -321,6 +328,7 @@ pub fn parse_cache(text: &str, key: &str) -> Option<KernelOffsets> {
             _ => return None,
         },
         syscall_funcs: [0; FEXIT_SYSCALLS],
+        sys_exit_tp: n()?,
     };
     for id in o.syscall_funcs.iter_mut() {
         *id = n()?;
@@ -489,6 +497,7 @@ pub(crate) mod tests {
         let proto = b.proto(&params);
         let pp = b.ptr(proto);
         b.typedef("btf_trace_sched_process_exit", pp);
+        b.typedef("btf_trace_sys_exit", pp);
         let syscall = b.proto(&[void_ptr]);
         let prefix = syscall_prefix().unwrap_or("__x64_sys_");
         b.func(&format!("{prefix}openat"), syscall);
@@ -509,9 +518,9 @@ pub(crate) mod tests {
         let o = kernel_offsets(&sample(true)).unwrap();
         let mut funcs = [0; FEXIT_SYSCALLS];
         let at = |name: &str| FEXIT_PROGRAMS.iter().position(|(_, s)| *s == name).unwrap();
-        // int, 2 structs, typedef, task_struct, 2 ptrs, proto, ptr, typedef, proto: id 12 on.
-        funcs[at("openat")] = 12;
-        funcs[at("connect")] = 14;
+        // int, 2 structs, typedef, task_struct, 2 ptrs, proto, ptr, 2 typedefs, proto: 13 on.
+        funcs[at("openat")] = 13;
+        funcs[at("connect")] = 15;
         assert_eq!(
             o,
             KernelOffsets {
@@ -522,6 +531,7 @@ pub(crate) mod tests {
                 bprm_filename: 96,
                 exit_has_group_dead: true,
                 syscall_funcs: funcs,
+                sys_exit_tp: 11,
             }
         );
         assert!(!kernel_offsets(&sample(false)).unwrap().exit_has_group_dead);

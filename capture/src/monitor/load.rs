@@ -180,6 +180,11 @@ struct InfoAttr {
 fn prog_load(code: &Code, log: Option<&mut Vec<u8>>) -> io::Result<OwnedFd> {
     let (prog_type, expected_attach_type, attach_btf_id) = match code.hook {
         Hook::RawTracepoint(_) => (bpf_prog_type::BPF_PROG_TYPE_RAW_TRACEPOINT, 0, 0),
+        Hook::BtfTracepoint { btf_id, .. } => (
+            bpf_prog_type::BPF_PROG_TYPE_TRACING,
+            bpf_attach_type::BPF_TRACE_RAW_TP as u32,
+            btf_id,
+        ),
         Hook::Fexit { btf_id, .. } => (
             bpf_prog_type::BPF_PROG_TYPE_TRACING,
             bpf_attach_type::BPF_TRACE_FEXIT as u32,
@@ -207,13 +212,13 @@ fn prog_load(code: &Code, log: Option<&mut Vec<u8>>) -> io::Result<OwnedFd> {
 }
 
 /// Attaches a loaded program to its hook; closing the returned link fd detaches it.
-/// A raw tracepoint is named; an fexit program's function was fixed when it was loaded.
+/// A raw tracepoint is named; the target of the BTF-typed ones was fixed when they were loaded.
 pub(crate) fn attach_program(hook: &Hook, prog: &OwnedFd) -> io::Result<OwnedFd> {
     let name = match hook {
         Hook::RawTracepoint(tp) => {
             Some(CString::new(*tp).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?)
         }
-        Hook::Fexit { .. } => None,
+        Hook::Fexit { .. } | Hook::BtfTracepoint { .. } => None,
     };
     let mut attr = RawTpAttr {
         name: name.as_ref().map_or(0, |n| n.as_ptr() as u64),
@@ -260,6 +265,11 @@ fn finalize_data_map(map: &MapData, data: &[u8], rodata: bool) -> io::Result<()>
 pub enum Hook {
     /// A raw tracepoint, by name.
     RawTracepoint(&'static str),
+    /// A raw tracepoint typed by BTF (tp_btf): its typedef's BTF type id is `btf_id`.
+    BtfTracepoint {
+        tracepoint: &'static str,
+        btf_id: u32,
+    },
     /// fexit on the entry function of `syscall`, whose BTF type id is `btf_id`.
     Fexit { syscall: &'static str, btf_id: u32 },
 }
@@ -268,6 +278,7 @@ impl std::fmt::Display for Hook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Hook::RawTracepoint(tp) => write!(f, "raw tracepoint {tp}"),
+            Hook::BtfTracepoint { tracepoint, .. } => write!(f, "BTF tracepoint {tracepoint}"),
             Hook::Fexit { syscall, .. } => write!(f, "fexit of syscall {syscall}"),
         }
     }
@@ -299,10 +310,10 @@ pub struct Loaded {
     pub programs: Vec<Program>,
     /// How the syscalls are hooked by `programs`.
     pub hooks: SyscallHooks,
-    /// The raw-tracepoint syscall programs, kept unverified in case the fexit programs
-    /// cannot be attached (only when the choice was `Auto` and fexit was picked).
-    pub fallback: Vec<Code>,
-    /// Why the fallback hooks are in use, when they are.
+    /// The next hook sets to try, unverified, in case the syscall programs cannot be
+    /// attached (only when the choice was `Auto`).
+    pub fallback: Vec<(SyscallHooks, Vec<Code>)>,
+    /// Why the preferred hooks are not in use, when they are not.
     pub notes: Vec<String>,
     /// The other maps (held by the programs too; kept until unload for clarity).
     pub other_maps: Vec<MapData>,
@@ -515,91 +526,59 @@ pub fn load(
             license: prog.license.clone(),
         })
     };
-    let raw_syscalls = || -> Result<Vec<Code>, MonitorError> {
-        names::RAW_SYSCALL_PROGRAMS
-            .iter()
-            .map(|&(name, tp)| code_of(name, Hook::RawTracepoint(tp)))
-            .collect()
-    };
     let mut code: Vec<Code> = names::SCHED_PROGRAMS
         .iter()
         .map(|&(name, tp)| code_of(name, Hook::RawTracepoint(tp)))
         .collect::<Result<_, _>>()?;
     let sched = code.len();
-    let fexit = fexit_hooks(&offs);
-    let mut notes = Vec::new();
-    let use_fexit = match cfg.syscall_hooks {
-        HookChoice::RawTracepoint => false,
-        HookChoice::Fexit if fexit.is_empty() => {
-            return Err(MonitorError::Kernel {
-                what: "hooking the syscalls with fexit (--syscall-hooks fexit)".into(),
-                detail:
-                    "the kernel's BTF has none of the syscall functions; use --syscall-hooks auto"
-                        .into(),
-            })
-        }
-        HookChoice::Fexit => true,
-        HookChoice::Auto if fexit.is_empty() => {
-            notes.push("syscalls hooked with raw tracepoints: the kernel's BTF has no syscall function for fexit".into());
-            false
-        }
-        HookChoice::Auto => true,
-    };
-    if use_fexit {
-        for (name, hook) in fexit {
-            code.push(code_of(name, hook)?);
-        }
-    } else {
-        code.extend(raw_syscalls()?);
+    let mut sets = Vec::new();
+    for (hooks, programs) in candidates(cfg.syscall_hooks, &offs)? {
+        let code = programs
+            .into_iter()
+            .map(|(name, hook)| code_of(name, hook))
+            .collect::<Result<Vec<_>, _>>()?;
+        sets.push((hooks, code));
     }
-    let fallback = if use_fexit && cfg.syscall_hooks == HookChoice::Auto {
-        raw_syscalls()?
-    } else {
-        Vec::new()
-    };
+    let mut notes = Vec::new();
+    let (mut hooks, first) = sets.remove(0);
+    code.extend(first);
     let t = Instant::now();
     let mut results = verify(&code);
-    let mut hooks = if use_fexit {
-        SyscallHooks::Fexit
-    } else {
-        SyscallHooks::RawTracepoint
-    };
-    // A kernel that refuses the fexit programs gets the raw tracepoints in `Auto`: too old,
-    // no trampolines, or a policy that refuses fexit alone (EPERM here, though the raw
-    // tracepoints of the same batch loaded: so it is not tare's privileges).
-    let sched_loaded = results[..sched].iter().all(Result::is_ok);
-    let fexit_failed = results[sched..].iter().find_map(|r| match r {
-        Err(e) if !fallback.is_empty() && sched_loaded => Some(fexit_refusal(e)),
-        _ => None,
-    });
     let mut verified = code.len();
-    if let Some(why) = fexit_failed {
+    // A kernel that refuses a hook set (too old, no trampolines, or a policy against fexit:
+    // EPERM, though the raw tracepoints of the same batch loaded, so not tare's privileges)
+    // gets the next one.
+    let sched_loaded = results[..sched].iter().all(Result::is_ok);
+    while sched_loaded && !sets.is_empty() {
+        let Some(why) = results[sched..]
+            .iter()
+            .find_map(|r| r.as_ref().err().map(|e| refusal(hooks, e)))
+        else {
+            break;
+        };
+        let (next, next_code) = sets.remove(0);
+        notes.push(format!("syscalls hooked with {}: {why}", next.as_str()));
         results.truncate(sched);
-        results.extend(verify(&fallback));
-        verified += fallback.len();
-        hooks = SyscallHooks::RawTracepoint;
-        notes.push(format!("syscalls hooked with raw tracepoints: {why}"));
+        results.extend(verify(&next_code));
+        verified += next_code.len();
+        hooks = next;
     }
     timings.programs = t.elapsed();
     timings.verified = verified as u32;
     let programs = match results.into_iter().collect::<Result<Vec<_>, _>>() {
         Ok(p) => p,
-        Err(e @ MonitorError::Permission { .. }) if use_fexit && sched_loaded => {
+        Err(e @ MonitorError::Permission { .. }) if sched_loaded => {
             return Err(MonitorError::Kernel {
-                what: "hooking the syscalls with fexit (--syscall-hooks fexit)".into(),
-                detail: format!(
-                    "{}; use --syscall-hooks auto or raw-tracepoint",
-                    fexit_refusal(&e)
+                what: format!(
+                    "hooking the syscalls with {} (--syscall-hooks)",
+                    hooks.as_str()
                 ),
+                detail: format!("{}; use --syscall-hooks auto", refusal(hooks, &e)),
             })
         }
         Err(e) => return Err(e),
     };
-    let fallback = if hooks == SyscallHooks::Fexit {
-        fallback
-    } else {
-        Vec::new()
-    };
+    let fallback = sets;
 
     let mut ring = None;
     let mut counters = None;
@@ -624,24 +603,69 @@ pub fn load(
     Ok((loaded, timings))
 }
 
-/// Why the kernel refused an fexit program, for a note.
-fn fexit_refusal(e: &MonitorError) -> String {
+/// Why the kernel refused a hook set's program, for a note.
+fn refusal(hooks: SyscallHooks, e: &MonitorError) -> String {
     match e {
         MonitorError::Permission { what, detail } => format!(
-            "{what}: {detail}, though the raw tracepoints loaded: this kernel refuses fexit programs"
+            "{what}: {detail}, though the raw tracepoints loaded: this kernel refuses {} programs",
+            hooks.as_str()
         ),
         e => e.to_string(),
     }
 }
 
-/// The fexit hook of every traced syscall the kernel has a function for.
-fn fexit_hooks(offs: &KernelOffsets) -> Vec<(&'static str, Hook)> {
-    names::FEXIT_PROGRAMS
+/// The syscall hook sets to try for `choice`, best first: (hooks, [(program, hook)]).
+fn candidates(
+    choice: HookChoice,
+    offs: &KernelOffsets,
+) -> Result<Vec<(SyscallHooks, Vec<(&'static str, Hook)>)>, MonitorError> {
+    let fexit: Vec<(&'static str, Hook)> = names::FEXIT_PROGRAMS
         .iter()
         .zip(offs.syscall_funcs)
         .filter(|(_, id)| *id != 0)
         .map(|(&(name, syscall), btf_id)| (name, Hook::Fexit { syscall, btf_id }))
-        .collect()
+        .collect();
+    let (btf_name, btf_tp) = names::BTF_SYSCALL_PROGRAM;
+    let btf = (offs.sys_exit_tp != 0).then(|| {
+        vec![(
+            btf_name,
+            Hook::BtfTracepoint {
+                tracepoint: btf_tp,
+                btf_id: offs.sys_exit_tp,
+            },
+        )]
+    });
+    let (raw_name, raw_tp) = names::RAW_SYSCALL_PROGRAM;
+    let raw = vec![(raw_name, Hook::RawTracepoint(raw_tp))];
+    let missing = |hooks: SyscallHooks, what: &str| MonitorError::Kernel {
+        what: format!(
+            "hooking the syscalls with {} (--syscall-hooks)",
+            hooks.as_str()
+        ),
+        detail: format!("the kernel's BTF has no {what}; use --syscall-hooks auto"),
+    };
+    Ok(match choice {
+        HookChoice::Auto => {
+            let mut sets = Vec::new();
+            if !fexit.is_empty() {
+                sets.push((SyscallHooks::Fexit, fexit));
+            }
+            if let Some(btf) = btf {
+                sets.push((SyscallHooks::BtfTracepoint, btf));
+            }
+            sets.push((SyscallHooks::RawTracepoint, raw));
+            sets
+        }
+        HookChoice::Fexit if fexit.is_empty() => {
+            return Err(missing(SyscallHooks::Fexit, "syscall function"))
+        }
+        HookChoice::Fexit => vec![(SyscallHooks::Fexit, fexit)],
+        HookChoice::BtfTracepoint => vec![(
+            SyscallHooks::BtfTracepoint,
+            btf.ok_or_else(|| missing(SyscallHooks::BtfTracepoint, "btf_trace_sys_exit"))?,
+        )],
+        HookChoice::RawTracepoint => vec![(SyscallHooks::RawTracepoint, raw)],
+    })
 }
 
 /// Verifies `code` on two threads (the kernel verifies one program per call), the biggest
@@ -720,18 +744,12 @@ mod tests {
         let obj = Object::parse(EBPF_OBJECT).expect("embedded object parses");
         let all = names::SCHED_PROGRAMS
             .iter()
-            .chain(&names::RAW_SYSCALL_PROGRAMS)
+            .chain([&names::BTF_SYSCALL_PROGRAM, &names::RAW_SYSCALL_PROGRAM])
             .chain(&names::FEXIT_PROGRAMS);
         for (name, _) in all {
             assert!(obj.programs.contains_key(*name), "{name}");
         }
-        for m in [
-            names::EVENTS,
-            names::COUNTERS,
-            names::INFLIGHT,
-            names::SCRATCH,
-            ".rodata",
-        ] {
+        for m in [names::EVENTS, names::COUNTERS, names::SCRATCH, ".rodata"] {
             assert!(obj.maps.contains_key(m), "{m}");
         }
     }

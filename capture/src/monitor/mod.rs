@@ -68,12 +68,15 @@ pub struct MonitorConfig {
 /// How to hook the traced syscalls (`tare capture --syscall-hooks`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HookChoice {
-    /// fexit where the kernel can, else the raw tracepoints (said in health.json's notes).
+    /// fexit where the kernel allows it, else the BTF-typed tracepoint, else the raw one
+    /// (said in run.json's notes).
     #[default]
     Auto,
     /// fexit or an error.
     Fexit,
-    /// The raw `sys_enter`/`sys_exit` tracepoints, which every syscall on the host runs.
+    /// The BTF-typed `sys_exit` tracepoint, which every syscall on the host runs.
+    BtfTracepoint,
+    /// The raw `sys_exit` tracepoint, which every syscall on the host runs.
     RawTracepoint,
 }
 

@@ -35,8 +35,10 @@ pub struct Health {
 pub enum SyscallHooks {
     /// One fexit program per traced syscall: no other syscall on the host pays anything.
     Fexit,
-    /// The raw `sys_enter` / `sys_exit` tracepoints: every syscall of every task on the
-    /// host runs them (used where fexit is not available).
+    /// One BTF-typed program on the `sys_exit` tracepoint: every syscall of every task on
+    /// the host runs it (used where fexit is not available).
+    BtfTracepoint,
+    /// The same on the plain raw tracepoint (kernels without tp_btf).
     RawTracepoint,
 }
 
@@ -44,6 +46,7 @@ impl SyscallHooks {
     pub fn as_str(self) -> &'static str {
         match self {
             SyscallHooks::Fexit => "fexit",
+            SyscallHooks::BtfTracepoint => "btf_tracepoint",
             SyscallHooks::RawTracepoint => "raw_tracepoint",
         }
     }
