@@ -1,11 +1,17 @@
-//! kernel.ndjson written to an unlinked file as events arrive, with its length, sha256 and per-cgroup counts: a capture holds no event in memory.
+//! kernel.ndjson written to an unlinked file as events arrive, with its length, sha256 and per-cgroup counts, and compressed behind the writer on an idle-priority thread: a capture holds no event in memory.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use report_model::bundle::{hex, Spooled};
+use report_model::gzchunks::{self, ReadyMembers, CHUNK};
 use report_model::schema::kernel_event::KernelEvent;
 use report_model::schema::write_ndjson_line;
 use sha2::{Digest, Sha256};
@@ -25,6 +31,7 @@ pub struct KernelSpool {
     by_cgroup: BTreeMap<u64, u64>,
     /// The first write or encoding error; later events are counted but not written.
     error: Option<io::Error>,
+    ahead: Option<Precompressor>,
 }
 
 impl KernelSpool {
@@ -38,6 +45,8 @@ impl KernelSpool {
             .create_new(true)
             .open(&path)?;
         std::fs::remove_file(&path)?;
+        // Best effort: without it the archive is compressed whole at the end.
+        let ahead = Precompressor::start(&file, dir).ok();
         Ok(KernelSpool {
             writer: BufWriter::with_capacity(64 << 10, file),
             hasher: Sha256::new(),
@@ -46,6 +55,7 @@ impl KernelSpool {
             events: 0,
             by_cgroup: BTreeMap::new(),
             error: None,
+            ahead,
         })
     }
 
@@ -85,6 +95,9 @@ impl KernelSpool {
 
     /// The finished member, to pack; or the first error that kept an event out of it.
     pub fn finish(self) -> io::Result<Spooled> {
+        let ready = self
+            .ahead
+            .map(|p| Box::new(p.stop()) as Box<dyn ReadyMembers>);
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -95,8 +108,115 @@ impl KernelSpool {
             bytes: self.bytes,
             sha256: hex(&self.hasher.finalize()),
             reader: Box::new(io::BufReader::with_capacity(64 << 10, file)),
+            ready,
         })
     }
+}
+
+/// The bytes before kernel.ndjson in the archive's stream: its tar header (it is the first
+/// member). So chunk `i >= 1` of the stream is spool bytes from `i * CHUNK - TAR_HEADER`.
+/// Were the layout ever different, the members made ahead would not match their chunks and
+/// the archive writer would compress those chunks itself.
+const TAR_HEADER: u64 = 512;
+
+/// Spool bytes `[start, end)` of the stream's chunk `index` (>= 1).
+fn chunk_range(index: u64) -> (u64, u64) {
+    let start = index * CHUNK as u64 - TAR_HEADER;
+    (start, start + CHUNK as u64)
+}
+
+/// Compresses each chunk of the spool as soon as it is complete, while the workload runs,
+/// on a thread at idle priority (`SCHED_IDLE`: it takes only CPU that nothing else wants,
+/// so neither the workload nor the event consumer waits for it).
+struct Precompressor {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<Ahead>,
+}
+
+/// The members made ahead: an unlinked file of them, and where each is.
+struct Ahead {
+    file: Option<File>,
+    /// (chunk index, offset in `file`, length).
+    members: Vec<(u64, u64, usize)>,
+}
+
+impl ReadyMembers for Ahead {
+    fn take(&mut self, index: u64) -> Option<Vec<u8>> {
+        let &(_, at, len) = self.members.iter().find(|(i, _, _)| *i == index)?;
+        let mut buf = vec![0; len];
+        self.file.as_ref()?.read_exact_at(&mut buf, at).ok()?;
+        Some(buf)
+    }
+}
+
+impl Precompressor {
+    fn start(spool: &File, dir: &Path) -> io::Result<Precompressor> {
+        let src = spool.try_clone()?;
+        let path = dir.join(format!(".tare-kernel-{}.gz.part", std::process::id()));
+        let out = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        std::fs::remove_file(&path)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("tare-precompress".into())
+            .spawn(move || {
+                // SAFETY: sched_setscheduler on the calling thread (pid 0) with a valid param.
+                unsafe {
+                    let param = libc::sched_param { sched_priority: 0 };
+                    libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+                }
+                let mut ahead = Ahead {
+                    file: None,
+                    members: Vec::new(),
+                };
+                let _ = compress_behind(&src, &out, &flag, &mut ahead.members);
+                ahead.file = Some(out);
+                ahead
+            })?;
+        Ok(Precompressor { stop, thread })
+    }
+
+    /// Stops after the chunk in hand and returns what was made.
+    fn stop(self) -> Ahead {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.thread().unpark();
+        let a = self.thread.join().unwrap_or(Ahead {
+            file: None,
+            members: Vec::new(),
+        });
+        tracing::info!(target: "tare::spool", members = a.members.len() as i64, "gzip members compressed while the workload ran");
+        a
+    }
+}
+
+/// Compresses chunk after chunk of `src` into `out` as `src` grows, until `stop`.
+fn compress_behind(
+    src: &File,
+    out: &File,
+    stop: &AtomicBool,
+    members: &mut Vec<(u64, u64, usize)>,
+) -> io::Result<()> {
+    let mut index = 1;
+    let mut written = 0u64;
+    let mut chunk = vec![0; CHUNK];
+    while !stop.load(Ordering::Relaxed) {
+        let (start, end) = chunk_range(index);
+        if src.metadata()?.len() < end {
+            std::thread::park_timeout(Duration::from_millis(20));
+            continue;
+        }
+        src.read_exact_at(&mut chunk, start)?;
+        let member = gzchunks::member(&chunk)?;
+        out.write_all_at(&member, written)?;
+        members.push((index, written, member.len()));
+        written += member.len() as u64;
+        index += 1;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

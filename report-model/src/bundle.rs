@@ -3,10 +3,11 @@
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 
-use flate2::{read::GzDecoder, write::GzEncoder, Compression, GzBuilder};
+use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 
 use crate::error::ModelError;
+use crate::gzchunks::{ChunkedGz, ReadyMembers};
 use crate::schema::manifest::{ContainerKind, Manifest, ManifestMember};
 use crate::schema::{parse_json, to_canonical_json, Versioned};
 
@@ -38,6 +39,10 @@ pub struct Spooled {
     /// Lower-case hex, as [`sha256_hex`] gives.
     pub sha256: String,
     pub reader: Box<dyn Read>,
+    /// Gzip members compressed from these bytes ahead of time, numbered as chunks of the
+    /// archive's stream (see [`crate::gzchunks::ReadyMembers`]); any that do not match are
+    /// compressed again.
+    pub ready: Option<Box<dyn ReadyMembers>>,
 }
 
 impl std::fmt::Debug for Spooled {
@@ -95,7 +100,8 @@ pub fn hex(digest: &[u8]) -> String {
 }
 
 /// Writes members as a deterministic tar.gz: sorted paths, zero mtimes, mode 0644, uid/gid 0,
-/// no names in the gzip header. The same members always give the same bytes.
+/// no names in the gzip header, one gzip member per MiB (see [`crate::gzchunks`]). The same
+/// members always give the same bytes.
 pub fn write_tar_gz(file: &str, members: &[Member]) -> Result<Vec<u8>, ModelError> {
     let entries = members.iter().map(Member::entry).collect();
     write_entries(file, Vec::new(), entries)
@@ -142,14 +148,13 @@ fn write_entries<W: Write>(file: &str, out: W, mut entries: Vec<Entry>) -> Resul
 /// mode 0644, uid/gid 0, no names in the gzip header; a path given twice is an error.
 struct TarGz<W: Write> {
     file: String,
-    tar: tar::Builder<GzEncoder<W>>,
+    tar: tar::Builder<ChunkedGz<W>>,
     paths: BTreeSet<String>,
 }
 
 impl<W: Write> TarGz<W> {
     fn new(file: &str, out: W) -> Self {
-        let gz: GzEncoder<W> = GzBuilder::new().mtime(0).write(out, Compression::new(6));
-        let mut tar = tar::Builder::new(gz);
+        let mut tar = tar::Builder::new(ChunkedGz::new(out));
         tar.mode(tar::HeaderMode::Deterministic);
         TarGz {
             file: file.into(),
@@ -210,9 +215,7 @@ impl<W: Write> TarGz<W> {
         let io =
             |e: std::io::Error| ModelError::container(&file, format!("cannot write tar.gz: {e}"));
         let gz = self.tar.into_inner().map_err(io)?;
-        let mut out = gz.finish().map_err(io)?;
-        out.flush().map_err(io)?;
-        Ok(out)
+        gz.finish().map_err(io)
     }
 }
 
@@ -250,9 +253,13 @@ impl<W: Write> PackStream<W> {
         Ok(())
     }
 
-    /// Appends a spooled member, read from its reader as it is written.
-    pub fn spooled(&mut self, s: Spooled) -> Result<(), ModelError> {
+    /// Appends a spooled member, read from its reader as it is written, with the gzip
+    /// members made of its bytes ahead of time, if any.
+    pub fn spooled(&mut self, mut s: Spooled) -> Result<(), ModelError> {
         self.refuse_manifest(&s.path)?;
+        if let Some(ready) = s.ready.take() {
+            self.tar.tar.get_mut().set_ready(ready);
+        }
         self.rows.push((s.path.clone(), s.bytes, s.sha256));
         self.tar.append(Entry {
             path: s.path,
@@ -331,7 +338,8 @@ pub fn read_tar_gz(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Memb
     let cap = limits
         .max_total_bytes
         .saturating_add(1024 * (limits.max_members as u64 + 2));
-    let decoder = GzDecoder::new(bytes).take(cap);
+    // Every member of the gzip stream: tare writes one per MiB (see gzchunks).
+    let decoder = MultiGzDecoder::new(bytes).take(cap);
     let mut archive = tar::Archive::new(decoder);
     let mut members = Vec::new();
     let mut seen = BTreeSet::new();

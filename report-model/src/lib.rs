@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod bundle;
 pub mod error;
+pub mod gzchunks;
 pub mod render;
 pub mod schema;
 pub mod stats;

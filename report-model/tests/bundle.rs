@@ -274,6 +274,7 @@ fn spooled_members_pack_like_members_in_memory() {
         bytes: big.len() as u64,
         sha256: bundle::sha256_hex(&big),
         reader: Box::new(std::io::Cursor::new(big.clone())),
+        ready: None,
     };
     let got = bundle::pack_to(
         "a",
@@ -298,6 +299,7 @@ fn spooled_members_pack_like_members_in_memory() {
         bytes: big.len() as u64 + 10,
         sha256: bundle::sha256_hex(&big),
         reader: Box::new(std::io::Cursor::new(big)),
+        ready: None,
     };
     let err = bundle::pack_to(
         "a",

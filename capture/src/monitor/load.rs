@@ -614,12 +614,15 @@ fn refusal(hooks: SyscallHooks, e: &MonitorError) -> String {
     }
 }
 
-/// The syscall hook sets to try for `choice`, best first: (hooks, [(program, hook)]).
+/// The programs of one way of hooking the syscalls: (program, hook).
+type HookSet = Vec<(&'static str, Hook)>;
+
+/// The syscall hook sets to try for `choice`, best first.
 fn candidates(
     choice: HookChoice,
     offs: &KernelOffsets,
-) -> Result<Vec<(SyscallHooks, Vec<(&'static str, Hook)>)>, MonitorError> {
-    let fexit: Vec<(&'static str, Hook)> = names::FEXIT_PROGRAMS
+) -> Result<Vec<(SyscallHooks, HookSet)>, MonitorError> {
+    let fexit: HookSet = names::FEXIT_PROGRAMS
         .iter()
         .zip(offs.syscall_funcs)
         .filter(|(_, id)| *id != 0)
