@@ -245,7 +245,7 @@ impl Monitor {
     /// Like [`Monitor::start`], writing each event to `spool` as it arrives; `finish` hands
     /// the spool back in [`MonitorOutput::spool`].
     pub fn start_spooled(cfg: MonitorConfig, spool: KernelSpool) -> Result<Monitor, MonitorError> {
-        Self::start_with_sink(cfg, Sink::Spool(spool))
+        Self::start_with_sink(cfg, Sink::Spool(Box::new(spool)))
     }
 
     fn start_with_sink(cfg: MonitorConfig, sink: Sink) -> Result<Monitor, MonitorError> {
@@ -398,7 +398,7 @@ impl Monitor {
         let counters = MonitorCounters::from_parts(&kernel, &rx.delivered);
         let (events, spool) = match rx.sink {
             Sink::Collect(v) => (v, None),
-            Sink::Spool(s) => (Vec::new(), Some(s)),
+            Sink::Spool(s) => (Vec::new(), Some(*s)),
         };
         Ok(MonitorOutput {
             events,

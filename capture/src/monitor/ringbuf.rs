@@ -14,7 +14,7 @@ pub enum Sink {
     /// Kept in memory and returned by `Monitor::finish`.
     Collect(Vec<KernelEvent>),
     /// Written to kernel.ndjson's spool as they arrive and returned by `Monitor::finish`.
-    Spool(KernelSpool),
+    Spool(Box<KernelSpool>),
 }
 
 /// What the consumer has received so far.
