@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use report_model::schema::kernel_event::{EventDetail, EventKind, KernelEvent};
 use tare::cgroup::SessionCgroup;
-use tare::monitor::{Monitor, MonitorConfig, MonitorError, MonitorOutput};
+use report_model::schema::health::SyscallHooks;
+use tare::monitor::{HookChoice, Monitor, MonitorConfig, MonitorError, MonitorOutput};
 use tare::spawn::{prepare, Ended};
 
 const PYTHON: &str = "/usr/bin/python3";
@@ -68,11 +69,13 @@ struct Opts {
     ringbuf_bytes: Option<u32>,
     /// Wait for the child on the runtime's only thread, starving the consumer.
     block_consumer: bool,
+    hooks: HookChoice,
 }
 
 const DEFAULT: Opts = Opts {
     ringbuf_bytes: None,
     block_consumer: false,
+    hooks: HookChoice::Auto,
 };
 
 /// Runs `argv` in a fresh session cgroup under a monitor, the way `tare capture` does.
@@ -87,6 +90,7 @@ fn capture(name: &str, argv: &[&str], opts: Opts) -> Captured {
         if let Some(b) = opts.ringbuf_bytes {
             cfg.ringbuf_bytes = b;
         }
+        cfg.syscall_hooks = opts.hooks;
         // The child joins the cgroup (slow in the kernel) while the programs load.
         let t = Instant::now();
         let prepared = prepare(&argv, &cg, false).expect("prepare child");
@@ -95,7 +99,19 @@ fn capture(name: &str, argv: &[&str], opts: Opts) -> Captured {
         let mon = Monitor::start(cfg).expect("monitor start");
         let t_start = t.elapsed();
         let ids = mon.program_ids().to_vec();
-        assert_eq!(ids.len(), 5, "five programs loaded");
+        // exec, fork and exit, and the syscalls': one per syscall with fexit, else sys_exit's.
+        let hooks = mon.syscall_hooks();
+        match opts.hooks {
+            HookChoice::Auto => {}
+            HookChoice::Fexit => assert_eq!(hooks, SyscallHooks::Fexit),
+            HookChoice::BtfTracepoint => assert_eq!(hooks, SyscallHooks::BtfTracepoint),
+            HookChoice::RawTracepoint => assert_eq!(hooks, SyscallHooks::RawTracepoint),
+        }
+        if hooks == SyscallHooks::Fexit {
+            assert!(ids.len() > 4, "{} programs with fexit", ids.len());
+        } else {
+            assert_eq!(ids.len(), 4, "four programs with {}", hooks.as_str());
+        }
         assert!(ids.iter().all(|id| program_exists(*id)));
         let t = Instant::now();
         let mut child = prepared.start().expect("start child");
@@ -264,6 +280,18 @@ sys.exit(3)
 
 #[test]
 fn workload_events_are_exact_and_outsiders_are_absent() {
+    exact_events_with(HookChoice::Auto);
+}
+
+/// The fallback hooks give the very same events (on a kernel that allows fexit, `Auto`
+/// above runs fexit, and these run the tracepoints).
+#[test]
+fn the_sys_exit_hooks_are_exact_too() {
+    exact_events_with(HookChoice::RawTracepoint);
+    exact_events_with(HookChoice::BtfTracepoint);
+}
+
+fn exact_events_with(hooks: HookChoice) {
     require_root!();
     let _g = serial();
     let inside = scratch("inside");
@@ -292,7 +320,11 @@ fn workload_events_are_exact_and_outsiders_are_absent() {
         })
     };
     std::thread::sleep(Duration::from_millis(50));
-    let c = capture("workload", &[PYTHON, "-c", WORKLOAD, &d, &port], DEFAULT);
+    let c = capture(
+        "workload",
+        &[PYTHON, "-c", WORKLOAD, &d, &port],
+        Opts { hooks, ..DEFAULT },
+    );
     let outsider_runs = outsider.join().expect("outsider thread");
     assert!(outsider_runs > 0);
     assert_eq!(c.ended.code, Some(3));
@@ -542,6 +574,7 @@ fn a_tiny_ring_buffer_drops_and_says_so() {
         Opts {
             ringbuf_bytes: Some(page),
             block_consumer: true,
+            ..DEFAULT
         },
     );
     assert_eq!(c.ended.code, Some(0));
@@ -627,7 +660,7 @@ fn throughput() {
         &["/bin/sh", "-c", &cmd],
         Opts {
             ringbuf_bytes,
-            block_consumer: false,
+            ..DEFAULT
         },
     );
     let k = c.out.counters.kinds[&EventKind::Open];
