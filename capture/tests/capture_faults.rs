@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use report_model::bundle::{self, member_text, Limits};
-use report_model::schema::health::{Health, KernelLayer};
+use report_model::schema::health::{Health, KernelLayer, SyscallHooks};
 use report_model::schema::parse_json;
 use report_model::schema::run::Run;
 
@@ -194,3 +194,54 @@ fn without_privileges_it_says_how_to_fix_it() {
 
 // Kernels without BTF or without a cgroup2 mount cannot be produced on this machine; their
 // messages are tested on made-up machine facts in preflight.rs (a stand-in, said so here).
+
+/// A kernel without a hook (or refusing it, as this machine's does for fexit) is a clear
+/// error for that choice, and `auto` then says in run.json what it took instead.
+#[test]
+fn each_syscall_hook_choice_is_used_or_refused_clearly() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let dir = scratch("hooks");
+    for (flag, want) in [
+        ("fexit", SyscallHooks::Fexit),
+        ("btf-tracepoint", SyscallHooks::BtfTracepoint),
+        ("raw-tracepoint", SyscallHooks::RawTracepoint),
+        ("auto", SyscallHooks::Fexit),
+    ] {
+        let out = dir.join(format!("{flag}.tar.gz"));
+        let o = capture(&out, &["--syscall-hooks", flag, "--", "/bin/true"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        if flag != "auto" && !o.status.success() {
+            // Only a kernel that lacks or refuses the hook may say no, and it says what to do.
+            assert_eq!(
+                o.status.code(),
+                Some(125),
+                "{flag}: tare's own failure: {err}"
+            );
+            assert!(err.contains("use --syscall-hooks auto"), "{flag}: {err}");
+            assert!(!out.exists(), "{flag}: no archive on refusal");
+            continue;
+        }
+        assert!(o.status.success(), "{flag}: {err}");
+        let (run, health) = open(&out);
+        let used = health.syscall_hooks.expect("health says which hooks");
+        assert_eq!(health.kernel_layer, KernelLayer::Complete, "{flag}");
+        if flag == "auto" {
+            // The best the kernel allows; anything less is explained in run.json.
+            if used != want {
+                assert!(
+                    run.notes
+                        .iter()
+                        .any(|n| n.contains(&format!("syscalls hooked with {}", used.as_str()))),
+                    "{:?}",
+                    run.notes
+                );
+            }
+        } else {
+            assert_eq!(used, want, "{flag}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use report_model::schema::health::SyscallHooks;
 use report_model::schema::kernel_event::{EventDetail, EventKind, KernelEvent};
 use tare::cgroup::SessionCgroup;
-use report_model::schema::health::SyscallHooks;
 use tare::monitor::{HookChoice, Monitor, MonitorConfig, MonitorError, MonitorOutput};
 use tare::spawn::{prepare, Ended};
 
