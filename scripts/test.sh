@@ -21,6 +21,8 @@ cargo test -p tare-viewer --locked
 step "release build"
 cargo build --release -p tare --locked
 tare="${CARGO_TARGET_DIR:-target}/release/tare"
+step "VM: Debian's kernel (fexit allowed, pure cgroup v2), exact counts with each syscall hook set"
+bash scripts/vm-test.sh "$tare"
 step "browser tests (headless Chromium)"
 (cd tests/browser && node --test)
 step "smoke gate: a fresh smoke run against the committed baselines/smoke/"
