@@ -6,8 +6,8 @@
 //! parsed and relocated with `aya-obj` (aya's own ELF layer), maps are created
 //! with `aya::maps::MapData::create`, and the programs are loaded with a plain
 //! `BPF_PROG_LOAD`: raw tracepoints for exec, fork and exit, and for the syscalls
-//! one fexit program per syscall (or, where fexit is not available, the raw
-//! `sys_enter`/`sys_exit` pair). Userspace still reads the maps through aya
+//! one fexit program per syscall (or, where fexit is not available, one program
+//! on `sys_exit`: tp_btf, else raw). Userspace still reads the maps through aya
 //! (`RingBuf`, `PerCpuArray`).
 
 use std::collections::{HashMap, HashSet};
