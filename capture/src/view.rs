@@ -1,7 +1,8 @@
-//! A static HTTP server on loopback for the viewer embedded from dist/, with one bundle preloaded.
+//! A static HTTP server on loopback for the viewer embedded from dist/, with one bundle preloaded behind a token, to its own origin only.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -36,8 +37,16 @@ const ASSETS: &[(&str, &[u8], &str)] = &[
     ),
 ];
 
-/// The URL path the preloaded bundle is served at.
-pub const BUNDLE_PATH: &str = "/bundle.tar.gz";
+/// Where the preloaded bundle is served: under the token, so only the printed URL finds it.
+pub fn bundle_path(token: &str) -> String {
+    format!("/b/{token}/bundle.tar.gz")
+}
+
+/// The biggest request head read; a bigger one gets 431.
+pub const MAX_HEAD: usize = 8192;
+
+/// How long a client may take to send its request head before the connection is closed.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a request gets: status, content type, body.
 #[derive(Debug, PartialEq, Eq)]
@@ -47,29 +56,97 @@ pub struct Reply<'a> {
     pub body: &'a [u8],
 }
 
-/// Routes a request line to a reply. Pure: only fixed paths are served, never the file system.
-pub fn route<'a>(method: &str, target: &str, bundle: Option<&'a [u8]>) -> Reply<'a> {
-    const NOT_FOUND: &[u8] = b"not found\n";
-    if method != "GET" && method != "HEAD" {
-        return Reply {
-            status: 405,
-            content_type: "text/plain",
-            body: b"only GET and HEAD\n",
-        };
+fn text(status: u16, body: &'static str) -> Reply<'static> {
+    Reply {
+        status,
+        content_type: "text/plain; charset=utf-8",
+        body: body.as_bytes(),
     }
-    let path = target.split(['?', '#']).next().unwrap_or("/");
-    if path == BUNDLE_PATH {
+}
+
+/// The parts of a request head the server looks at.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    pub target: String,
+    pub host: Option<String>,
+    pub origin: Option<String>,
+    pub fetch_site: Option<String>,
+}
+
+/// Parses a complete request head with httparse; `None` when it is malformed.
+pub fn parse_head(head: &[u8]) -> Option<Request> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        _ => return None,
+    }
+    let get = |name: &str| {
+        req.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .and_then(|h| std::str::from_utf8(h.value).ok())
+            .map(|v| v.trim().to_string())
+    };
+    Some(Request {
+        method: req.method?.to_string(),
+        target: req.path?.to_string(),
+        host: get("host"),
+        origin: get("origin"),
+        fetch_site: get("sec-fetch-site"),
+    })
+}
+
+/// Whether `host` names this server directly: `localhost` or an IP literal, with our port.
+/// A page that rebinds its own DNS name to 127.0.0.1 sends that name: refused.
+pub fn host_allowed(host: &str, port: u16) -> bool {
+    let Some((name, p)) = host.rsplit_once(':') else {
+        return false;
+    };
+    if p.parse::<u16>().ok() != Some(port) {
+        return false;
+    }
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// Routes a request to a reply. Pure: only fixed paths are served, never the file system;
+/// the bundle only under `token`, to the server's own host, from its own origin.
+pub fn route<'a>(req: &Request, port: u16, token: &str, bundle: Option<&'a [u8]>) -> Reply<'a> {
+    if req.method != "GET" && req.method != "HEAD" {
+        return text(405, "only GET and HEAD\n");
+    }
+    let host = req.host.as_deref().unwrap_or("");
+    if !host_allowed(host, port) {
+        return text(
+            403,
+            "refused: the Host header must be localhost or an IP address with this port \
+             (tare view protects its bundle from DNS rebinding)\n",
+        );
+    }
+    let path = req.target.split(['?', '#']).next().unwrap_or("/");
+    if path.ends_with("bundle.tar.gz") {
+        let own_origin = format!("http://{host}");
+        let cross = req.origin.as_deref().is_some_and(|o| o != own_origin)
+            || req
+                .fetch_site
+                .as_deref()
+                .is_some_and(|s| s != "same-origin" && s != "none");
+        if cross {
+            return text(403, "refused: the bundle is served to this origin only\n");
+        }
         return match bundle {
-            Some(b) => Reply {
+            Some(b) if path == bundle_path(token) => Reply {
                 status: 200,
                 content_type: "application/gzip",
                 body: b,
             },
-            None => Reply {
-                status: 404,
-                content_type: "text/plain",
-                body: NOT_FOUND,
-            },
+            Some(_) => text(
+                403,
+                "refused: open the URL `tare view` printed (it holds the bundle's token)\n",
+            ),
+            None => text(404, "not found\n"),
         };
     }
     match ASSETS.iter().find(|(p, _, _)| *p == path) {
@@ -78,21 +155,25 @@ pub fn route<'a>(method: &str, target: &str, bundle: Option<&'a [u8]>) -> Reply<
             content_type: ct,
             body,
         },
-        None => Reply {
-            status: 404,
-            content_type: "text/plain",
-            body: NOT_FOUND,
-        },
+        None => text(404, "not found\n"),
     }
 }
 
-/// The page URL for a bound address, with the bundle preloaded when there is one.
-pub fn page_url(addr: SocketAddr, with_bundle: bool) -> String {
-    if with_bundle {
-        format!("http://{addr}/?bundle=.{BUNDLE_PATH}")
-    } else {
-        format!("http://{addr}/")
+/// The page URL for a bound address, with the bundle preloaded (under its token) when there is one.
+pub fn page_url(addr: SocketAddr, bundle_token: Option<&str>) -> String {
+    match bundle_token {
+        Some(t) => format!("http://{addr}/?bundle=.{}", bundle_path(t)),
+        None => format!("http://{addr}/"),
     }
+}
+
+/// An unguessable token: 128 bits from the kernel's random source, in hex.
+pub fn new_token() -> Result<String> {
+    let mut b = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
+        .context("cannot read /dev/urandom for the bundle's token")?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// Binds `host:port` (port 0 picks a free one).
@@ -102,50 +183,80 @@ pub async fn bind(host: &str, port: u16) -> Result<TcpListener> {
         .with_context(|| format!("cannot listen on {host}:{port}; pick another --port"))
 }
 
+/// What the server serves and how patient it is.
+#[derive(Debug, Clone)]
+pub struct Serving {
+    pub bundle: Option<Vec<u8>>,
+    pub token: String,
+    pub head_timeout: Duration,
+}
+
 /// Serves until the task is dropped.
-pub async fn serve(listener: TcpListener, bundle: Option<Vec<u8>>) -> Result<()> {
-    let bundle = Arc::new(bundle);
+pub async fn serve(listener: TcpListener, serving: Serving) -> Result<()> {
+    let port = listener.local_addr()?.port();
+    let serving = Arc::new(serving);
     loop {
         let (stream, _) = listener.accept().await?;
-        let bundle = Arc::clone(&bundle);
+        let serving = Arc::clone(&serving);
         tokio::spawn(async move {
-            let _ = handle(stream, bundle.as_deref()).await;
+            let _ = handle(stream, port, &serving).await;
         });
     }
 }
 
-async fn handle(mut stream: TcpStream, bundle: Option<&[u8]>) -> std::io::Result<()> {
-    let mut buf = vec![0u8; 8192];
-    let mut len = 0;
-    // Read until the end of the request head (bodies are never needed).
-    while !buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
-        if len == buf.len() {
-            return Ok(());
+/// Reads a request head into `buf`: `Ok(false)` when it grew past [`MAX_HEAD`], an error
+/// when the client closed first.
+async fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    let mut chunk = [0u8; 2048];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        if buf.len() > MAX_HEAD {
+            return Ok(false);
         }
-        let n = stream.read(&mut buf[len..]).await?;
+        let n = stream.read(&mut chunk).await?;
         if n == 0 {
-            return Ok(());
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        len += n;
+        buf.extend_from_slice(&chunk[..n]);
     }
-    let head = String::from_utf8_lossy(&buf[..len]);
-    let mut parts = head.lines().next().unwrap_or("").split_whitespace();
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
-    let reply = route(method, target, bundle);
+    Ok(buf.len() <= MAX_HEAD)
+}
+
+async fn handle(mut stream: TcpStream, port: u16, serving: &Serving) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(1024);
+    let fits =
+        match tokio::time::timeout(serving.head_timeout, read_head(&mut stream, &mut buf)).await {
+            Ok(Ok(fits)) => fits,
+            // Closed early or too slow: drop the connection.
+            Ok(Err(_)) | Err(_) => return Ok(()),
+        };
+    let (reply, head_only) = if !fits {
+        (text(431, "request head too large\n"), false)
+    } else {
+        match parse_head(&buf) {
+            Some(req) => (
+                route(&req, port, &serving.token, serving.bundle.as_deref()),
+                req.method == "HEAD",
+            ),
+            None => (text(400, "malformed request\n"), false),
+        }
+    };
     let reason = match reply.status {
         200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
         404 => "Not Found",
+        431 => "Request Header Fields Too Large",
         _ => "Method Not Allowed",
     };
     let header = format!(
         "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n\
-         X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
+         X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n",
         reply.status,
         reply.content_type,
         reply.body.len()
     );
     stream.write_all(header.as_bytes()).await?;
-    if method != "HEAD" {
+    if !head_only {
         stream.write_all(reply.body).await?;
     }
     stream.shutdown().await
@@ -155,32 +266,98 @@ async fn handle(mut stream: TcpStream, bundle: Option<&[u8]>) -> std::io::Result
 mod tests {
     use super::*;
 
-    #[test]
-    fn serves_only_fixed_paths() {
-        assert_eq!(route("GET", "/", None).status, 200);
-        assert_eq!(
-            route("GET", "/index.html?x=1", None).content_type,
-            "text/html; charset=utf-8"
-        );
-        assert_eq!(
-            route("GET", "/tare-viewer_bg.wasm", None).content_type,
-            "application/wasm"
-        );
-        assert_eq!(route("GET", "/../etc/passwd", None).status, 404);
-        assert_eq!(route("GET", "/etc/passwd", None).status, 404);
-        assert_eq!(route("POST", "/", None).status, 405);
-        assert_eq!(route("GET", BUNDLE_PATH, None).status, 404);
-        let b = [1u8, 2, 3];
-        assert_eq!(route("GET", BUNDLE_PATH, Some(&b)).body, &b);
+    fn get(target: &str, host: &str) -> Request {
+        Request {
+            method: "GET".into(),
+            target: target.into(),
+            host: Some(host.into()),
+            ..Request::default()
+        }
     }
 
     #[test]
-    fn urls_point_at_loopback_with_the_bundle() {
+    fn serves_only_fixed_paths() {
+        let h = "127.0.0.1:8123";
+        let r = |req: &Request| route(req, 8123, "t0k", None).status;
+        assert_eq!(r(&get("/", h)), 200);
+        assert_eq!(
+            route(&get("/index.html?x=1", h), 8123, "t", None).content_type,
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(r(&get("/../etc/passwd", h)), 404);
+        assert_eq!(r(&get("/etc/passwd", h)), 404);
+        let post = Request {
+            method: "POST".into(),
+            ..get("/", h)
+        };
+        assert_eq!(r(&post), 405);
+        let b = [1u8, 2, 3];
+        assert_eq!(
+            route(&get("/b/t0k/bundle.tar.gz", h), 8123, "t0k", Some(&b)).body,
+            &b
+        );
+        assert_eq!(
+            route(&get("/bundle.tar.gz", h), 8123, "t0k", Some(&b)).status,
+            403
+        );
+        assert_eq!(
+            route(&get("/b/x/bundle.tar.gz", h), 8123, "t0k", Some(&b)).status,
+            403
+        );
+    }
+
+    #[test]
+    fn only_its_own_host_and_origin_get_the_bundle() {
+        assert!(host_allowed("127.0.0.1:8123", 8123));
+        assert!(host_allowed("localhost:8123", 8123));
+        assert!(host_allowed("[::1]:8123", 8123));
+        assert!(!host_allowed("127.0.0.1:8124", 8123));
+        assert!(!host_allowed("attacker.example:8123", 8123));
+        assert!(!host_allowed("127.0.0.1", 8123));
+        let b = [9u8];
+        let p = "/b/t/bundle.tar.gz";
+        let cross = Request {
+            origin: Some("http://attacker.example:8123".into()),
+            ..get(p, "127.0.0.1:8123")
+        };
+        assert_eq!(route(&cross, 8123, "t", Some(&b)).status, 403);
+        let site = Request {
+            fetch_site: Some("cross-site".into()),
+            ..get(p, "127.0.0.1:8123")
+        };
+        assert_eq!(route(&site, 8123, "t", Some(&b)).status, 403);
+        let own = Request {
+            origin: Some("http://127.0.0.1:8123".into()),
+            fetch_site: Some("same-origin".into()),
+            ..get(p, "127.0.0.1:8123")
+        };
+        assert_eq!(route(&own, 8123, "t", Some(&b)).status, 200);
+        assert_eq!(
+            route(&get("/", "evil.example:8123"), 8123, "t", None).status,
+            403
+        );
+    }
+
+    #[test]
+    fn heads_parse_or_are_refused() {
+        let r = parse_head(b"GET /x HTTP/1.1\r\nHost: localhost:1\r\nOrigin: http://a\r\n\r\n")
+            .unwrap();
+        assert_eq!((r.method.as_str(), r.target.as_str()), ("GET", "/x"));
+        assert_eq!(r.host.as_deref(), Some("localhost:1"));
+        assert_eq!(r.origin.as_deref(), Some("http://a"));
+        assert_eq!(parse_head(b"\x00\x01 garbage\r\n\r\n"), None);
+    }
+
+    #[test]
+    fn urls_point_at_loopback_with_the_token() {
         let addr: SocketAddr = "127.0.0.1:8123".parse().unwrap();
         assert_eq!(
-            page_url(addr, true),
-            "http://127.0.0.1:8123/?bundle=./bundle.tar.gz"
+            page_url(addr, Some("ab12")),
+            "http://127.0.0.1:8123/?bundle=./b/ab12/bundle.tar.gz"
         );
-        assert_eq!(page_url(addr, false), "http://127.0.0.1:8123/");
+        assert_eq!(page_url(addr, None), "http://127.0.0.1:8123/");
+        let t = new_token().unwrap();
+        assert_eq!(t.len(), 32);
+        assert_ne!(t, new_token().unwrap());
     }
 }

@@ -8,7 +8,10 @@ use crate::view;
 
 /// Open a bundle in the browser viewer (served from this binary on 127.0.0.1).
 ///
-/// Nothing is uploaded anywhere: the page reads the bundle from this local server.
+/// Nothing is uploaded anywhere: the page reads the bundle from this local server. The
+/// bundle is served only under the unguessable token of the printed URL, only to requests
+/// whose Host is localhost or an IP address with this port (no DNS rebinding), and only to
+/// the page's own origin.
 ///
 /// Examples:
 ///   tare view results/smoke.bundle.tar.gz
@@ -40,13 +43,22 @@ pub fn run(args: Args) -> Result<i32> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let token = view::new_token()?;
     rt.block_on(async move {
         let listener = view::bind(&args.host, args.port).await?;
         let addr = listener.local_addr()?;
-        println!("{}", view::page_url(addr, bundle.is_some()));
+        println!(
+            "{}",
+            view::page_url(addr, bundle.is_some().then_some(token.as_str()))
+        );
         eprintln!("tare view: serving on {addr}; press Ctrl-C to stop");
+        let serving = view::Serving {
+            bundle,
+            token,
+            head_timeout: view::HEAD_TIMEOUT,
+        };
         tokio::select! {
-            r = view::serve(listener, bundle) => r,
+            r = view::serve(listener, serving) => r,
             _ = tokio::signal::ctrl_c() => Ok(()),
         }
     })?;
