@@ -318,6 +318,9 @@ impl SessionCgroup {
                 }
             }
         }
+        let mut dirs = vec![cg.path.clone()];
+        dirs.extend(cg.v1_memory.clone());
+        crate::stale::record(run_id, &dirs);
         Ok(cg)
     }
 
@@ -421,10 +424,33 @@ impl SessionCgroup {
             Some(m) => rmdir_tree(m),
             None => Ok(()),
         };
+        if let Some(run_id) = self.path.file_name().and_then(|n| n.to_str()) {
+            crate::stale::forget(run_id);
+        }
         waited?;
         r1?;
         r2
     }
+}
+
+/// Kills every task in a cgroup directory left by another tare and removes it (with its
+/// children); returns how many tasks were in it.
+pub(crate) fn kill_and_remove(dir: &Path) -> usize {
+    let mut pids = Vec::new();
+    collect_pids(dir, &mut pids);
+    if !pids.is_empty() {
+        kill_tree(dir);
+        let start = Instant::now();
+        let mut left = pids.len();
+        while left > 0 && start.elapsed() < DRAIN_DEADLINE {
+            std::thread::sleep(Duration::from_millis(2));
+            let mut now = Vec::new();
+            collect_pids(dir, &mut now);
+            left = now.len();
+        }
+    }
+    let _ = rmdir_tree(dir);
+    pids.len()
 }
 
 impl Drop for SessionCgroup {

@@ -14,6 +14,7 @@ pub mod session;
 pub mod signals;
 pub mod spawn;
 pub mod spool;
+pub mod stale;
 pub mod telemetry;
 pub mod treewatch;
 pub mod view;

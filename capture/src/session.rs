@@ -135,6 +135,8 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
     let mut run_notes = Vec::new();
     let (cg, watch, prepared) = {
         let _p = clock.phase("cgroup_prepare");
+        // What a killed tare left (its cgroups, its workload's descendants) goes first.
+        run_notes.extend(crate::stale::sweep());
         let cg = SessionCgroup::create(&run_id).context("cannot create the session cgroup")?;
         let watch = match TreeWatch::start() {
             Ok(w) => Some(w),

@@ -240,6 +240,8 @@ fn clone3_parked(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result
     // SAFETY: clone3 without CLONE_VM is fork: the child gets a copy of this
     // address space and, below, only makes async-signal-safe syscalls on data
     // built above before it execs or exits.
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
     let pid = unsafe {
         libc::syscall(
             libc::SYS_clone3,
@@ -254,6 +256,7 @@ fn clone3_parked(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result
         // SAFETY: see above; never returns.
         unsafe {
             child_after_clone(
+                parent,
                 go_read.as_raw_fd(),
                 go_write.as_raw_fd(),
                 err_read.as_raw_fd(),
@@ -283,6 +286,7 @@ fn clone3_parked(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result
 /// Must run in a freshly cloned child (single thread) with valid pointers.
 #[allow(clippy::too_many_arguments)]
 unsafe fn child_after_clone(
+    parent: libc::pid_t,
     go_read: RawFd,
     go_write: RawFd,
     err_read: RawFd,
@@ -302,6 +306,18 @@ unsafe fn child_after_clone(
         };
         libc::close(go_write);
         libc::close(err_read);
+        // The child dies with tare (even by kill -9): SIGKILL when the thread that forked
+        // it ends, which is the thread that waits for it. Had tare died already, go.
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+        if libc::getppid() != parent {
+            libc::_exit(127);
+        }
         // Like std's Command: default SIGPIPE (Rust ignores it) and an empty signal mask.
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         let mut set: libc::sigset_t = std::mem::zeroed();

@@ -245,3 +245,87 @@ fn each_syscall_hook_choice_is_used_or_refused_clearly() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Whether `pid` is gone or a zombie (dead, not yet reaped by whoever inherited it).
+fn dead(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => s
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| matches!(rest.split_whitespace().next(), Some("Z" | "X"))),
+        Err(_) => true,
+    }
+}
+
+fn wait_until(what: &str, f: impl Fn() -> bool) {
+    let t = std::time::Instant::now();
+    while !f() {
+        assert!(t.elapsed() < Duration::from_secs(10), "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `kill -9` of tare: its child dies with it (PR_SET_PDEATHSIG); what the child started
+/// and the session cgroups are removed by the next capture, which says so.
+#[test]
+fn after_kill_9_the_child_dies_and_the_next_capture_cleans_up() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let dir = scratch("kill9");
+    let pids = dir.join("pids");
+    let script = format!(
+        "sleep 3000 & echo $$ $! > {p}.tmp && mv {p}.tmp {p}; wait",
+        p = pids.display()
+    );
+    let mut tare = Command::new(TARE)
+        .args(["capture", "--quiet", "--out"])
+        .arg(dir.join("a.tar.gz"))
+        .args(["--", "/bin/sh", "-c", &script])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the workload started", || pids.exists());
+    let text = std::fs::read_to_string(&pids).unwrap();
+    let mut it = text.split_whitespace().map(|p| p.parse::<u32>().unwrap());
+    let (sh, sleep) = (it.next().unwrap(), it.next().unwrap());
+    let record = std::fs::read_dir(tare::stale::SESSIONS_DIR)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.ends_with(&format!("-{}", tare.id())))
+        .expect("the session's record");
+    tare.kill().unwrap(); // SIGKILL
+    let _ = tare.wait();
+    wait_until("the child died with tare", || dead(sh));
+    assert!(
+        !dead(sleep),
+        "the grandchild outlives tare (no PDEATHSIG for it)"
+    );
+    let v2 = Path::new("/sys/fs/cgroup/unified/tare").join(&record);
+    let v2 = if v2.exists() {
+        v2
+    } else {
+        Path::new("/sys/fs/cgroup/tare").join(&record)
+    };
+    assert!(v2.exists(), "the killed tare's cgroup is still there");
+
+    let o = capture(&dir.join("b.tar.gz"), &["--", "/bin/true"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("removed session cgroup {record} left by tare pid")),
+        "{err}"
+    );
+    wait_until("the grandchild was killed", || dead(sleep));
+    assert_no_cgroup(&record);
+    assert!(!Path::new(tare::stale::SESSIONS_DIR).join(&record).exists());
+    let (run, _) = open(&dir.join("b.tar.gz"));
+    assert!(
+        run.notes.iter().any(|n| n.contains(&record)),
+        "{:?}",
+        run.notes
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
