@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use report_model::schema::health::SyscallHooks;
 use serde::Serialize;
 
 /// Outcome of one check.
@@ -42,6 +43,8 @@ pub struct Facts {
     pub tracefs: bool,
     pub bpf_jit: Option<bool>,
     pub unprivileged_bpf_disabled: Option<u32>,
+    /// The syscall hooks a capture would take, and why not better ones (probed as root).
+    pub syscall_hooks: Option<(SyscallHooks, Vec<String>)>,
 }
 
 const CAP_SYS_ADMIN: u32 = 21;
@@ -154,9 +157,9 @@ pub fn judge(f: &Facts) -> Vec<Check> {
         name: "tracefs",
         status: Status::Pass,
         detail: if f.tracefs {
-            "mounted (not required: tare uses raw tracepoints)".into()
+            "mounted (not required: fexit, tp_btf and raw tracepoints need no tracefs)".into()
         } else {
-            "not mounted; not required (tare uses raw tracepoints)".into()
+            "not mounted; not required (fexit, tp_btf and raw tracepoints need no tracefs)".into()
         },
         fix: None,
     });
@@ -172,6 +175,28 @@ pub fn judge(f: &Facts) -> Vec<Check> {
         },
         fix: None,
     });
+    if let Some((hooks, why)) = &f.syscall_hooks {
+        let fexit = *hooks == SyscallHooks::Fexit;
+        out.push(Check {
+            name: "syscall hooks",
+            status: if fexit { Status::Pass } else { Status::Warn },
+            detail: if fexit {
+                "fexit: one program per traced syscall; no other syscall on the host pays".into()
+            } else {
+                format!(
+                    "{}: while a capture runs, every syscall on the host runs tare's sys_exit \
+                     program (benches/collateral.sh measures what it costs); {}",
+                    hooks.as_str(),
+                    why.join("; ")
+                )
+            },
+            fix: (!fexit).then(|| {
+                "a kernel that allows fexit programs (CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS, \
+                 and no policy refusing them) makes the rest of the host pay nothing"
+                    .into()
+            }),
+        });
+    }
     if let Some(jit) = f.bpf_jit {
         out.push(Check {
             name: "bpf jit",
@@ -224,6 +249,7 @@ pub fn gather() -> Facts {
         bpf_jit: read("/proc/sys/net/core/bpf_jit_enable").map(|s| s.trim() != "0"),
         unprivileged_bpf_disabled: read("/proc/sys/kernel/unprivileged_bpf_disabled")
             .and_then(|s| s.trim().parse().ok()),
+        syscall_hooks: crate::monitor::probe_syscall_hooks(),
     }
 }
 
@@ -244,7 +270,34 @@ mod tests {
             tracefs: false,
             bpf_jit: Some(true),
             unprivileged_bpf_disabled: Some(2),
+            syscall_hooks: None,
         }
+    }
+
+    #[test]
+    fn syscall_hooks_say_who_pays() {
+        let row = |h| {
+            let f = Facts {
+                syscall_hooks: Some((h, vec!["the kernel refuses fexit programs".into()])),
+                ..ours()
+            };
+            judge(&f)
+                .into_iter()
+                .find(|c| c.name == "syscall hooks")
+                .unwrap()
+        };
+        assert_eq!(row(SyscallHooks::Fexit).status, Status::Pass);
+        let btf = row(SyscallHooks::BtfTracepoint);
+        assert_eq!(btf.status, Status::Warn);
+        assert!(
+            btf.detail.contains("every syscall on the host"),
+            "{}",
+            btf.detail
+        );
+        assert!(btf.detail.contains("refuses fexit"), "{}", btf.detail);
+        assert!(btf.fix.is_some());
+        assert!(can_capture(&[btf]));
+        assert!(judge(&ours()).iter().all(|c| c.name != "syscall hooks"));
     }
 
     #[test]

@@ -329,3 +329,37 @@ fn after_kill_9_the_child_dies_and_the_next_capture_cleans_up() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `tare doctor` says which syscall hooks a capture takes here, and a capture takes them.
+#[test]
+fn doctor_names_the_hooks_a_capture_uses() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let o = Command::new(TARE)
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "syscall hooks")
+        .expect("a syscall hooks row as root");
+    let said = row["detail"].as_str().unwrap();
+    let dir = scratch("doctor-hooks");
+    let out = dir.join("a.tar.gz");
+    let c = capture(&out, &["--", "/bin/true"]);
+    assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
+    let (_, health) = open(&out);
+    let used = health.syscall_hooks.unwrap();
+    assert!(
+        said.starts_with(used.as_str()),
+        "doctor: {said}; capture: {used:?}"
+    );
+    let fexit = used == SyscallHooks::Fexit;
+    assert_eq!(row["status"], if fexit { "pass" } else { "warn" });
+    let _ = std::fs::remove_dir_all(&dir);
+}

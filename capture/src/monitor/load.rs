@@ -547,7 +547,7 @@ pub fn load(
     // programs would put the fallback's verification after theirs: a 2-instruction probe
     // finds out first, in microseconds.
     if sets.len() > 1 && sets[0].0 == SyscallHooks::Fexit {
-        if let Some(why) = fexit_refused(&sets[0].1[0].hook) {
+        if let Some(why) = refused(&sets[0].1[0].hook) {
             sets.remove(0);
             notes.push(format!(
                 "syscalls hooked with {}: {why}",
@@ -618,9 +618,9 @@ pub fn load(
     Ok((loaded, timings))
 }
 
-/// Why the kernel refuses fexit programs on `hook`'s target, if it does: an empty program
-/// (`r0 = 0; exit`) is loaded there and dropped.
-fn fexit_refused(hook: &Hook) -> Option<String> {
+/// Why the kernel refuses programs on `hook`, if it does: an empty program (`r0 = 0;
+/// exit`) is loaded there and dropped.
+fn refused(hook: &Hook) -> Option<String> {
     let insn = |code: u8| bpf_insn {
         code,
         _bitfield_align_1: [],
@@ -638,10 +638,35 @@ fn fexit_refused(hook: &Hook) -> Option<String> {
     match prog_load(&probe, None) {
         Ok(_) => None,
         Err(e) => Some(format!(
-            "the kernel refuses fexit programs ({hook}: {e}; a kernel policy when the \
-             raw tracepoints load)"
+            "the kernel refuses {} programs ({hook}: {e}; a kernel policy when the \
+             raw tracepoints load)",
+            match hook {
+                Hook::Fexit { .. } => "fexit",
+                Hook::BtfTracepoint { .. } => "tp_btf",
+                Hook::RawTracepoint(_) => "raw tracepoint",
+            }
         )),
     }
+}
+
+/// The syscall hooks `--syscall-hooks auto` would take here, and why not better ones: each
+/// set's target is probed with an empty program (for `tare doctor`; needs root).
+pub fn probe_hooks(offs: &KernelOffsets) -> (SyscallHooks, Vec<String>) {
+    let mut notes = Vec::new();
+    let sets = candidates(HookChoice::Auto, offs).unwrap_or_default();
+    for (hooks, set) in &sets {
+        let Some((_, hook)) = set.first() else {
+            continue;
+        };
+        if *hooks == SyscallHooks::RawTracepoint {
+            return (*hooks, notes);
+        }
+        match refused(hook) {
+            None => return (*hooks, notes),
+            Some(why) => notes.push(why),
+        }
+    }
+    (SyscallHooks::RawTracepoint, notes)
 }
 
 /// Why the kernel refused a hook set's program, for a note.

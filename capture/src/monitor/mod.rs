@@ -444,6 +444,17 @@ fn read_counters(map: &PerCpuArray<MapData, u64>) -> Result<Vec<(u64, u64, u64)>
         .collect()
 }
 
+/// The syscall hooks a capture would take on this kernel, and why not better ones; `None`
+/// without root or without the eBPF programs (for `tare doctor`).
+pub fn probe_syscall_hooks() -> Option<(SyscallHooks, Vec<String>)> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !load::object_available() {
+        return None;
+    }
+    let offs = kernel_offsets().ok()?;
+    Some(load::probe_hooks(&offs))
+}
+
 /// Reads the kernel struct offsets the programs need (exposed for `tare doctor`).
 pub fn kernel_offsets() -> Result<KernelOffsets, BtfError> {
     btf::kernel_offsets_cached(Path::new(KERNEL_BTF), Path::new(btf::OFFSETS_CACHE)).map(|(o, _)| o)
