@@ -43,7 +43,8 @@ pub struct Facts {
     pub tracefs: bool,
     pub bpf_jit: Option<bool>,
     pub unprivileged_bpf_disabled: Option<u32>,
-    /// The syscall hooks a capture would take, and why not better ones (probed as root).
+    /// The syscall hooks a capture would take, and why not better ones (probed as root, by
+    /// `tare doctor` only).
     pub syscall_hooks: Option<(SyscallHooks, Vec<String>)>,
 }
 
@@ -249,7 +250,8 @@ pub fn gather() -> Facts {
         bpf_jit: read("/proc/sys/net/core/bpf_jit_enable").map(|s| s.trim() != "0"),
         unprivileged_bpf_disabled: read("/proc/sys/kernel/unprivileged_bpf_disabled")
             .and_then(|s| s.trim().parse().ok()),
-        syscall_hooks: crate::monitor::probe_syscall_hooks(),
+        // Probing loads programs: only `tare doctor` does it (a capture finds out as it loads).
+        syscall_hooks: None,
     }
 }
 

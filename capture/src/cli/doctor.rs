@@ -18,7 +18,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<i32> {
-    let checks = preflight::judge(&preflight::gather());
+    let mut facts = preflight::gather();
+    facts.syscall_hooks = crate::monitor::probe_syscall_hooks();
+    let checks = preflight::judge(&facts);
     let ok = preflight::can_capture(&checks);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&checks)?);
