@@ -276,9 +276,18 @@ fn at_1m_events_tare_reports_its_own_peak_cpu_and_total_as_gnu_time_sees_them() 
     assert!(out.status.success(), "{stderr}");
     let gnu = gnu_lines(&gnu_out)[0];
     let (run, events) = read_archive(&archive);
+    // The workload makes 1M events. This test is about the usage figures, which drops do
+    // not change; on a starved machine the ring can still overflow, and every event the
+    // kernel saw is then either in the archive or counted as dropped.
+    let dropped: usize = stderr
+        .split(" dropped")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
     assert!(
-        events.len() >= 1_000_000,
-        "{} events: {stderr}",
+        events.len() + dropped >= 1_000_000,
+        "{} events, {dropped} dropped: {stderr}",
         events.len()
     );
     // Peak RSS: read after the kernel events went into the archive.
