@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
+use report_model::redact::{Redactor, Tally};
 use report_model::schema::health::{Health, KindCounters, TareSetup};
 use report_model::schema::phases::Phases;
 use report_model::schema::run::{ExitInfo, Run};
@@ -35,6 +36,8 @@ pub struct CaptureOptions {
     pub sample_interval: Duration,
     /// How the traced syscalls are hooked.
     pub syscall_hooks: HookChoice,
+    /// What is redacted before anything is written.
+    pub redactor: Redactor,
 }
 
 /// What a capture produced.
@@ -105,7 +108,11 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{run_id}.tar.gz")));
-    let capture_span = tracing::info_span!(target: "tare::capture", "capture", run_id = %run_id, program = %opts.command[0], out = %out.display(), pid = Empty).entered();
+    let program = opts
+        .redactor
+        .text("--trace-chrome", &opts.command[0], &mut Tally::default())
+        .into_owned();
+    let capture_span = tracing::info_span!(target: "tare::capture", "capture", run_id = %run_id, program = %program, out = %out.display(), pid = Empty).entered();
 
     let host = {
         let _p = clock.phase("preflight");
@@ -164,7 +171,7 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         };
         // Events go to a spool beside the archive as they arrive, not into memory.
         let dir = archive::dir_of(&out);
-        let spool = KernelSpool::create(&dir).map_err(|e| {
+        let spool = KernelSpool::create(&dir, opts.redactor.clone()).map_err(|e| {
             anyhow::anyhow!(
                 "cannot write in {}, where the archive goes: {e}",
                 dir.display()
@@ -274,6 +281,7 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
     let allowed = subtree_ids(cg.path());
     let foreign = spool.foreign(&allowed);
     let events = spool.events();
+    let spool_redacted = spool.redacted().clone();
     let kernel = spool.finish().map_err(|e| {
         anyhow::anyhow!(
             "cannot write the kernel events beside {}: {e}{}",
@@ -281,9 +289,12 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
             archive::full_disk_hint(&e)
         )
     })?;
+    // What redaction replaced, by place: the events' strings so far, then the rest.
+    let mut redacted = spool_redacted;
+    let r = &opts.redactor;
     let trace = match &opts.trace {
         Some(p) => match std::fs::read(p) {
-            Ok(b) => Some(b),
+            Ok(b) => Some(r.bytes("trace.json", &b, &mut redacted).into_owned()),
             Err(e) => {
                 notes.push(format!("no trace at {}: {e}", p.display()));
                 None
@@ -291,14 +302,27 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         },
         None => None,
     };
+    let notes: Vec<String> = notes
+        .iter()
+        .map(|n| r.text("notes", n, &mut redacted).into_owned())
+        .collect();
     let mut health = health_of(&output.counters, foreign, notes.clone());
     health.tare_setup = Some(TareSetup::BeforeCapture);
     health.syscall_hooks = Some(output.syscall_hooks);
     run_notes.extend(output.notes.iter().cloned());
+    let run_notes = run_notes
+        .iter()
+        .map(|n| r.text("notes", n, &mut redacted).into_owned())
+        .collect();
+    let command = r.argv("run.json:command", &opts.command, &mut redacted);
+    let metrics = {
+        let text = sampler::to_ndjson(&samples)?;
+        r.text("metrics.ndjson", &text, &mut redacted).into_owned()
+    };
     let mut run = Run {
         schema: Run::SCHEMA.into(),
         run_id: run_id.clone(),
-        command: opts.command.clone(),
+        command,
         exit: ExitInfo {
             code: ended.code,
             signal: ended.signal,
@@ -317,11 +341,11 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         host_class: host.host_class.clone(),
         tare_version: hostinfo::VERSION.into(),
         notes: run_notes,
+        redaction: Some(r.report(&redacted)),
     };
 
     let archive_bytes = {
         let phase = clock.phase("archive_write");
-        let metrics = sampler::to_ndjson(&samples)?;
         let bulk = archive::Bulk {
             kernel,
             trace,

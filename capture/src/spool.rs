@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use report_model::bundle::{hex, Spooled};
 use report_model::gzchunks::{self, ReadyMembers, CHUNK};
+use report_model::redact::{self, Redactor, Tally};
 use report_model::schema::kernel_event::KernelEvent;
 use report_model::schema::write_ndjson_line;
 use sha2::{Digest, Sha256};
@@ -32,12 +33,15 @@ pub struct KernelSpool {
     /// The first write or encoding error; later events are counted but not written.
     error: Option<io::Error>,
     ahead: Option<Precompressor>,
+    /// Secrets in the events' strings are replaced before a line is written.
+    redactor: Redactor,
+    redacted: Tally,
 }
 
 impl KernelSpool {
     /// A spool in `dir` (the archive's directory, so it is on the archive's filesystem): the
     /// file is unlinked at once, so nothing is left behind whatever happens to tare.
-    pub fn create(dir: &Path) -> io::Result<KernelSpool> {
+    pub fn create(dir: &Path, redactor: Redactor) -> io::Result<KernelSpool> {
         let path = dir.join(format!(".tare-kernel-{}.ndjson.part", std::process::id()));
         let file = OpenOptions::new()
             .read(true)
@@ -56,6 +60,8 @@ impl KernelSpool {
             by_cgroup: BTreeMap::new(),
             error: None,
             ahead,
+            redactor,
+            redacted: Tally::default(),
         })
     }
 
@@ -67,9 +73,10 @@ impl KernelSpool {
         if self.error.is_some() {
             return;
         }
+        let ev = redact::event(&self.redactor, ev, &mut self.redacted);
         self.line.clear();
-        let written =
-            write_ndjson_line(&mut self.line, ev).and_then(|()| self.writer.write_all(&self.line));
+        let written = write_ndjson_line(&mut self.line, ev.as_ref())
+            .and_then(|()| self.writer.write_all(&self.line));
         match written {
             Ok(()) => {
                 self.hasher.update(&self.line);
@@ -77,6 +84,11 @@ impl KernelSpool {
             }
             Err(e) => self.error = Some(e),
         }
+    }
+
+    /// What redaction replaced in the events so far.
+    pub fn redacted(&self) -> &Tally {
+        &self.redacted
     }
 
     /// Events pushed so far.
@@ -249,7 +261,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let events: Vec<KernelEvent> = (0..5000).map(|i| ev(i, 10 + i % 3)).collect();
-        let mut spool = KernelSpool::create(&dir).unwrap();
+        let mut spool = KernelSpool::create(&dir, Redactor::new(&[]).unwrap()).unwrap();
         assert_eq!(
             std::fs::read_dir(&dir).unwrap().count(),
             0,
@@ -273,6 +285,6 @@ mod tests {
     #[test]
     fn a_directory_that_cannot_hold_it_is_an_error() {
         let missing = std::env::temp_dir().join("tare-spool-no-such-dir/x");
-        assert!(KernelSpool::create(&missing).is_err());
+        assert!(KernelSpool::create(&missing, Redactor::off()).is_err());
     }
 }

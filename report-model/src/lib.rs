@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod bundle;
 pub mod error;
 pub mod gzchunks;
+pub mod redact;
 pub mod render;
 pub mod schema;
 pub mod stats;

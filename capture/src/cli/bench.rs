@@ -1,5 +1,7 @@
 //! `tare bench`: run arms x cells x repetitions and write a results directory and bundle.
 
+use crate::cli::redaction::RedactArgs;
+use report_model::redact::{Redactor, Tally};
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
@@ -40,6 +42,8 @@ pub struct Args {
     /// Override the experiment's warm-up rounds per cell.
     #[arg(long)]
     pub warmups: Option<u32>,
+    #[command(flatten)]
+    pub redact: RedactArgs,
     /// Largest bundle in bytes; per-sample archives beyond it are left out.
     #[arg(long, default_value_t = results::DEFAULT_BUNDLE_CAP)]
     pub bundle_cap: u64,
@@ -67,6 +71,13 @@ impl From<TierArg> for Tier {
 }
 
 pub fn run(args: Args) -> Result<i32> {
+    let redactor = match args.redact.redactor() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tare: error: {e:#}");
+            return Ok(crate::cli::EXIT_BAD_INPUT);
+        }
+    };
     let (mut exp, _original_text) = match (&args.experiment, &args.preset) {
         (Some(path), None) => experiment::load(path)?,
         (None, Some(name)) => experiment::preset(name)?,
@@ -89,9 +100,12 @@ pub fn run(args: Args) -> Result<i32> {
             out: args.out.clone(),
             bundle_cap: args.bundle_cap,
             quiet: args.quiet,
+            capture_flags: args.redact.to_argv(),
+            redactor: redactor.clone(),
         },
     )?;
     println!("{}", outcome.summary.headline);
+    println!("{}", bundle_redaction_line(&redactor, &outcome.redacted));
     if let Some(b) = &outcome.summary.boundary {
         println!(
             "boundary: cell {} failed the {} gate: {}",
@@ -105,4 +119,18 @@ pub fn run(args: Args) -> Result<i32> {
     );
     println!("view it: tare view {}", outcome.bundle.display());
     Ok(if outcome.summary.partial { 130 } else { 0 })
+}
+
+/// What the bundle writer's second look for secrets found (the captures redact first).
+pub fn bundle_redaction_line(r: &Redactor, found: &Tally) -> String {
+    if !r.enabled() {
+        return "bundle: redaction off (--no-redact); do not share it".into();
+    }
+    if found.total() == 0 {
+        return "bundle: checked again for secrets: none left".into();
+    }
+    format!(
+        "bundle: checked again for secrets: {}",
+        report_model::redact::describe(&r.report(found))
+    )
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::cli::redaction::RedactArgs;
 use crate::monitor::HookChoice;
 use crate::phases::PhaseClock;
 use crate::resources;
@@ -22,6 +23,9 @@ use crate::session::{self, CaptureOptions};
 ///   sudo tare capture -- make -j2
 ///   sudo tare capture --out build.tar.gz --timeout 600 -- ./build.sh
 ///   sudo tare capture --trace /tmp/trace.json -- tare workload --span-events 100 --trace-out /tmp/trace.json
+///
+/// Secrets are redacted before anything is written (see --redact, --no-redact): in the
+/// command line, the events' paths, the trace and the samples.
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -46,6 +50,8 @@ pub struct Args {
     /// `auto` takes the first the kernel allows, in that order. health.json says which.
     #[arg(long, value_enum, default_value_t = Hooks::Auto, value_name = "HOOKS")]
     pub syscall_hooks: Hooks,
+    #[command(flatten)]
+    pub redact: RedactArgs,
     /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,
@@ -75,6 +81,13 @@ impl From<Hooks> for HookChoice {
 }
 
 pub fn run(args: Args, clock: &PhaseClock) -> Result<i32> {
+    let redactor = match args.redact.redactor() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tare: error: {e:#}");
+            return Ok(crate::cli::EXIT_BAD_INPUT);
+        }
+    };
     let timeout = match args.timeout {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
         Some(s) => anyhow::bail!("--timeout must be a positive number of seconds, not {s}"),
@@ -88,6 +101,7 @@ pub fn run(args: Args, clock: &PhaseClock) -> Result<i32> {
         trace: args.trace,
         sample_interval: args.sample_interval,
         syscall_hooks: args.syscall_hooks.into(),
+        redactor,
     };
     let c = session::capture(&opts, clock)?;
     if !args.quiet {
@@ -100,7 +114,7 @@ pub fn run(args: Args, clock: &PhaseClock) -> Result<i32> {
 }
 
 /// The one line a capture prints: counts, phases, memory and CPU of the workload and of tare,
-/// and `total`, tare's whole wall-clock from its start to this line.
+/// and `total`, tare's whole wall-clock from its start to this line; then what was redacted.
 pub fn summary_line(c: &session::Captured, total_ns: u64) -> String {
     let ms = |ns: u64| ns as f64 / 1e6;
     let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
@@ -127,5 +141,9 @@ pub fn summary_line(c: &session::Captured, total_ns: u64) -> String {
         mib(r.tare_kernel_bytes.unwrap_or(0)),
         r.exit.shell_status(),
         c.archive.display()
-    )
+    ) + &r
+        .redaction
+        .as_ref()
+        .map(|x| format!("; {}", report_model::redact::describe(x)))
+        .unwrap_or_default()
 }

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod capture;
 pub mod compare;
 pub mod doctor;
+pub mod redaction;
 pub mod report;
 pub mod verify;
 pub mod view;

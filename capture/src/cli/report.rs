@@ -50,8 +50,14 @@ pub fn run(args: Args) -> Result<i32> {
         return Ok(EXIT_BAD_INPUT);
     }
     let inputs = results::load(&args.input)?;
-    let (summary, bundle) = results::render_all(&args.input, &inputs, args.bundle_cap)?;
+    let redactor = report_model::redact::Redactor::new(&[])?;
+    let (summary, bundle, redacted) =
+        results::render_all(&args.input, &inputs, args.bundle_cap, &redactor)?;
     println!("{}", summary.headline);
+    println!(
+        "{}",
+        super::bench::bundle_redaction_line(&redactor, &redacted)
+    );
     println!(
         "wrote {}/summary.md, summary.json, bmf.json, charts/ and {}",
         args.input.display(),

@@ -74,6 +74,7 @@ pub fn plan(
     experiment: &Experiment,
     dir: &Path,
     stem: &str,
+    capture_flags: &[String],
 ) -> ArmPlan {
     let trace = arm.traces().then(|| dir.join(format!("{stem}.trace.json")));
     let workload = workload_argv(tare, arm, cell, experiment, trace.as_deref());
@@ -92,6 +93,7 @@ pub fn plan(
         "--out".into(),
         archive.display().to_string(),
     ];
+    argv.extend(capture_flags.iter().cloned());
     if let Some(t) = &trace {
         argv.extend(["--trace".into(), t.display().to_string()]);
     }
@@ -126,24 +128,36 @@ mod tests {
     fn built_in_arms() {
         let (e, cell) = exp();
         let tare = Path::new("/bin/tare");
-        let bare = plan(tare, Arm::Bare, &cell, &e, Path::new("/r"), "s0");
+        let bare = plan(tare, Arm::Bare, &cell, &e, Path::new("/r"), "s0", &[]);
         assert_eq!(
             bare.argv.join(" "),
             "/bin/tare workload --kernel-events 3 --concurrency 2 --payload-bytes 64"
         );
         assert_eq!((bare.archive, bare.trace), (None, None));
-        let c = plan(tare, Arm::C, &cell, &e, Path::new("/r"), "s1");
+        let c = plan(tare, Arm::C, &cell, &e, Path::new("/r"), "s1", &[]);
         assert_eq!(
             c.argv.join(" "),
             "/bin/tare capture --quiet --out /r/s1.tar.gz --trace /r/s1.trace.json -- /bin/tare workload \
              --kernel-events 3 --concurrency 2 --payload-bytes 64 --span-events 7 --trace-out /r/s1.trace.json"
         );
         assert_eq!(c.archive.as_deref(), Some(Path::new("/r/s1.tar.gz")));
-        let b = plan(tare, Arm::B, &cell, &e, Path::new("/r"), "s2");
+        let b = plan(tare, Arm::B, &cell, &e, Path::new("/r"), "s2", &[]);
         assert!(b
             .argv
             .ends_with(&["--trace-out".to_string(), "/r/s2.trace.json".to_string()]));
         assert_eq!(b.archive, None);
+    }
+
+    #[test]
+    fn capture_flags_go_to_capture_arms_only() {
+        let (e, cell) = exp();
+        let tare = Path::new("/bin/tare");
+        let flags = ["--redact".to_string(), "x\\d+".to_string()];
+        let a = plan(tare, Arm::A, &cell, &e, Path::new("/r"), "s", &flags);
+        assert_eq!(a.argv[5..7], flags);
+        assert_eq!(a.argv[7], "--");
+        let bare = plan(tare, Arm::Bare, &cell, &e, Path::new("/r"), "s", &flags);
+        assert!(!bare.argv.contains(&flags[0]));
     }
 
     #[test]
@@ -160,6 +174,7 @@ mod tests {
             &e,
             Path::new("/r"),
             "s",
+            &[],
         );
         assert_eq!(
             b.argv,
@@ -176,6 +191,7 @@ mod tests {
             &e,
             Path::new("/r"),
             "s",
+            &[],
         );
         assert_eq!(bare.argv[1], "workload");
     }
@@ -188,7 +204,7 @@ mod tests {
             "python3  w.py -n {span_events}\t-o {trace_out}".into(),
         );
         let dir = Path::new("/my results");
-        let b = plan(Path::new("/bin/tare"), Arm::B, &cell, &e, dir, "s");
+        let b = plan(Path::new("/bin/tare"), Arm::B, &cell, &e, dir, "s", &[]);
         // The trace path has a space and stays one argument.
         assert_eq!(
             b.argv,

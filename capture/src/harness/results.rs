@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use report_model::analysis::summary::summarize;
 use report_model::bundle::{self, Member};
+use report_model::redact::{self, Redactor, Tally};
 use report_model::render;
 use report_model::schema::experiment::Experiment;
 use report_model::schema::host::Host;
@@ -117,23 +118,31 @@ pub fn rendered(inputs: &Inputs) -> Result<(Summary, Vec<Member>)> {
 
 /// Renders summary.json, summary.md, bmf.json and charts/ into `dir`, then the bundle
 /// `<dir>.bundle.tar.gz`. Returns the summary and the bundle path.
-pub fn render_all(dir: &Path, inputs: &Inputs, bundle_cap: u64) -> Result<(Summary, PathBuf)> {
+/// Returns the summary, the bundle's path, and what the bundle writer redacted.
+pub fn render_all(
+    dir: &Path,
+    inputs: &Inputs,
+    bundle_cap: u64,
+    redactor: &Redactor,
+) -> Result<(Summary, PathBuf, Tally)> {
     let (summary, files) = rendered(inputs)?;
     std::fs::create_dir_all(dir.join("charts"))?;
     for f in &files {
         write_atomically(&dir.join(&f.path), &f.data)?;
     }
     let bundle_path = bundle_path(dir);
-    let bytes = bundle_bytes(dir, inputs, &files, bundle_cap)?;
+    let (bytes, redacted) = bundle_bytes(dir, inputs, &files, bundle_cap, redactor)?;
     write_atomically(&bundle_path, &bytes)?;
-    Ok((summary, bundle_path))
+    Ok((summary, bundle_path, redacted))
 }
 
-/// The bundle of a results directory, built in memory (nothing is written).
+/// The bundle of a results directory, built in memory (nothing is written), with the
+/// built-in redaction.
 pub fn bundle_of_dir(dir: &Path, bundle_cap: u64) -> Result<Vec<u8>> {
     let inputs = load(dir)?;
     let (_, files) = rendered(&inputs)?;
-    bundle_bytes(dir, &inputs, &files, bundle_cap)
+    let redactor = Redactor::new(&[])?;
+    Ok(bundle_bytes(dir, &inputs, &files, bundle_cap, &redactor)?.0)
 }
 
 /// `results/smoke` -> `results/smoke.bundle.tar.gz`.
@@ -147,7 +156,15 @@ pub fn bundle_path(dir: &Path) -> PathBuf {
 
 /// The bundle: inputs, rendered files, and as many per-sample archives as fit under the cap
 /// (one per cell and arm first, then the rest in order); the manifest says what was left out.
-fn bundle_bytes(dir: &Path, inputs: &Inputs, files: &[Member], cap: u64) -> Result<Vec<u8>> {
+/// Every member is checked for secrets again (see [`redact::members`]) and the manifest
+/// says what was found.
+fn bundle_bytes(
+    dir: &Path,
+    inputs: &Inputs,
+    files: &[Member],
+    cap: u64,
+    redactor: &Redactor,
+) -> Result<(Vec<u8>, Tally)> {
     let mut members = vec![
         Member::new("experiment.toml", inputs.experiment_text.clone()),
         Member::new("host.json", to_canonical_json("host.json", &inputs.host)?),
@@ -181,13 +198,22 @@ fn bundle_bytes(dir: &Path, inputs: &Inputs, files: &[Member], cap: u64) -> Resu
             cap
         ));
     }
-    Ok(bundle::pack(
+    let mut redacted = Tally::default();
+    notes.extend(redact::members(redactor, &mut members, &mut redacted));
+    if redacted.total() > 0 {
+        notes.push(format!(
+            "the bundle writer found secrets the captures had left: {}",
+            redact::describe(&redactor.report(&redacted))
+        ));
+    }
+    let bytes = bundle::pack(
         "bundle",
         ContainerKind::Bundle,
         &inputs.experiment.name,
         members,
         notes,
-    )?)
+    )?;
+    Ok((bytes, redacted))
 }
 
 /// Archives in bundle priority: the first of each cell and arm, then the others.

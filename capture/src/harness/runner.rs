@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use report_model::analysis::fidelity::kernel_fidelity;
 use report_model::analysis::retention;
 use report_model::bundle::{self, member_text, Limits};
+use report_model::redact::{Redactor, Tally};
 use report_model::schema::experiment::{Cell, Experiment};
 use report_model::schema::health::Health;
 use report_model::schema::kernel_event::KernelEvent;
@@ -31,12 +32,18 @@ pub struct Options {
     pub out: PathBuf,
     pub bundle_cap: u64,
     pub quiet: bool,
+    /// Flags every capture arm's `tare capture` gets (redaction).
+    pub capture_flags: Vec<String>,
+    /// What the bundle writer redacts on its second look.
+    pub redactor: Redactor,
 }
 
 /// What a finished (or interrupted) bench produced.
 pub struct Outcome {
     pub summary: Summary,
     pub bundle: PathBuf,
+    /// What the bundle writer's second look redacted (the captures redact first).
+    pub redacted: Tally,
 }
 
 /// Runs `experiment`, writing the results directory as it goes.
@@ -91,7 +98,15 @@ pub fn run(experiment: Experiment, experiment_text: String, opts: &Options) -> R
             }
             bar.set_message(format!("{} {}", cell.id, slot.arm.label()));
             let span = tracing::info_span!(target: "tare::bench", "sample", cell = %cell.id, arm = %slot.arm.as_str(), seq = i64::from(seq), warmup = slot.warmup, valid = tracing::field::Empty).entered();
-            let sample = run_sample(&tare, &inputs.experiment, cell, *slot, seq, &opts.out)?;
+            let sample = run_sample(
+                &tare,
+                &inputs.experiment,
+                cell,
+                *slot,
+                seq,
+                &opts.out,
+                &opts.capture_flags,
+            )?;
             span.record("valid", sample.valid);
             if !sample.valid && !slot.warmup {
                 bar.println(format!(
@@ -109,8 +124,13 @@ pub fn run(experiment: Experiment, experiment_text: String, opts: &Options) -> R
         }
     }
     bar.finish_and_clear();
-    let (summary, bundle) = results::render_all(&opts.out, &inputs, opts.bundle_cap)?;
-    Ok(Outcome { summary, bundle })
+    let (summary, bundle, redacted) =
+        results::render_all(&opts.out, &inputs, opts.bundle_cap, &opts.redactor)?;
+    Ok(Outcome {
+        summary,
+        bundle,
+        redacted,
+    })
 }
 
 fn progress(total: u64, quiet: bool) -> ProgressBar {
@@ -147,9 +167,18 @@ fn run_sample(
     slot: Slot,
     seq: u32,
     out: &Path,
+    capture_flags: &[String],
 ) -> Result<Sample> {
     let stem = format!("{}-{:04}-{}", cell.id, seq, slot.arm.as_str());
-    let p = plan(tare, slot.arm, cell, e, &out.join("archives"), &stem);
+    let p = plan(
+        tare,
+        slot.arm,
+        cell,
+        e,
+        &out.join("archives"),
+        &stem,
+        capture_flags,
+    );
     let run_id = format!("bench-{}-{seq}", std::process::id());
     let cg = SessionCgroup::create(&run_id).context("cannot create the sample's cgroup")?;
     // The same measurement in every arm: the tree watch follows the sample's process from

@@ -43,6 +43,31 @@ pub struct Run {
     /// Caveats of this run's own figures (memory, CPU), not of the kernel layer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What redaction replaced before anything was written (absent in archives before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<Redaction>,
+}
+
+/// Secret redaction of a run: whether it was on, and how many values of which kind it
+/// replaced where (never the values).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redaction {
+    /// False under `--no-redact`.
+    pub enabled: bool,
+    /// How many `--redact` patterns were added (not the patterns: they may name secrets).
+    #[serde(default)]
+    pub custom_patterns: u32,
+    /// Replaced values by place (`run.json:command`, `kernel.ndjson:path`...) and kind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaced: Vec<Redacted>,
+}
+
+/// One place and kind of replaced values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redacted {
+    pub place: String,
+    pub kind: String,
+    pub count: u64,
 }
 
 /// How the child ended.

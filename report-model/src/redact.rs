@@ -1,0 +1,653 @@
+//! Secret redaction: well-known secret forms (and the user's patterns) become `[redacted:<kind>]` before anything is written.
+//!
+//! The rules run in order over a string, each on what the ones before left; a replaced value
+//! starts with `[`, which no rule's value may start with, so nothing is counted twice. What
+//! was replaced is tallied by place (e.g. `run.json:command`) and kind, never by value.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use regex::{Regex, RegexSet};
+
+use crate::bundle::{self, Limits, Member, MANIFEST};
+use crate::schema::kernel_event::{EventDetail, KernelEvent};
+use crate::schema::manifest::Manifest;
+use crate::schema::parse_json;
+use crate::schema::run::{Redacted, Redaction};
+use crate::ModelError;
+
+/// A value after `=` or `:`: up to a space, quote, backslash or separator, never starting
+/// with `[` (so a `[redacted:…]` is not taken again).
+const VALUE: &str = r#"[^\s"'\\,;&\[][^\s"'\\,;&]*"#;
+
+/// The kind of a user's `--redact` pattern.
+pub const CUSTOM: &str = "custom";
+
+/// The built-in forms: (kind, pattern). Where a pattern has a group, only the group is
+/// replaced (the name of the option or header stays, so the reader sees what was there).
+fn builtin() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "url-userinfo",
+            r#"(?i)\b[a-z][a-z0-9+.-]*://([^\s/?#@"'\\\[][^\s/?#@"'\\]*)@"#.into(),
+        ),
+        (
+            "authorization",
+            format!(r"(?i)\bauthorization\s*[:=]\s*(?:(?:bearer|basic|token|digest)\s+)?({VALUE})"),
+        ),
+        ("bearer", r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]{8,})".into()),
+        (
+            "github-token",
+            r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b".into(),
+        ),
+        ("gitlab-token", r"\bglpat-[A-Za-z0-9_-]{20,}".into()),
+        (
+            "aws-access-key",
+            r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b".into(),
+        ),
+        (
+            "jwt",
+            r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*".into(),
+        ),
+        (
+            "secret-option",
+            format!(r"(?i)--?(?:[a-z0-9]+[-_])*(?:password|passwd|token|secret)=({VALUE})"),
+        ),
+        (
+            "secret-assignment",
+            format!(r"(?i)\b[a-z0-9_]*(?:_key|token|secret|password|passwd)=({VALUE})"),
+        ),
+    ]
+}
+
+/// An argv element that names a secret whose value is the next element (`--token VALUE`).
+const SECRET_FLAG: &str = r"(?i)^--?(?:[a-z0-9]+[-_])*(?:password|passwd|token|secret|api-?key)$";
+
+/// One rule: what it is called and what it matches.
+#[derive(Debug, Clone)]
+struct Rule {
+    kind: &'static str,
+    re: Regex,
+}
+
+/// What to redact. Cheap to clone (the compiled patterns are shared).
+#[derive(Debug, Clone)]
+pub struct Redactor {
+    enabled: bool,
+    rules: Vec<Rule>,
+    /// All the rules at once: a string none of them matches is passed over in one scan.
+    any: RegexSet,
+    flag: Regex,
+    custom_patterns: u32,
+}
+
+/// A pattern given with `--redact` that is not a regular expression.
+#[derive(Debug, thiserror::Error)]
+#[error("--redact {pattern:?} is not a regular expression: {reason}")]
+pub struct BadPattern {
+    pub pattern: String,
+    pub reason: String,
+}
+
+impl Redactor {
+    /// The built-in forms plus `custom` patterns (each replaced whole, or its first group).
+    pub fn new(custom: &[String]) -> Result<Redactor, BadPattern> {
+        let mut rules: Vec<Rule> = builtin()
+            .into_iter()
+            .map(|(kind, p)| Rule {
+                kind,
+                re: Regex::new(&p).expect("built-in redaction patterns compile"),
+            })
+            .collect();
+        for p in custom {
+            let re = Regex::new(p).map_err(|e| BadPattern {
+                pattern: p.clone(),
+                reason: e.to_string(),
+            })?;
+            rules.push(Rule { kind: CUSTOM, re });
+        }
+        let any = RegexSet::new(rules.iter().map(|r| r.re.as_str()))
+            .expect("patterns that compiled alone compile as a set");
+        Ok(Redactor {
+            enabled: true,
+            rules,
+            any,
+            flag: Regex::new(SECRET_FLAG).expect("the secret-flag pattern compiles"),
+            custom_patterns: custom.len() as u32,
+        })
+    }
+
+    /// `--no-redact`: every value is kept as it was.
+    pub fn off() -> Redactor {
+        let mut r = Redactor::new(&[]).expect("built-in patterns compile");
+        r.enabled = false;
+        r
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// `s` with every secret replaced; each replacement is tallied under `place`.
+    pub fn text<'a>(&self, place: &str, s: &'a str, tally: &mut Tally) -> Cow<'a, str> {
+        if !self.enabled || !self.any.is_match(s) {
+            return Cow::Borrowed(s);
+        }
+        let mut out = Cow::Borrowed(s);
+        for rule in &self.rules {
+            if let Some(replaced) = replace(rule, &out) {
+                tally.add(place, rule.kind, replaced.1);
+                out = Cow::Owned(replaced.0);
+            }
+        }
+        out
+    }
+
+    /// As [`Redactor::text`], in place.
+    pub fn string(&self, place: &str, s: &mut String, tally: &mut Tally) {
+        if let Cow::Owned(r) = self.text(place, s, tally) {
+            *s = r;
+        }
+    }
+
+    /// An argv: each element as text, and the element after a secret-naming option
+    /// (`--password VALUE`) replaced whole.
+    pub fn argv(&self, place: &str, argv: &[String], tally: &mut Tally) -> Vec<String> {
+        let mut out = Vec::with_capacity(argv.len());
+        let mut next_is_secret = false;
+        for a in argv {
+            if self.enabled && next_is_secret && !a.starts_with('[') {
+                tally.add(place, "secret-option", 1);
+                out.push(marker("secret-option"));
+                next_is_secret = false;
+                continue;
+            }
+            next_is_secret = self.enabled && self.flag.is_match(a);
+            out.push(self.text(place, a, tally).into_owned());
+        }
+        out
+    }
+
+    /// Bytes that are UTF-8 text, redacted; other bytes are returned as they are.
+    pub fn bytes<'a>(&self, place: &str, data: &'a [u8], tally: &mut Tally) -> Cow<'a, [u8]> {
+        match std::str::from_utf8(data) {
+            Ok(s) => match self.text(place, s, tally) {
+                Cow::Borrowed(_) => Cow::Borrowed(data),
+                Cow::Owned(r) => Cow::Owned(r.into_bytes()),
+            },
+            Err(_) => Cow::Borrowed(data),
+        }
+    }
+
+    /// What run.json records: on or off, how many user patterns, and what was replaced.
+    pub fn report(&self, tally: &Tally) -> Redaction {
+        Redaction {
+            enabled: self.enabled,
+            custom_patterns: self.custom_patterns,
+            replaced: tally.rows(),
+        }
+    }
+}
+
+/// A kernel event with its strings (command name, exec filename, paths) redacted; places
+/// are `kernel.ndjson:<field>`. Borrowed, with no copy, when nothing matched.
+pub fn event<'a>(r: &Redactor, ev: &'a KernelEvent, tally: &mut Tally) -> Cow<'a, KernelEvent> {
+    if !r.enabled {
+        return Cow::Borrowed(ev);
+    }
+    let fields: [(&str, Option<&String>); 2] = match &ev.detail {
+        EventDetail::Exec { filename } => [("filename", Some(filename)), ("", None)],
+        EventDetail::Open { path, .. } | EventDetail::Unlink { path, .. } => {
+            [("path", Some(path)), ("", None)]
+        }
+        EventDetail::Rename { from, to, .. } => [("from", Some(from)), ("to", Some(to))],
+        EventDetail::Connect { .. }
+        | EventDetail::Fork { .. }
+        | EventDetail::Exit { .. }
+        | EventDetail::Write { .. } => [("", None), ("", None)],
+    };
+    let dirty = |s: &str| r.any.is_match(s);
+    if !dirty(&ev.comm) && !fields.iter().any(|(_, f)| f.is_some_and(|s| dirty(s))) {
+        return Cow::Borrowed(ev);
+    }
+    let mut out = ev.clone();
+    r.string("kernel.ndjson:comm", &mut out.comm, tally);
+    match &mut out.detail {
+        EventDetail::Exec { filename } => r.string("kernel.ndjson:filename", filename, tally),
+        EventDetail::Open { path, .. } | EventDetail::Unlink { path, .. } => {
+            r.string("kernel.ndjson:path", path, tally)
+        }
+        EventDetail::Rename { from, to, .. } => {
+            r.string("kernel.ndjson:from", from, tally);
+            r.string("kernel.ndjson:to", to, tally);
+        }
+        EventDetail::Connect { .. }
+        | EventDetail::Fork { .. }
+        | EventDetail::Exit { .. }
+        | EventDetail::Write { .. } => {}
+    }
+    Cow::Owned(out)
+}
+
+/// The bundle writer's second look: every text member redacted as text, and every archive
+/// member (`*.tar.gz`) read, its text members redacted, and packed again with a fresh manifest
+/// if anything changed. An archive that cannot be read is left out, since it cannot be
+/// checked. Places are member paths (`samples/x.tar.gz:run.json`). Returns why any member
+/// was left out.
+pub fn members(r: &Redactor, members: &mut Vec<Member>, tally: &mut Tally) -> Vec<String> {
+    let mut left_out = Vec::new();
+    if !r.enabled {
+        return left_out;
+    }
+    members.retain_mut(|m| {
+        if !m.path.ends_with(".tar.gz") {
+            if let Cow::Owned(d) = r.bytes(&m.path, &m.data, tally) {
+                m.data = d;
+            }
+            return true;
+        }
+        match archive(r, &m.path, &m.data, tally) {
+            Ok(Some(repacked)) => {
+                m.data = repacked;
+                true
+            }
+            Ok(None) => true,
+            Err(e) => {
+                left_out.push(format!(
+                    "{} left out: it could not be checked for secrets ({e})",
+                    m.path
+                ));
+                false
+            }
+        }
+    });
+    left_out
+}
+
+/// One archive's text members redacted; the repacked archive if anything was replaced.
+fn archive(
+    r: &Redactor,
+    path: &str,
+    data: &[u8],
+    tally: &mut Tally,
+) -> Result<Option<Vec<u8>>, ModelError> {
+    let inner = bundle::read_tar_gz(path, data, &Limits::default())?;
+    let manifest: Manifest = match inner.iter().find(|m| m.path == MANIFEST) {
+        Some(m) => parse_json(
+            &format!("{path}:{MANIFEST}"),
+            &String::from_utf8_lossy(&m.data),
+        )?,
+        None => return Err(ModelError::container(path, "no manifest.json member")),
+    };
+    let mut found = Tally::default();
+    let mut out = Vec::with_capacity(inner.len());
+    for m in inner.into_iter().filter(|m| m.path != MANIFEST) {
+        let place = format!("{path}:{}", m.path);
+        let data = match r.bytes(&place, &m.data, &mut found) {
+            Cow::Owned(d) => d,
+            Cow::Borrowed(_) => m.data,
+        };
+        out.push(Member::new(m.path, data));
+    }
+    if found.total() == 0 {
+        return Ok(None);
+    }
+    tally.absorb(&found);
+    bundle::pack(path, manifest.kind, &manifest.id, out, manifest.notes).map(Some)
+}
+
+/// `[redacted:<kind>]`.
+pub fn marker(kind: &str) -> String {
+    format!("[redacted:{kind}]")
+}
+
+/// `s` with `rule`'s matches (or their first group) replaced, and how many; `None` if none.
+fn replace(rule: &Rule, s: &str) -> Option<(String, u64)> {
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    let mut n = 0u64;
+    for caps in rule.re.captures_iter(s) {
+        let Some(m) = caps.get(1).or_else(|| caps.get(0)) else {
+            continue;
+        };
+        if m.is_empty() {
+            continue;
+        }
+        out.push_str(&s[last..m.start()]);
+        out.push_str(&marker(rule.kind));
+        last = m.end();
+        n += 1;
+    }
+    if n == 0 {
+        return None;
+    }
+    out.push_str(&s[last..]);
+    Some((out, n))
+}
+
+/// Counts of replaced values by (place, kind).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally(BTreeMap<(String, String), u64>);
+
+impl Tally {
+    pub fn add(&mut self, place: &str, kind: &str, n: u64) {
+        *self.0.entry((place.into(), kind.into())).or_default() += n;
+    }
+
+    /// Adds another tally's counts to this one.
+    pub fn absorb(&mut self, other: &Tally) {
+        for ((p, k), n) in &other.0 {
+            self.add(p, k, *n);
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
+    pub fn rows(&self) -> Vec<Redacted> {
+        self.0
+            .iter()
+            .map(|((place, kind), &count)| Redacted {
+                place: place.clone(),
+                kind: kind.clone(),
+                count,
+            })
+            .collect()
+    }
+}
+
+impl From<&[Redacted]> for Tally {
+    fn from(rows: &[Redacted]) -> Tally {
+        let mut t = Tally::default();
+        for r in rows {
+            t.add(&r.place, &r.kind, r.count);
+        }
+        t
+    }
+}
+
+/// "3 values redacted (run.json:command 1, kernel.ndjson:path 2)", or that redaction was off.
+pub fn describe(r: &Redaction) -> String {
+    if !r.enabled {
+        return "redaction off (--no-redact): secrets, if any, were kept".into();
+    }
+    let total: u64 = r.replaced.iter().map(|x| x.count).sum();
+    if total == 0 {
+        return "no secrets found to redact".into();
+    }
+    let mut by_place: BTreeMap<&str, u64> = BTreeMap::new();
+    for x in &r.replaced {
+        *by_place.entry(&x.place).or_default() += x.count;
+    }
+    let places: Vec<String> = by_place.iter().map(|(p, n)| format!("{p} {n}")).collect();
+    format!(
+        "{total} value{} redacted ({})",
+        if total == 1 { "" } else { "s" },
+        places.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn red(s: &str) -> (String, Tally) {
+        let mut t = Tally::default();
+        let r = Redactor::new(&[]).unwrap();
+        let out = r.text("p", s, &mut t).into_owned();
+        (out, t)
+    }
+
+    fn kinds(t: &Tally) -> Vec<String> {
+        t.rows().into_iter().map(|r| r.kind).collect()
+    }
+
+    #[test]
+    fn github_tokens() {
+        let classic = format!("x --header=ghp_{}", "a1B2".repeat(9));
+        let (out, t) = red(&classic);
+        assert_eq!(out, "x --header=[redacted:github-token]");
+        assert_eq!(kinds(&t), ["github-token"]);
+        let fine = format!("GH github_pat_{} done", "Ab9_".repeat(20));
+        assert_eq!(red(&fine).0, "GH [redacted:github-token] done");
+        // Too short to be a token: kept.
+        assert_eq!(red("ghp_short").0, "ghp_short");
+    }
+
+    #[test]
+    fn gitlab_tokens() {
+        let (out, t) = red("push glpat-AbCdEfGhIjKlMnOpQrSt12 now");
+        assert_eq!(out, "push [redacted:gitlab-token] now");
+        assert_eq!(kinds(&t), ["gitlab-token"]);
+    }
+
+    #[test]
+    fn aws_access_keys() {
+        let (out, t) = red("aws AKIAIOSFODNN7EXAMPLE s3 ls");
+        assert_eq!(out, "aws [redacted:aws-access-key] s3 ls");
+        assert_eq!(kinds(&t), ["aws-access-key"]);
+        assert_eq!(red("AKIA_not_a_key").0, "AKIA_not_a_key");
+    }
+
+    #[test]
+    fn jwts() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        let (out, t) = red(&format!("/tmp/{jwt}/x"));
+        assert_eq!(out, "/tmp/[redacted:jwt]/x");
+        assert_eq!(kinds(&t), ["jwt"]);
+    }
+
+    #[test]
+    fn authorization_and_bearer_values() {
+        let (out, t) = red("Authorization: Bearer abc.def-ghi_123");
+        assert_eq!(out, "Authorization: Bearer [redacted:authorization]");
+        assert_eq!(kinds(&t), ["authorization"]);
+        let (out, t) = red("authorization=Basic dXNlcjpwYXNz");
+        assert_eq!(out, "authorization=Basic [redacted:authorization]");
+        assert_eq!(t.total(), 1);
+        let (out, t) = red("curl -H 'X-Auth: Bearer s3cr3t-v4lue' url");
+        assert_eq!(out, "curl -H 'X-Auth: Bearer [redacted:bearer]' url");
+        assert_eq!(kinds(&t), ["bearer"]);
+    }
+
+    #[test]
+    fn secret_options_and_assignments() {
+        let (out, t) = red("--password=hunter2 --token=abc --client-secret=xyz --name=ok");
+        assert_eq!(
+            out,
+            "--password=[redacted:secret-option] --token=[redacted:secret-option] --client-secret=[redacted:secret-option] --name=ok"
+        );
+        assert_eq!(t.total(), 3);
+        assert_eq!(kinds(&t), ["secret-option"]);
+        let (out, t) = red("env OPENAI_API_KEY=sk-123 GH_TOKEN=zz HOME=/root monkey=1");
+        assert_eq!(
+            out,
+            "env OPENAI_API_KEY=[redacted:secret-assignment] GH_TOKEN=[redacted:secret-assignment] HOME=/root monkey=1"
+        );
+        assert_eq!(t.total(), 2);
+        let (out, _) = red("https://h/x?access_token=abc&page=2");
+        assert_eq!(
+            out,
+            "https://h/x?access_token=[redacted:secret-assignment]&page=2"
+        );
+    }
+
+    #[test]
+    fn url_userinfo() {
+        let (out, t) = red("git clone https://bob:p4ss@example.com/r.git");
+        assert_eq!(
+            out,
+            "git clone https://[redacted:url-userinfo]@example.com/r.git"
+        );
+        assert_eq!(kinds(&t), ["url-userinfo"]);
+        assert_eq!(red("mail me@example.com").0, "mail me@example.com");
+    }
+
+    #[test]
+    fn argv_option_with_its_value_in_the_next_element() {
+        let r = Redactor::new(&[]).unwrap();
+        let mut t = Tally::default();
+        let argv: Vec<String> = ["tool", "--password", "hunter2", "--api-key", "k", "file"]
+            .map(String::from)
+            .into();
+        let out = r.argv("run.json:command", &argv, &mut t);
+        assert_eq!(
+            out,
+            [
+                "tool",
+                "--password",
+                "[redacted:secret-option]",
+                "--api-key",
+                "[redacted:secret-option]",
+                "file"
+            ]
+        );
+        assert_eq!(t.total(), 2);
+    }
+
+    #[test]
+    fn custom_patterns_and_their_groups() {
+        let r = Redactor::new(&[r"corp-[0-9a-f]{8}".into(), r"pin:(\d+)".into()]).unwrap();
+        let mut t = Tally::default();
+        let out = r.text("p", "id corp-deadbeef pin:1234", &mut t);
+        assert_eq!(out, "id [redacted:custom] pin:[redacted:custom]");
+        assert_eq!(t.total(), 2);
+        let err = Redactor::new(&["(".into()]).unwrap_err();
+        assert!(err.to_string().contains("--redact \"(\""), "{err}");
+    }
+
+    #[test]
+    fn off_keeps_everything_and_says_so() {
+        let r = Redactor::off();
+        let mut t = Tally::default();
+        let argv = vec!["--token=abc".to_string(), "--password".into(), "x".into()];
+        assert_eq!(r.argv("p", &argv, &mut t), argv);
+        assert_eq!(t.total(), 0);
+        assert!(describe(&r.report(&t)).contains("--no-redact"));
+    }
+
+    #[test]
+    fn nothing_is_counted_twice_and_clean_text_is_borrowed() {
+        let r = Redactor::new(&[]).unwrap();
+        let mut t = Tally::default();
+        let once = r.text(
+            "p",
+            "--token=ghp_0123456789abcdef0123456789abcdef0123",
+            &mut t,
+        );
+        let twice = r.text("p", &once, &mut t).into_owned();
+        assert_eq!(twice, once);
+        assert_eq!(t.total(), 1);
+        assert!(matches!(
+            r.text("p", "/usr/lib/x86_64-linux-gnu/libc.so.6", &mut t),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn kernel_event_strings() {
+        let r = Redactor::new(&[]).unwrap();
+        let mut t = Tally::default();
+        let mut ev = KernelEvent {
+            seq: 0,
+            ts_ns: 1,
+            pid: 2,
+            tid: 2,
+            ppid: None,
+            comm: "sh".into(),
+            cgroup_id: 3,
+            detail: EventDetail::Rename {
+                from: "/tmp/a".into(),
+                to: "/tmp/GH_TOKEN=zzz".into(),
+                result: 0,
+            },
+        };
+        let before = ev.clone();
+        let out = event(&r, &ev, &mut t).into_owned();
+        assert!(matches!(
+            event(&r, &before.clone(), &mut Tally::default()),
+            Cow::Owned(_)
+        ));
+        ev.detail = EventDetail::Write {
+            fd: 1,
+            requested: 1,
+            result: 1,
+        };
+        assert!(matches!(
+            event(&r, &ev, &mut Tally::default()),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            out.detail,
+            EventDetail::Rename {
+                from: "/tmp/a".into(),
+                to: "/tmp/GH_TOKEN=[redacted:secret-assignment]".into(),
+                result: 0
+            }
+        );
+        assert_eq!(t.rows()[0].place, "kernel.ndjson:to");
+    }
+
+    #[test]
+    fn bundle_members_and_the_archives_inside_are_checked_again() {
+        use crate::schema::manifest::ContainerKind;
+        let r = Redactor::new(&[]).unwrap();
+        let secret = "--token=abc123";
+        let inner = bundle::pack(
+            "a",
+            ContainerKind::Archive,
+            "run-1",
+            vec![Member::new(
+                "run.json",
+                format!("{{\"command\":[\"{secret}\"]}}"),
+            )],
+            vec!["timed out".into()],
+        )
+        .unwrap();
+        let clean = bundle::pack(
+            "b",
+            ContainerKind::Archive,
+            "run-2",
+            vec![Member::new("run.json", "{}")],
+            vec![],
+        )
+        .unwrap();
+        let mut ms = vec![
+            Member::new("experiment.toml", format!("cmd = \"x {secret}\"")),
+            Member::new("samples/a.tar.gz", inner),
+            Member::new("samples/b.tar.gz", clean.clone()),
+            Member::new("samples/c.tar.gz", b"not gzip".to_vec()),
+        ];
+        let mut t = Tally::default();
+        let left = members(&r, &mut ms, &mut t);
+        assert_eq!(ms.len(), 3, "the unreadable archive is left out");
+        assert!(left[0].starts_with("samples/c.tar.gz left out"), "{left:?}");
+        assert_eq!(
+            std::str::from_utf8(&ms[0].data).unwrap(),
+            "cmd = \"x --token=[redacted:secret-option]\""
+        );
+        // The repacked archive verifies, keeps its id and notes, and holds no secret.
+        let back = bundle::read_tar_gz("a", &ms[1].data, &Limits::default()).unwrap();
+        let manifest = bundle::verify("a", &back).unwrap();
+        assert_eq!((manifest.id.as_str(), manifest.notes.len()), ("run-1", 1));
+        let run = back.iter().find(|m| m.path == "run.json").unwrap();
+        assert!(!String::from_utf8_lossy(&run.data).contains("abc123"));
+        assert_eq!(ms[2].data, clean, "a clean archive is kept byte for byte");
+        let places: Vec<String> = t.rows().into_iter().map(|x| x.place).collect();
+        assert_eq!(places, ["experiment.toml", "samples/a.tar.gz:run.json"]);
+    }
+
+    #[test]
+    fn described_by_place() {
+        let mut t = Tally::default();
+        t.add("run.json:command", "jwt", 1);
+        t.add("kernel.ndjson:path", "github-token", 2);
+        let r = Redactor::new(&[]).unwrap().report(&t);
+        assert_eq!(
+            describe(&r),
+            "3 values redacted (kernel.ndjson:path 2, run.json:command 1)"
+        );
+        assert_eq!(Tally::from(r.replaced.as_slice()), t);
+    }
+}
