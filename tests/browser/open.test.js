@@ -107,6 +107,32 @@ describe('opening a bundle', () => {
     await page.waitForSelector('#ev-count');
     const n = readTarGz(readFileSync(file)).get('kernel.ndjson').toString().split('\n').filter(Boolean).length;
     assert.equal(await page.$eval('#ev-count', (p) => Number(p.dataset.total)), n);
+    // An archive from before redaction says nothing about it.
+    assert.equal(await page.$('#ev-redaction'), null);
+    await context.close();
+  });
+
+  it('a redacted capture archive: the event explorer says how many values were redacted, and where', async () => {
+    const file = join(fixtures, 'redacted.archive.tar.gz');
+    const members = readTarGz(readFileSync(file));
+    const { redaction } = JSON.parse(members.get('run.json').toString());
+    const byPlace = {};
+    for (const r of redaction.replaced) byPlace[r.place] = (byPlace[r.place] || 0) + r.count;
+    const total = Object.values(byPlace).reduce((a, b) => a + b, 0);
+    assert.ok(total >= 2, JSON.stringify(redaction));
+    const places = Object.keys(byPlace).sort().map((p) => `${p} ${byPlace[p]}`).join(', ');
+    const { page, context, errors } = await newPage(browser);
+    await page.goto(plain.url);
+    await page.setInputFiles('#open-file', file);
+    await page.waitForSelector('#archive-only');
+    await page.click('#nav-events');
+    await page.waitForSelector('#ev-redaction');
+    assert.equal(await page.textContent('#ev-redaction'), `Redaction: ${total} values redacted (${places}).`);
+    // The redacted path is what the table shows; no secret reached the archive.
+    await page.fill('#ev-path', '[redacted:github-token]');
+    await page.waitForFunction(() => Number(document.querySelector('#ev-count').dataset.n) >= 1);
+    assert.ok(!members.get('kernel.ndjson').toString().includes('ghp_Ab3d'));
+    assert.deepEqual(errors, []);
     await context.close();
   });
 });

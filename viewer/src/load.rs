@@ -9,6 +9,7 @@ use report_model::schema::kernel_event::KernelEvent;
 use report_model::schema::manifest::ContainerKind;
 use report_model::schema::metrics::MetricsSample;
 use report_model::schema::parse_json;
+use report_model::schema::run::{Redaction, Run};
 use report_model::schema::sample::Sample;
 use report_model::schema::summary::Summary;
 use wasm_bindgen::JsCast;
@@ -270,12 +271,28 @@ fn archive_members(archive: &Archive) -> Result<Vec<Member>, String> {
     Ok(members)
 }
 
-/// The kernel events of an archive, schema-checked.
-pub fn kernel_events(archive: &Archive) -> Result<Vec<KernelEvent>, String> {
+/// What the event explorer shows of an archive: its kernel events (schema-checked), and what redaction replaced
+/// before they were written (from run.json; `None` for archives before redaction).
+#[derive(Debug)]
+pub struct Explored {
+    pub events: Vec<KernelEvent>,
+    pub redaction: Option<Redaction>,
+}
+
+/// An archive's events and redaction, from one read of its members.
+pub fn explore(archive: &Archive) -> Result<Explored, String> {
     let name = archive.path.as_str();
-    bundle::member_ndjson(name, &archive_members(archive)?, "kernel.ndjson")
+    let members = archive_members(archive)?;
+    let events = bundle::member_ndjson(name, &members, "kernel.ndjson")
         .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("{name}: no `kernel.ndjson` member"))
+        .ok_or_else(|| format!("{name}: no `kernel.ndjson` member"))?;
+    let redaction = match bundle::member_text(name, &members, "run.json") {
+        Ok(text) => parse_json::<Run>(&format!("{name}:run.json"), text)
+            .map_err(|e| e.to_string())?
+            .redaction,
+        Err(_) => None,
+    };
+    Ok(Explored { events, redaction })
 }
 
 /// The resource timeline of an archive (`metrics.ndjson`), schema-checked; `None` when the
@@ -321,7 +338,7 @@ mod tests {
             .starts_with("k25-s25 · A (capture) · sample "));
         assert!(!l.archives[0].label.contains("warm-up"));
         assert!(l.archives.last().unwrap().label.contains("warm-up"));
-        let events = kernel_events(&l.archives[0]).unwrap();
+        let events = explore(&l.archives[0]).unwrap().events;
         assert!(!events.is_empty());
     }
 
@@ -333,7 +350,7 @@ mod tests {
         let a = open_bytes("a.tar.gz", &fixture("capture.archive.tar.gz")).unwrap();
         assert_eq!(a.kind, Kind::Archive);
         assert!(a.summary.is_none());
-        assert!(!kernel_events(&a.archives[0]).unwrap().is_empty());
+        assert!(!explore(&a.archives[0]).unwrap().events.is_empty());
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use leptos::ev::{Event, Targeted};
 use leptos::prelude::*;
+use report_model::redact::describe;
 use report_model::schema::kernel_event::{EventDetail, EventKind, KernelEvent};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 
@@ -87,7 +88,10 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
     let selected = selected_archive(bundle.clone());
     let parsed = {
         let bundle = bundle.clone();
-        Memo::new(move |_| load::kernel_events(&bundle.archives[selected.get()]).map(Shared::new))
+        Memo::new(move |_| {
+            load::explore(&bundle.archives[selected.get()])
+                .map(|x| (Shared::new(x.events), x.redaction))
+        })
     };
     let filter = Memo::new(move |_| {
         route.with(|r| {
@@ -105,7 +109,7 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
     });
     let matches = Memo::new(move |_| {
         parsed.with(|p| match p {
-            Ok(events) => filter.with(|f| {
+            Ok((events, _)) => filter.with(|f| {
                 Shared::new(
                     events
                         .iter()
@@ -118,7 +122,7 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
             Err(_) => Shared::new(Vec::new()),
         })
     });
-    let total = Memo::new(move |_| parsed.with(|p| p.as_ref().map_or(0, |e| e.len())));
+    let total = Memo::new(move |_| parsed.with(|p| p.as_ref().map_or(0, |(e, _)| e.len())));
     let pages = Memo::new(move |_| matches.with(|m| m.len().div_ceil(PAGE).max(1)));
     let page = Memo::new(move |_| {
         let asked = route.with(|r| r.get("page").and_then(|p| p.parse::<usize>().ok()));
@@ -129,8 +133,9 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
             EventKind::ALL.map(|k| {
                 (
                     k,
-                    p.as_ref()
-                        .map_or(0, |e| e.iter().filter(|e| e.detail.kind() == k).count()),
+                    p.as_ref().map_or(0, |(e, _)| {
+                        e.iter().filter(|e| e.detail.kind() == k).count()
+                    }),
                 )
             })
         })
@@ -169,7 +174,7 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
     };
     let rows = move || {
         parsed.with(|p| {
-            let Ok(events) = p else { return None };
+            let Ok((events, _)) = p else { return None };
             let base = events.iter().map(|e| e.ts_ns).min().unwrap_or(0);
             let start = (page.get() - 1) * PAGE;
             Some(matches.with(|m| {
@@ -194,6 +199,16 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
                     })
                     .collect_view()
             }))
+        })
+    };
+    // What redaction replaced before the archive was written (run.json).
+    let redaction = move || {
+        parsed.with(|p| {
+            let (_, Some(r)) = p.as_ref().ok()? else {
+                return None;
+            };
+            let warn = if r.enabled { "note" } else { "note warn" };
+            Some(view! { <p class=warn id="ev-redaction">"Redaction: " {describe(r)} "."</p> })
         })
     };
     let error = move || {
@@ -233,6 +248,7 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
         </div>
         {move || filter.with(|f| f.bad_pid).then(|| view! { <p class="note warn">"pid must be a whole number; the pid filter is off."</p> })}
         {error}
+        {redaction}
         <p id="ev-count" aria-live="polite" data-n=move || matches.with(|m| m.len()).to_string() data-total=move || total.get().to_string()>
             {move || format!("{} of {} events match", matches.with(|m| m.len()), total.get())}
         </p>
