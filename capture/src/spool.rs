@@ -36,6 +36,8 @@ pub struct KernelSpool {
     /// Secrets in the events' strings are replaced before a line is written.
     redactor: Redactor,
     redacted: Tally,
+    /// The last command name found clean: it changes only at exec, so it is checked once.
+    clean_comm: String,
 }
 
 impl KernelSpool {
@@ -62,6 +64,7 @@ impl KernelSpool {
             ahead,
             redactor,
             redacted: Tally::default(),
+            clean_comm: String::new(),
         })
     }
 
@@ -73,7 +76,11 @@ impl KernelSpool {
         if self.error.is_some() {
             return;
         }
-        let ev = redact::event(&self.redactor, ev, &mut self.redacted);
+        let comm_clean = ev.comm == self.clean_comm;
+        if !comm_clean && !self.redactor.matches(&ev.comm) {
+            self.clean_comm.clone_from(&ev.comm);
+        }
+        let ev = redact::event(&self.redactor, ev, comm_clean, &mut self.redacted);
         self.line.clear();
         let written = write_ndjson_line(&mut self.line, ev.as_ref())
             .and_then(|()| self.writer.write_all(&self.line));

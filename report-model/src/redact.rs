@@ -128,6 +128,11 @@ impl Redactor {
         self.enabled
     }
 
+    /// Whether anything in `s` would be replaced (one scan for all the rules).
+    pub fn matches(&self, s: &str) -> bool {
+        self.enabled && self.any.is_match(s)
+    }
+
     /// `s` with every secret replaced; each replacement is tallied under `place`.
     pub fn text<'a>(&self, place: &str, s: &'a str, tally: &mut Tally) -> Cow<'a, str> {
         if !self.enabled || !self.any.is_match(s) {
@@ -190,8 +195,15 @@ impl Redactor {
 }
 
 /// A kernel event with its strings (command name, exec filename, paths) redacted; places
-/// are `kernel.ndjson:<field>`. Borrowed, with no copy, when nothing matched.
-pub fn event<'a>(r: &Redactor, ev: &'a KernelEvent, tally: &mut Tally) -> Cow<'a, KernelEvent> {
+/// are `kernel.ndjson:<field>`. Borrowed, with no copy, when nothing matched. `comm_clean`
+/// says the caller already knows the command name holds nothing to redact (it changes only
+/// at exec, and checking it on every event costs a scan).
+pub fn event<'a>(
+    r: &Redactor,
+    ev: &'a KernelEvent,
+    comm_clean: bool,
+    tally: &mut Tally,
+) -> Cow<'a, KernelEvent> {
     if !r.enabled {
         return Cow::Borrowed(ev);
     }
@@ -207,7 +219,8 @@ pub fn event<'a>(r: &Redactor, ev: &'a KernelEvent, tally: &mut Tally) -> Cow<'a
         | EventDetail::Write { .. } => [("", None), ("", None)],
     };
     let dirty = |s: &str| r.any.is_match(s);
-    if !dirty(&ev.comm) && !fields.iter().any(|(_, f)| f.is_some_and(|s| dirty(s))) {
+    if (comm_clean || !dirty(&ev.comm)) && !fields.iter().any(|(_, f)| f.is_some_and(|s| dirty(s)))
+    {
         return Cow::Borrowed(ev);
     }
     let mut out = ev.clone();
@@ -564,9 +577,9 @@ mod tests {
             },
         };
         let before = ev.clone();
-        let out = event(&r, &ev, &mut t).into_owned();
+        let out = event(&r, &ev, false, &mut t).into_owned();
         assert!(matches!(
-            event(&r, &before.clone(), &mut Tally::default()),
+            event(&r, &before.clone(), true, &mut Tally::default()),
             Cow::Owned(_)
         ));
         ev.detail = EventDetail::Write {
@@ -575,8 +588,17 @@ mod tests {
             result: 1,
         };
         assert!(matches!(
-            event(&r, &ev, &mut Tally::default()),
+            event(&r, &ev, false, &mut Tally::default()),
             Cow::Borrowed(_)
+        ));
+        ev.comm = "GH_TOKEN=x".into();
+        assert!(matches!(
+            event(&r, &ev, true, &mut Tally::default()),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(
+            event(&r, &ev, false, &mut Tally::default()),
+            Cow::Owned(_)
         ));
         assert_eq!(
             out.detail,
