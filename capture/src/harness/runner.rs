@@ -89,6 +89,7 @@ pub fn run(experiment: Experiment, experiment_text: String, opts: &Options) -> R
     let total: usize = plan_all.iter().map(|(_, s)| s.len()).sum();
     let bar = progress(total as u64, opts.quiet);
     let mut seq = 0u32;
+    let mut disk_full = None;
     'cells: for (cell, slots) in &plan_all {
         let _cell_span = tracing::info_span!(target: "tare::bench", "cell", cell = %cell.id, slots = slots.len() as i64).entered();
         for slot in slots {
@@ -108,6 +109,17 @@ pub fn run(experiment: Experiment, experiment_text: String, opts: &Options) -> R
                 &opts.capture_flags,
             )?;
             span.record("valid", sample.valid);
+            // A sample that failed because the results' disk filled up measured nothing: it
+            // is not kept, and no later one could be written either.
+            if !sample.valid && free_bytes(&opts.out).is_some_and(|b| b < LOW_SPACE) {
+                disk_full = Some(format!(
+                    "sample {seq} ({} {}) failed with the disk full: {}",
+                    cell.id,
+                    slot.arm.as_str(),
+                    sample.discard_reason.as_deref().unwrap_or("?")
+                ));
+                break 'cells;
+            }
             if !sample.valid && !slot.warmup {
                 bar.println(format!(
                     "discarded: {} {} #{}: {}",
@@ -117,15 +129,38 @@ pub fn run(experiment: Experiment, experiment_text: String, opts: &Options) -> R
                     sample.discard_reason.as_deref().unwrap_or("?")
                 ));
             }
-            append_sample(&opts.out, &sample)?;
+            if let Err(e) = append_sample(&opts.out, &sample) {
+                if e.raw_os_error() == Some(libc::ENOSPC) {
+                    disk_full = Some(format!("sample {seq} could not be recorded: {e}"));
+                    break 'cells;
+                }
+                return Err(e).context("cannot append to samples.jsonl");
+            }
             inputs.samples.push(sample);
             seq += 1;
             bar.inc(1);
         }
     }
     bar.finish_and_clear();
-    let (summary, bundle, redacted) =
-        results::render_all(&opts.out, &inputs, opts.bundle_cap, &opts.redactor)?;
+    let rendered = results::render_all(&opts.out, &inputs, opts.bundle_cap, &opts.redactor);
+    if let Some(why) = disk_full {
+        let kept = format!(
+            "the disk holding {dir} is full ({why}); the {n} samples before it are kept in {dir}/samples.jsonl with their archives",
+            dir = opts.out.display(),
+            n = inputs.samples.len()
+        );
+        match rendered {
+            Ok((_, bundle, _)) => anyhow::bail!(
+                "{kept}, and a partial summary and {} were written; free space and run the bench again for the rest",
+                bundle.display()
+            ),
+            Err(e) => anyhow::bail!(
+                "{kept}; the summary could not be written ({e:#}): free space, then `tare report {}` renders it",
+                opts.out.display()
+            ),
+        }
+    }
+    let (summary, bundle, redacted) = rendered?;
     Ok(Outcome {
         summary,
         bundle,
@@ -148,14 +183,30 @@ fn progress(total: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-fn append_sample(dir: &Path, sample: &Sample) -> Result<()> {
+/// Below this many free bytes, a failed sample is taken for a full disk.
+const LOW_SPACE: u64 = 256 << 10;
+
+/// Bytes free to an unprivileged writer on the filesystem holding `dir`.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let s = nix::sys::statvfs::statvfs(dir).ok()?;
+    Some(s.blocks_available() as u64 * s.fragment_size() as u64)
+}
+
+/// Appends one sample's line to samples.jsonl, whole or not at all: on a failed write (a
+/// full disk) the file is cut back to its previous length, so every line in it parses.
+fn append_sample(dir: &Path, sample: &Sample) -> std::io::Result<()> {
     use std::io::Write;
-    let line = to_ndjson("samples.jsonl", std::slice::from_ref(sample))?;
+    let line =
+        to_ndjson("samples.jsonl", std::slice::from_ref(sample)).map_err(std::io::Error::other)?;
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
         .open(dir.join("samples.jsonl"))?;
-    f.write_all(line.as_bytes())?;
+    let before = f.metadata()?.len();
+    if let Err(e) = f.write_all(line.as_bytes()) {
+        let _ = f.set_len(before);
+        return Err(e);
+    }
     Ok(())
 }
 
