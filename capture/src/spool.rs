@@ -44,13 +44,7 @@ impl KernelSpool {
     /// A spool in `dir` (the archive's directory, so it is on the archive's filesystem): the
     /// file is unlinked at once, so nothing is left behind whatever happens to tare.
     pub fn create(dir: &Path, redactor: Redactor) -> io::Result<KernelSpool> {
-        let path = dir.join(format!(".tare-kernel-{}.ndjson.part", std::process::id()));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
-        std::fs::remove_file(&path)?;
+        let file = unlinked_file(dir, "ndjson")?;
         // Best effort: without it the archive is compressed whole at the end.
         let ahead = Precompressor::start(&file, dir).ok();
         Ok(KernelSpool {
@@ -132,6 +126,19 @@ impl KernelSpool {
     }
 }
 
+/// A new file in `dir`, open for reading and writing, and unlinked at once: nothing is left
+/// behind whatever happens to tare, and nobody else can open it.
+fn unlinked_file(dir: &Path, ext: &str) -> io::Result<File> {
+    let path = dir.join(format!(".tare-kernel-{}.{ext}.part", std::process::id()));
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    std::fs::remove_file(&path)?;
+    Ok(file)
+}
+
 /// The bytes before kernel.ndjson in the archive's stream: its tar header (it is the first
 /// member). So chunk `i >= 1` of the stream is spool bytes from `i * CHUNK - TAR_HEADER`.
 /// Were the layout ever different, the members made ahead would not match their chunks and
@@ -171,13 +178,7 @@ impl ReadyMembers for Ahead {
 impl Precompressor {
     fn start(spool: &File, dir: &Path) -> io::Result<Precompressor> {
         let src = spool.try_clone()?;
-        let path = dir.join(format!(".tare-kernel-{}.gz.part", std::process::id()));
-        let out = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
-        std::fs::remove_file(&path)?;
+        let out = unlinked_file(dir, "gz")?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
