@@ -79,9 +79,8 @@ pub struct ChunkedGz<W: Write> {
     buf: Vec<u8>,
     pending: VecDeque<Pending>,
     threads: usize,
-    /// Whether a member was written: an empty input still gives one (empty) member.
-    any: bool,
-    /// The index of the chunk being filled.
+    /// The index of the chunk being filled (0: none sealed yet; an empty input still gives
+    /// one, empty, member).
     index: u64,
     ready: Option<Box<dyn ReadyMembers>>,
 }
@@ -103,7 +102,6 @@ impl<W: Write> ChunkedGz<W> {
             buf: Vec::with_capacity(CHUNK),
             pending: VecDeque::new(),
             threads: threads.max(1),
-            any: false,
             index: 0,
             ready: None,
         }
@@ -118,7 +116,6 @@ impl<W: Write> ChunkedGz<W> {
     fn seal(&mut self) -> io::Result<()> {
         let index = self.index;
         self.index += 1;
-        self.any = true;
         let ahead = self.ready.as_mut().and_then(|r| r.take(index));
         if let Some(m) = ahead.filter(|m| stands_for(m, &self.buf)) {
             self.buf.clear();
@@ -143,7 +140,7 @@ impl<W: Write> ChunkedGz<W> {
 
     /// Compresses what is left, writes every member and hands `out` back.
     pub fn finish(mut self) -> io::Result<W> {
-        if !self.buf.is_empty() || !self.any {
+        if !self.buf.is_empty() || self.index == 0 {
             self.seal()?;
         }
         while !self.pending.is_empty() {

@@ -335,8 +335,6 @@ pub struct LoadTimings {
     pub maps: std::time::Duration,
     /// Program verification, two programs at a time.
     pub programs: std::time::Duration,
-    /// Programs verified.
-    pub verified: u32,
 }
 
 type Created = Vec<(String, MapData, aya_obj::Map)>;
@@ -559,7 +557,6 @@ pub fn load(
     code.extend(first);
     let t = Instant::now();
     let mut results = verify(&code);
-    let mut verified = code.len();
     // A kernel that refuses a hook set (too old, no trampolines, or a policy against fexit:
     // EPERM, though the raw tracepoints of the same batch loaded, so not tare's privileges)
     // gets the next one.
@@ -575,11 +572,9 @@ pub fn load(
         notes.push(format!("syscalls hooked with {}: {why}", next.as_str()));
         results.truncate(sched);
         results.extend(verify(&next_code));
-        verified += next_code.len();
         hooks = next;
     }
     timings.programs = t.elapsed();
-    timings.verified = verified as u32;
     let programs = match results.into_iter().collect::<Result<Vec<_>, _>>() {
         Ok(p) => p,
         Err(e @ MonitorError::Permission { .. }) if sched_loaded => {
