@@ -287,9 +287,11 @@ pub fn explore(archive: &Archive) -> Result<Explored, String> {
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("{name}: no `kernel.ndjson` member"))?;
     let redaction = match bundle::member_text(name, &members, "run.json") {
-        Ok(text) => parse_json::<Run>(&format!("{name}:run.json"), text)
-            .map_err(|e| e.to_string())?
-            .redaction,
+        Ok(text) => {
+            parse_json::<Run>(&format!("{name}:run.json"), text)
+                .map_err(|e| e.to_string())?
+                .redaction
+        }
         Err(_) => None,
     };
     Ok(Explored { events, redaction })
