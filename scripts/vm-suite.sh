@@ -1,8 +1,11 @@
 #!/bin/sh
-# Runs inside a VM guest (see scripts/vm-test.sh): captures a known workload with each
+# Runs inside a VM guest (see scripts/vm-test.sh): the host suite. Captures a known workload with each
 # syscall hook set the guest's kernel offers and prints one result line per set:
 #   hooks=<asked> used=<health.json> opens=<N> writes=<N> unlinks=<N> renames=<N> layer=<...>
 # The workload makes exactly 50 files, writes each once, renames and unlinks them.
+# Then doctor (as the guest's init left the cgroups, and with the memory controller enabled
+# at the root as systemd does), the capture's memory source, the fault cases (a crash, a hang
+# past --timeout, SIGTERM to tare) and what is left after them: one `key=value` line each.
 T=${TARE:-/work/main/target/release/tare}
 out=${OUT:-/tmp}
 uname -r
@@ -41,3 +44,36 @@ print(f"hooks={hooks} used={health.get('syscall_hooks')} opens={opens} writes={w
       f"renames={renames} unlinks={unlinks} layer={health['kernel_layer']}")
 PY
 done
+
+# The rest of the host suite, one result line each (scripts/vm-test.sh checks them).
+field() { /usr/bin/python3 -c 'import json,sys,tarfile; d=json.load(tarfile.open(sys.argv[1]).extractfile(sys.argv[2]))
+for k in sys.argv[3].split("."): d = d.get(k) if isinstance(d, dict) else None
+print(d if isinstance(d, str) else json.dumps(d))' "$@"; }
+cg=$(awk '{ for (i = 1; i < NF; i++) if ($i == "-" && $(i+1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo)
+row() { grep "$1" "$2" | awk '{print $1}'; }
+
+# doctor as the guest's init left the cgroups (no controller enabled at the root), then as a
+# systemd host has them (memory enabled at the root), and a capture's memory source there.
+"$T" doctor > "$out/doctor.txt" 2>&1; rc=$?
+echo "doctor rc=$rc memory=$(row 'memory accounting' "$out/doctor.txt")"
+echo +memory > "$cg/cgroup.subtree_control"
+"$T" doctor > "$out/doctor2.txt" 2>&1; rc=$?
+echo "doctor-systemd rc=$rc memory=$(row 'memory accounting' "$out/doctor2.txt")"
+"$T" capture --quiet --out "$out/mem.tar.gz" -- /usr/bin/python3 -c 'b = bytearray(64 << 20); b[::4096] = b"x" * len(b[::4096])'
+mib=$(( $(field "$out/mem.tar.gz" run.json workload_memory_peak.bytes) >> 20 ))
+echo "memory method=$(field "$out/mem.tar.gz" run.json workload_memory_peak.method) over64=$([ "$mib" -ge 64 ] && echo yes || echo "no($mib)") tare_dir=$([ -d "$cg/tare" ] && echo left || echo gone)"
+
+# Faults: a crash, a hang past --timeout, a SIGTERM to tare (as Ctrl-C); then what is left.
+"$T" capture --quiet --out "$out/crash.tar.gz" -- sh -c 'kill -SEGV $$'; rc=$?
+"$T" verify "$out/crash.tar.gz" > /dev/null && v=ok || v=FAILED
+echo "fault=crash rc=$rc signal=$(field "$out/crash.tar.gz" run.json exit.signal) verify=$v"
+"$T" capture --quiet --timeout 1 --out "$out/timeout.tar.gz" -- sleep 31; rc=$?
+"$T" verify "$out/timeout.tar.gz" > /dev/null && v=ok || v=FAILED
+echo "fault=timeout rc=$rc timed_out=$(field "$out/timeout.tar.gz" run.json exit.timed_out) verify=$v"
+"$T" capture --quiet --out "$out/term.tar.gz" -- sleep 32 & p=$!
+for i in $(seq 300); do pgrep -f '^sleep 32$' > /dev/null && break; sleep 0.1; done
+kill -TERM "$p"; wait "$p"; rc=$?
+"$T" verify "$out/term.tar.gz" > /dev/null && v=ok || v=FAILED
+echo "fault=term rc=$rc interrupted=$(field "$out/term.tar.gz" run.json exit.interrupted) verify=$v"
+left=$(pgrep -f '^sleep 3[12]$' | wc -l)
+echo "cleanup workloads_left=$left tare_dir=$([ -d "$cg/tare" ] && echo left || echo gone) sessions=$(ls /run/tare/sessions 2>/dev/null | wc -l)"

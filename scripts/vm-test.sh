@@ -2,7 +2,8 @@
 # Boots Debian's kernel (linux-image-amd64, 6.1: pure cgroup v2, fexit allowed) in a VM with
 # virtme-ng, sharing this machine's root filesystem, and runs scripts/vm-suite.sh inside:
 # a capture of a known workload with each syscall hook set (fexit, tp_btf, raw tracepoint),
-# whose counts must be exact (50 opens, writes, renames and unlinks of its own files).
+# whose counts must be exact (50 opens, writes, renames and unlinks of its own files); doctor
+# with and without the memory controller at the root; memory.peak; the fault cases; cleanup.
 # KVM is used when a guest boots with it within 60 s (the verdict is kept per boot in
 # /run/tare/vm-accel), else TCG. Prints the guest's result lines and a table row per set.
 # Usage (as root): bash scripts/vm-test.sh [TARE_BINARY]
@@ -40,7 +41,7 @@ trap 'rm -f "$log"' EXIT
 echo "vm-test: $(basename "$kernel") with $accel" >&2
 timeout 900 vng "${flags[@]}" --run "$kernel" --exec "TARE=$tare sh $PWD/scripts/vm-suite.sh" > "$log" 2>&1 || {
   tail -30 "$log" >&2; echo "vm-test: the guest failed" >&2; exit 1; }
-grep -E '^(hooks=|[0-9]+\.[0-9]+)' "$log"
+grep -E '^(hooks=|doctor|memory |fault=|cleanup |[0-9]+\.[0-9]+)' "$log"
 guest=$(grep -m1 -E '^[0-9]+\.[0-9]+' "$log" || true)
 fail=0
 for hooks in fexit btf-tracepoint raw-tracepoint; do
@@ -53,4 +54,21 @@ for hooks in fexit btf-tracepoint raw-tracepoint; do
     fail=1
   fi
 done
+# The rest of the host suite: doctor, memory, faults, cleanup.
+check() { # name, expected line, what it shows
+  line=$(grep -m1 "^$1" "$log" || true)
+  if [ "$line" = "$2" ]; then
+    echo "| $guest | pure v2 | $3 | pass |"
+  else
+    echo "vm-test: expected '$2', got '$line'" >&2
+    fail=1
+  fi
+}
+check "doctor " "doctor rc=0 memory=warn" "doctor, no controller enabled at the root: memory row warns and names the one command"
+check "doctor-systemd " "doctor-systemd rc=0 memory=ok" "doctor, memory enabled at the root (as systemd does)"
+check "memory " "memory method=cgroup_v2_peak over64=yes tare_dir=gone" "memory.peak of a 64 MiB child; tare/ removed after"
+check "fault=crash" "fault=crash rc=139 signal=11 verify=ok" "a crashing child: exit 139, signal recorded, archive verifies"
+check "fault=timeout" "fault=timeout rc=137 timed_out=true verify=ok" "a hung child past --timeout 1: killed, marked, verifies"
+check "fault=term" "fault=term rc=143 interrupted=true verify=ok" "SIGTERM to tare: child stopped, archive marked, verifies"
+check "cleanup " "cleanup workloads_left=0 tare_dir=gone sessions=0" "after the faults: no workload, no cgroup, no session record left"
 exit $fail

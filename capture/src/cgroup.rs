@@ -277,19 +277,15 @@ impl SessionCgroup {
     ) -> Result<SessionCgroup, CgroupError> {
         validate_run_id(run_id)?;
         let parent = v2_mount.join(TARE_DIR);
-        mkdir_p(&parent)?;
-        // Best effort: pass the memory controller down to tare/ when the root has it.
+        let path = parent.join(run_id);
+        // tare/ holds only session cgroups, never a task (so enabling a controller in it
+        // keeps the no-internal-process rule). The memory controller is passed down to it
+        // when the root has it enabled; the root's own controllers are never changed (every
+        // cgroup on the host would get them).
         let root_ctl =
             fs::read_to_string(v2_mount.join("cgroup.subtree_control")).unwrap_or_default();
-        if has_controller(&root_ctl, "memory") {
-            let parent_ctl =
-                fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
-            if !has_controller(&parent_ctl, "memory") {
-                let _ = fs::write(parent.join("cgroup.subtree_control"), "+memory");
-            }
-        }
-        let path = parent.join(run_id);
-        mkdir_new(&path)?;
+        let enable = has_controller(&root_ctl, "memory").then_some("memory");
+        mkdir_session(&parent, &path, enable)?;
         let mut cg = SessionCgroup {
             id: 0,
             level: 0,
@@ -310,7 +306,7 @@ impl SessionCgroup {
         } else if let Some(m) = v1_memory_mount {
             let v1_parent = m.join(TARE_DIR);
             let v1 = v1_parent.join(run_id);
-            if mkdir_p(&v1_parent).is_ok() && mkdir_new(&v1).is_ok() {
+            if mkdir_session(&v1_parent, &v1, None).is_ok() {
                 let usage = v1.join("memory.max_usage_in_bytes");
                 cg.v1_memory = Some(v1);
                 if usage.exists() {
@@ -419,9 +415,9 @@ impl SessionCgroup {
             self.kill_all();
         }
         let waited = self.wait_empty(DRAIN_DEADLINE);
-        let r1 = rmdir_tree(&self.path);
+        let r1 = rmdir_tree(&self.path).inspect(|()| release_parent(&self.path));
         let r2 = match &self.v1_memory {
-            Some(m) => rmdir_tree(m),
+            Some(m) => rmdir_tree(m).inspect(|()| release_parent(m)),
             None => Ok(()),
         };
         if let Some(run_id) = self.path.file_name().and_then(|n| n.to_str()) {
@@ -449,7 +445,9 @@ pub(crate) fn kill_and_remove(dir: &Path) -> usize {
             left = now.len();
         }
     }
-    let _ = rmdir_tree(dir);
+    if rmdir_tree(dir).is_ok() {
+        release_parent(dir);
+    }
     pids.len()
 }
 
@@ -458,6 +456,42 @@ impl Drop for SessionCgroup {
         if !self.removed {
             self.removed = true;
             let _ = self.remove_inner();
+        }
+    }
+}
+
+/// Makes `parent` (tare/, with `controller` enabled for its children) and the new session
+/// `path` in it. Another tare may remove an empty tare/ at any moment (see
+/// [`release_parent`]), so a vanished parent is made again.
+fn mkdir_session(parent: &Path, path: &Path, controller: Option<&str>) -> Result<(), CgroupError> {
+    let mut attempt = 0;
+    loop {
+        mkdir_p(parent)?;
+        if let Some(c) = controller {
+            let ctl = parent.join("cgroup.subtree_control");
+            if !has_controller(&fs::read_to_string(&ctl).unwrap_or_default(), c) {
+                // Best effort: without it the session falls back to another memory source.
+                let _ = fs::write(&ctl, format!("+{c}"));
+            }
+        }
+        match mkdir_new(path) {
+            Err(CgroupError::Create { source, .. })
+                if source.kind() == io::ErrorKind::NotFound && attempt < 3 =>
+            {
+                attempt += 1;
+            }
+            r => return r,
+        }
+    }
+}
+
+/// Removes tare/ above a removed session when no other session is left in it, so that tare
+/// leaves the hierarchy as it found it (with the controllers it enabled in tare/ gone too).
+/// A busy tare/ (another session) stays: rmdir fails on a cgroup with children.
+fn release_parent(session: &Path) {
+    if let Some(parent) = session.parent() {
+        if parent.file_name().is_some_and(|n| n == TARE_DIR) {
+            let _ = fs::remove_dir(parent);
         }
     }
 }

@@ -39,6 +39,8 @@ pub struct Facts {
     pub cgroup2_mount: Option<PathBuf>,
     /// Controllers enabled in the cgroup2 root's cgroup.subtree_control.
     pub cgroup2_controllers: Vec<String>,
+    /// Controllers the cgroup2 root has (its cgroup.controllers), enabled or not.
+    pub cgroup2_available: Vec<String>,
     pub cgroup_v1_memory: Option<PathBuf>,
     pub tracefs: bool,
     pub bpf_jit: Option<bool>,
@@ -136,24 +138,7 @@ pub fn judge(f: &Facts) -> Vec<Check> {
             fix: Some("mount one: mkdir -p /sys/fs/cgroup/unified && mount -t cgroup2 none /sys/fs/cgroup/unified".into()),
         }),
     }
-    let v2_memory = f.cgroup2_controllers.iter().any(|c| c == "memory");
-    out.push(Check {
-        name: "memory accounting",
-        status: if v2_memory || f.cgroup_v1_memory.is_some() {
-            Status::Pass
-        } else {
-            Status::Warn
-        },
-        detail: if v2_memory {
-            "cgroup v2 memory.peak (whole process tree)".into()
-        } else if let Some(p) = &f.cgroup_v1_memory {
-            format!("cgroup v1 memory.max_usage_in_bytes at {}", p.display())
-        } else {
-            "neither v2 nor v1 memory controller: peak RSS falls back to wait4 rusage (largest process only)".into()
-        },
-        fix: (!v2_memory && f.cgroup_v1_memory.is_none())
-            .then(|| "enable the memory controller: echo +memory > <cgroup2 root>/cgroup.subtree_control".into()),
-    });
+    out.push(memory_check(f));
     out.push(Check {
         name: "tracefs",
         status: Status::Pass,
@@ -230,11 +215,15 @@ pub fn gather() -> Facts {
         .unwrap_or(0);
     let mounts = read("/proc/self/mountinfo").unwrap_or_default();
     let cgroup2_mount = crate::cgroup::find_cgroup2_mount(&mounts);
-    let cgroup2_controllers = cgroup2_mount
-        .as_ref()
-        .and_then(|m| std::fs::read_to_string(m.join("cgroup.subtree_control")).ok())
-        .map(|s| s.split_whitespace().map(str::to_string).collect())
-        .unwrap_or_default();
+    let list = |file: &str| -> Vec<String> {
+        cgroup2_mount
+            .as_ref()
+            .and_then(|m| std::fs::read_to_string(m.join(file)).ok())
+            .map(|s| s.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let cgroup2_controllers = list("cgroup.subtree_control");
+    let cgroup2_available = list("cgroup.controllers");
     Facts {
         euid: nix::unistd::geteuid().as_raw(),
         cap_eff,
@@ -245,6 +234,7 @@ pub fn gather() -> Facts {
         lsm: read("/sys/kernel/security/lsm").map(|s| s.trim().to_string()),
         cgroup2_mount,
         cgroup2_controllers,
+        cgroup2_available,
         cgroup_v1_memory: crate::cgroup::find_cgroup_v1_memory_mount(&mounts),
         tracefs: mounts.lines().any(|l| l.contains(" - tracefs ")),
         bpf_jit: read("/proc/sys/net/core/bpf_jit_enable").map(|s| s.trim() != "0"),
@@ -252,6 +242,53 @@ pub fn gather() -> Facts {
             .and_then(|s| s.trim().parse().ok()),
         // Probing loads programs: only `tare doctor` does it (a capture finds out as it loads).
         syscall_hooks: None,
+    }
+}
+
+/// Where session memory comes from, and exactly what tare changes in the cgroup tree for it.
+fn memory_check(f: &Facts) -> Check {
+    let has = |list: &[String]| list.iter().any(|c| c == "memory");
+    let root = f
+        .cgroup2_mount
+        .as_deref()
+        .map_or_else(|| "<cgroup2 root>".to_string(), |p| p.display().to_string());
+    let enabled = has(&f.cgroup2_controllers);
+    let available = enabled || has(&f.cgroup2_available);
+    let fallback = match &f.cgroup_v1_memory {
+        Some(p) => format!("cgroup v1 memory.max_usage_in_bytes at {}", p.display()),
+        None => "wait4 rusage (the largest process only)".into(),
+    };
+    let enable_at_root = format!("echo +memory > {root}/cgroup.subtree_control");
+    let (status, detail, fix) = if enabled {
+        (
+            Status::Pass,
+            format!(
+                "cgroup v2 memory.peak (whole process tree): tare enables +memory in {root}/tare/cgroup.subtree_control for its sessions, and removes {root}/tare when its last session ends"
+            ),
+            None,
+        )
+    } else if available {
+        (
+            if f.cgroup_v1_memory.is_some() { Status::Pass } else { Status::Warn },
+            format!(
+                "the memory controller is available but not enabled at the cgroup2 root: tare does not change the root's controllers (every cgroup on the host would get it), so session memory comes from {fallback}"
+            ),
+            f.cgroup_v1_memory.is_none().then(|| format!("for memory.peak of the whole tree: {enable_at_root}")),
+        )
+    } else {
+        (
+            if f.cgroup_v1_memory.is_some() { Status::Pass } else { Status::Warn },
+            format!("no cgroup v2 memory controller: session memory comes from {fallback}"),
+            f.cgroup_v1_memory.is_none().then(|| {
+                "boot a kernel with CONFIG_MEMCG (and cgroup_enable=memory if it is off by default)".to_string()
+            }),
+        )
+    };
+    Check {
+        name: "memory accounting",
+        status,
+        detail,
+        fix,
     }
 }
 
@@ -268,6 +305,7 @@ mod tests {
             lsm: Some("lockdown,capability,landlock,bpf".into()),
             cgroup2_mount: Some("/sys/fs/cgroup/unified".into()),
             cgroup2_controllers: vec![],
+            cgroup2_available: vec![],
             cgroup_v1_memory: Some("/sys/fs/cgroup/memory".into()),
             tracefs: false,
             bpf_jit: Some(true),
@@ -373,5 +411,45 @@ mod tests {
             .unwrap();
         assert_eq!(mem.status, Status::Pass);
         assert!(mem.detail.contains("memory.peak"));
+    }
+
+    #[test]
+    fn memory_row_says_exactly_what_tare_changes() {
+        let base = Facts {
+            cgroup2_mount: Some("/sys/fs/cgroup".into()),
+            cgroup_v1_memory: None,
+            ..ours()
+        };
+        let row = |f: &Facts| memory_check(f);
+        // Enabled at the root (a systemd host): tare enables it in tare/ and removes tare/.
+        let on = row(&Facts {
+            cgroup2_controllers: vec!["memory".into()],
+            cgroup2_available: vec!["memory".into()],
+            ..base.clone()
+        });
+        assert_eq!(on.status, Status::Pass);
+        assert!(on
+            .detail
+            .contains("+memory in /sys/fs/cgroup/tare/cgroup.subtree_control"));
+        assert!(on.detail.contains("removes /sys/fs/cgroup/tare"));
+        // Available, not enabled (a VM without systemd): tare leaves the root alone and says
+        // the one command that would give memory.peak.
+        let off = row(&Facts {
+            cgroup2_available: vec!["cpu".into(), "memory".into()],
+            ..base.clone()
+        });
+        assert_eq!(off.status, Status::Warn);
+        assert!(off
+            .detail
+            .contains("does not change the root's controllers"));
+        assert!(off.detail.contains("wait4"));
+        assert_eq!(
+            off.fix.as_deref(),
+            Some("for memory.peak of the whole tree: echo +memory > /sys/fs/cgroup/cgroup.subtree_control")
+        );
+        // Not built in: a kernel fix.
+        let none = row(&base);
+        assert!(none.detail.starts_with("no cgroup v2 memory controller"));
+        assert!(none.fix.unwrap().contains("CONFIG_MEMCG"));
     }
 }

@@ -96,6 +96,31 @@ fn create_gives_id_level_and_paths_then_remove_cleans_up() {
 }
 
 #[test]
+fn tare_dir_goes_with_its_last_session_and_comes_back_for_the_next() {
+    require_root!();
+    let parent = mount().join("tare");
+    let a = SessionCgroup::create(&run_id("last-a")).expect("create a");
+    let b = SessionCgroup::create(&run_id("last-b")).expect("create b");
+    let v1_parent = a
+        .v1_memory_path()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf);
+    a.remove().expect("remove a");
+    assert!(parent.is_dir(), "tare/ stays while a session is in it");
+    b.remove().expect("remove b");
+    assert!(
+        !parent.exists(),
+        "tare/ (and what tare enabled in it) is gone with the last session"
+    );
+    if let Some(p) = v1_parent {
+        assert!(!p.exists(), "so is the v1 memory tare/");
+    }
+    let c = SessionCgroup::create(&run_id("last-c")).expect("tare/ is made again");
+    assert!(c.path().starts_with(&parent));
+    c.remove().expect("remove c");
+}
+
+#[test]
 fn child_is_in_the_cgroup_before_exec() {
     require_root!();
     let cg = SessionCgroup::create(&run_id("joined")).expect("create");
