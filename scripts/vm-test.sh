@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Boots Debian's kernel (linux-image-amd64, 6.1: pure cgroup v2, fexit allowed) in a VM with
+# Boots Debian's kernels (linux-image-amd64, 6.1, and linux-image-6.12-amd64: pure cgroup v2,
+# fexit allowed) in a VM, one after the other, with
 # virtme-ng, sharing this machine's root filesystem, and runs scripts/vm-suite.sh inside:
 # a capture of a known workload with each syscall hook set (fexit, tp_btf, raw tracepoint),
 # whose counts must be exact (50 opens, writes, renames and unlinks of its own files); doctor
@@ -15,12 +16,21 @@ tare=$(cd "$(dirname "$tare")" && pwd)/$(basename "$tare")
 need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v busybox >/dev/null || need+=(busybox-static)
-ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1 || need+=(linux-image-amd64)
+# Two kernel series from Debian's registry: bookworm's 6.1 and the 6.12 of its security suite.
+ls /boot/vmlinuz-6.1.*-amd64 >/dev/null 2>&1 || need+=(linux-image-amd64)
+ls /boot/vmlinuz-6.12.*-amd64 >/dev/null 2>&1 || need+=(linux-image-6.12-amd64)
 if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 command -v vng >/dev/null || pip install -q virtme-ng
-kernel=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -1)
+# The newest kernel of each series installed.
+kernels=()
+for series in 6.1 6.12; do
+  k=$(ls /boot/vmlinuz-"$series".*-amd64 2>/dev/null | sort -V | tail -1)
+  [ -n "$k" ] && kernels+=("$k")
+done
+[ ${#kernels[@]} -gt 0 ] || { echo "vm-test: no Debian kernel in /boot" >&2; exit 1; }
+kernel=${kernels[0]}
 
 # KVM or TCG: decided by trying, once per boot (a KVM guest hangs on some hosts).
 accel_file=/run/tare/vm-accel
@@ -38,37 +48,40 @@ flags=(--memory 2G --cpus 2)
 [ "$accel" = tcg ] && flags+=(--disable-kvm)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-echo "vm-test: $(basename "$kernel") with $accel" >&2
-timeout 900 vng "${flags[@]}" --run "$kernel" --exec "TARE=$tare sh $PWD/scripts/vm-suite.sh" > "$log" 2>&1 || {
-  tail -30 "$log" >&2; echo "vm-test: the guest failed" >&2; exit 1; }
-grep -E '^(hooks=|doctor|memory |fault=|cleanup |[0-9]+\.[0-9]+)' "$log"
-guest=$(grep -m1 -E '^[0-9]+\.[0-9]+' "$log" || true)
 fail=0
-for hooks in fexit btf-tracepoint raw-tracepoint; do
-  line=$(grep "^hooks=$hooks " "$log" || true)
-  want="hooks=$hooks used=${hooks//-/_} opens=50 writes=50 renames=50 unlinks=50 layer=complete"
-  if [ "$line" = "$want" ]; then
-    echo "| $guest | pure v2 | $hooks | exact (50 of each), complete |"
-  else
-    echo "vm-test: $hooks: expected '$want', got '$line'" >&2
-    fail=1
-  fi
+for kernel in "${kernels[@]}"; do
+  echo "vm-test: $(basename "$kernel") with $accel" >&2
+  timeout 900 vng "${flags[@]}" --run "$kernel" --exec "TARE=$tare sh $PWD/scripts/vm-suite.sh" > "$log" 2>&1 || {
+    tail -30 "$log" >&2; echo "vm-test: the guest failed" >&2; exit 1; }
+  grep -E '^(hooks=|doctor|memory |fault=|cleanup |[0-9]+\.[0-9]+)' "$log"
+  guest=$(grep -m1 -E '^[0-9]+\.[0-9]+' "$log" || true)
+  for hooks in fexit btf-tracepoint raw-tracepoint; do
+    line=$(grep "^hooks=$hooks " "$log" || true)
+    want="hooks=$hooks used=${hooks//-/_} opens=50 writes=50 renames=50 unlinks=50 layer=complete"
+    if [ "$line" = "$want" ]; then
+      echo "| $guest | pure v2 | $hooks | exact (50 of each), complete |"
+    else
+      echo "vm-test: $hooks: expected '$want', got '$line'" >&2
+      fail=1
+    fi
+  done
+  # The rest of the host suite: doctor, memory, faults, cleanup.
+  check() { # name, expected line, what it shows
+    line=$(grep -m1 "^$1" "$log" || true)
+    if [ "$line" = "$2" ]; then
+      echo "| $guest | pure v2 | $3 | pass |"
+    else
+      echo "vm-test: expected '$2', got '$line'" >&2
+      fail=1
+    fi
+  }
+  check "doctor " "doctor rc=0 memory=warn" "doctor, no controller enabled at the root: memory row warns and names the one command"
+  check "doctor-systemd " "doctor-systemd rc=0 memory=ok" "doctor, memory enabled at the root (as systemd does)"
+  check "memory " "memory method=cgroup_v2_peak over64=yes tare_dir=gone" "memory.peak of a 64 MiB child; tare/ removed after"
+  check "fault=crash" "fault=crash rc=139 signal=11 verify=ok" "a crashing child: exit 139, signal recorded, archive verifies"
+  check "fault=timeout" "fault=timeout rc=137 timed_out=true verify=ok" "a hung child past --timeout 1: killed, marked, verifies"
+  check "fault=term" "fault=term rc=143 interrupted=true verify=ok" "SIGTERM to tare: child stopped, archive marked, verifies"
+  check "cleanup " "cleanup workloads_left=0 tare_dir=gone sessions=0" "after the faults: no workload, no cgroup, no session record left"
+
 done
-# The rest of the host suite: doctor, memory, faults, cleanup.
-check() { # name, expected line, what it shows
-  line=$(grep -m1 "^$1" "$log" || true)
-  if [ "$line" = "$2" ]; then
-    echo "| $guest | pure v2 | $3 | pass |"
-  else
-    echo "vm-test: expected '$2', got '$line'" >&2
-    fail=1
-  fi
-}
-check "doctor " "doctor rc=0 memory=warn" "doctor, no controller enabled at the root: memory row warns and names the one command"
-check "doctor-systemd " "doctor-systemd rc=0 memory=ok" "doctor, memory enabled at the root (as systemd does)"
-check "memory " "memory method=cgroup_v2_peak over64=yes tare_dir=gone" "memory.peak of a 64 MiB child; tare/ removed after"
-check "fault=crash" "fault=crash rc=139 signal=11 verify=ok" "a crashing child: exit 139, signal recorded, archive verifies"
-check "fault=timeout" "fault=timeout rc=137 timed_out=true verify=ok" "a hung child past --timeout 1: killed, marked, verifies"
-check "fault=term" "fault=term rc=143 interrupted=true verify=ok" "SIGTERM to tare: child stopped, archive marked, verifies"
-check "cleanup " "cleanup workloads_left=0 tare_dir=gone sessions=0" "after the faults: no workload, no cgroup, no session record left"
 exit $fail
