@@ -7,7 +7,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 
 WANT_BROWSER=${WANT_BROWSER:-1}
+# cargo-fuzz: only the test command fuzzes (scripts/test.sh sets WANT_FUZZ=1).
+WANT_FUZZ=${WANT_FUZZ:-0}
 TRUNK_VERSION=0.21.14
+CARGO_FUZZ_VERSION=0.13.2
 BPF_LINKER_VERSION=0.13.0
 
 if [ "$(id -u)" != 0 ]; then
@@ -64,6 +67,12 @@ if [ -n "$wb_version" ] && ! wasm-bindgen --version 2>/dev/null | grep -q "$wb_v
   log "cargo install wasm-bindgen-cli $wb_version"
   # --locked fails on this registry mirror (a pinned webpki-roots is missing).
   cargo install wasm-bindgen-cli --version "$wb_version" --quiet
+fi
+
+# --- cargo-fuzz (the test command's fuzz step: benches/fuzz.sh) -------------------
+if [ "$WANT_FUZZ" = 1 ] && ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+  log "cargo install cargo-fuzz $CARGO_FUZZ_VERSION"
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --quiet
 fi
 
 # --- OpenTelemetry Python SDK (a second real SDK: scripts/workloads/python_spans.py) --

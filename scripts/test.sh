@@ -2,7 +2,7 @@
 # README's second command: installs what is missing, then runs every test (as root).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh
+WANT_FUZZ=1 bash scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -18,6 +18,8 @@ step "tests (unit, integration with the real kernel, dist freshness)"
 cargo test --workspace --exclude tare-viewer --locked -- --test-threads=1
 step "viewer unit tests (native: routes, bundle loading through report-model)"
 cargo test -p tare-viewer --locked
+step "fuzz: every target of fuzz/ for 10 s (benches/fuzz.sh)"
+bash benches/fuzz.sh 10
 step "release build"
 cargo build --release -p tare --locked
 tare="${CARGO_TARGET_DIR:-target}/release/tare"
