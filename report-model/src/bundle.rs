@@ -344,7 +344,10 @@ pub fn read_tar_gz(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Memb
     let mut members = Vec::new();
     let mut seen = BTreeSet::new();
     let mut total: u64 = 0;
-    for entry in archive.entries().map_err(io)? {
+    // Raw entries: GNU long-name and pax headers come to us as entries of their own, to be
+    // refused, rather than being read whole into memory by the tar crate (a long name of
+    // hundreds of MiB would bypass the per-member limit). tare writes plain ustar.
+    for entry in archive.entries().map_err(io)?.raw(true) {
         let entry = entry.map_err(io)?;
         let raw_path = String::from_utf8(entry.path_bytes().into_owned())
             .map_err(|_| ModelError::container(file, "a member path is not UTF-8"))?;
@@ -359,6 +362,18 @@ pub fn read_tar_gz(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Memb
                 return Err(ModelError::container(
                     file,
                     format!("member `{path}` refused: links are not allowed"),
+                ))
+            }
+            tar::EntryType::GNULongName
+            | tar::EntryType::GNULongLink
+            | tar::EntryType::XHeader
+            | tar::EntryType::XGlobalHeader => {
+                return Err(ModelError::container(
+                    file,
+                    format!(
+                        "a {:?} header refused: tare reads plain ustar (re-pack with `tar --format=ustar`)",
+                        entry.header().entry_type()
+                    ),
                 ))
             }
             other => {

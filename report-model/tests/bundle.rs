@@ -232,6 +232,35 @@ fn refuses_a_gzip_bomb_and_too_many_members() {
 }
 
 #[test]
+fn refuses_gnu_long_names_and_pax_headers_before_reading_them() {
+    // A GNU long-name entry, as `tar --format=gnu` writes for a path over 100 bytes: the tar
+    // crate would read its whole body (the name) into memory.
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(gz);
+    let mut h = tar::Header::new_gnu();
+    h.set_size(2);
+    h.set_mode(0o644);
+    let long = format!("{}/run.json", "d".repeat(120));
+    b.append_data(&mut h, &long, &b"{}"[..]).unwrap();
+    let bytes = b.into_inner().unwrap().finish().unwrap();
+    let err = container_problem(bundle::read_tar_gz("x", &bytes, &Limits::default()).unwrap_err());
+    assert!(err.contains("GNULongName header refused"), "{err}");
+    // A pax extended header, as `tar --format=posix` writes.
+    let pax = raw_tar_gz(&[(
+        "././@PaxHeader",
+        tar::EntryType::XHeader,
+        b"20 path=run.json\n",
+    )]);
+    let err = container_problem(bundle::read_tar_gz("x", &pax, &Limits::default()).unwrap_err());
+    assert!(err.contains("XHeader header refused"), "{err}");
+    // Plain ustar paths of up to 255 bytes (name and prefix) are still read.
+    let deep = format!("{}/{}/summary.json", "a".repeat(90), "b".repeat(60));
+    let ok = bundle::write_tar_gz("x", &[Member::new(deep.clone(), b"{}".to_vec())]).unwrap();
+    let back = bundle::read_tar_gz("x", &ok, &Limits::default()).unwrap();
+    assert_eq!(back[0].path, deep);
+}
+
+#[test]
 fn refuses_duplicate_members() {
     let bytes = raw_tar_gz(&[
         ("a.json", tar::EntryType::Regular, b"1"),
