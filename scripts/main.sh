@@ -3,7 +3,7 @@
 # built-in workload, prints its summary, and serves the viewer with the bundle preloaded.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh
+TARE_SETUP=main bash scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo build --release --locked -p tare
 tare=target/release/tare

@@ -6,9 +6,17 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 
+# TARE_SETUP=main (scripts/main.sh): only what building tare and running a smoke bench need
+# (nightly with rust-src and bpf-linker for the eBPF object). all (the default, scripts/test.sh):
+# also every test's tools (wasm target, clippy, rustfmt, trunk, wasm-bindgen, chromium, GNU
+# time, bpftool, the Python SDK, playwright, cargo-fuzz with WANT_FUZZ=1).
+TARE_SETUP=${TARE_SETUP:-all}
+case "$TARE_SETUP" in main|all) ;; *) echo "setup: TARE_SETUP must be main or all, not $TARE_SETUP" >&2; exit 2;; esac
+tests() { [ "$TARE_SETUP" = all ]; }
 WANT_BROWSER=${WANT_BROWSER:-1}
 # cargo-fuzz: only the test command fuzzes (scripts/test.sh sets WANT_FUZZ=1).
 WANT_FUZZ=${WANT_FUZZ:-0}
+tests || { WANT_BROWSER=0; WANT_FUZZ=0; }
 TRUNK_VERSION=0.21.14
 CARGO_FUZZ_VERSION=0.13.2
 BPF_LINKER_VERSION=0.13.0
@@ -26,9 +34,11 @@ if [ "$WANT_BROWSER" = 1 ]; then
   command -v chromium >/dev/null || need_pkgs+=(chromium)
   command -v chromedriver >/dev/null || need_pkgs+=(chromium-driver)
 fi
-command -v bpftool >/dev/null || [ -x /usr/sbin/bpftool ] || need_pkgs+=(bpftool)
-# GNU time: the reference the memory and CPU tests hold tare's figures against.
-[ -x /usr/bin/time ] || need_pkgs+=(time)
+if tests; then
+  command -v bpftool >/dev/null || [ -x /usr/sbin/bpftool ] || need_pkgs+=(bpftool)
+  # GNU time: the reference the memory and CPU tests hold tare's figures against.
+  [ -x /usr/bin/time ] || need_pkgs+=(time)
+fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "apt-get install ${need_pkgs[*]}"
   apt-get update -qq
@@ -37,9 +47,11 @@ fi
 
 # --- Rust toolchains ---------------------------------------------------------
 command -v rustup >/dev/null || { echo "setup: rustup not found; this machine kind ships it" >&2; exit 1; }
-rustup target list --installed | grep -qx wasm32-unknown-unknown || { log "rustup target add wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
-rustup component list --installed | grep -q '^clippy' || rustup component add clippy
-rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+if tests; then
+  rustup target list --installed | grep -qx wasm32-unknown-unknown || { log "rustup target add wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
+  rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+  rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+fi
 rustup toolchain list | grep -q '^nightly' || { log "rustup toolchain install nightly"; rustup toolchain install nightly --profile minimal; }
 rustup component list --installed --toolchain nightly | grep -q '^rust-src' || { log "rust-src for nightly"; rustup component add rust-src --toolchain nightly; }
 
@@ -58,12 +70,12 @@ if ! bpf-linker --version >/dev/null 2>&1; then
 fi
 
 # --- Trunk and wasm-bindgen-cli (viewer build) -------------------------------
-if ! trunk --version 2>/dev/null | grep -q "$TRUNK_VERSION"; then
+if tests && ! trunk --version 2>/dev/null | grep -q "$TRUNK_VERSION"; then
   log "cargo install trunk $TRUNK_VERSION"
   cargo install trunk --version "$TRUNK_VERSION" --locked --quiet
 fi
 wb_version=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/"/,"",$3); print $3; exit}' "$here/Cargo.lock" 2>/dev/null || true)
-if [ -n "$wb_version" ] && ! wasm-bindgen --version 2>/dev/null | grep -q "$wb_version"; then
+if tests && [ -n "$wb_version" ] && ! wasm-bindgen --version 2>/dev/null | grep -q "$wb_version"; then
   log "cargo install wasm-bindgen-cli $wb_version"
   # --locked fails on this registry mirror (a pinned webpki-roots is missing).
   cargo install wasm-bindgen-cli --version "$wb_version" --quiet
@@ -76,7 +88,7 @@ if [ "$WANT_FUZZ" = 1 ] && ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_
 fi
 
 # --- OpenTelemetry Python SDK (a second real SDK: scripts/workloads/python_spans.py) --
-if ! python3 -c 'import opentelemetry.sdk.trace, opentelemetry.exporter.otlp.proto.common.trace_encoder, google.protobuf' 2>/dev/null; then
+if tests && ! python3 -c 'import opentelemetry.sdk.trace, opentelemetry.exporter.otlp.proto.common.trace_encoder, google.protobuf' 2>/dev/null; then
   log "pip install the OpenTelemetry Python SDK"
   PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check \
     opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2 opentelemetry-semantic-conventions==0.66b2 \
@@ -91,4 +103,4 @@ fi
 
 # --- Kernel file systems used by capture tests ------------------------------
 mountpoint -q /sys/fs/bpf 2>/dev/null || mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
-log "ready"
+log "ready ($TARE_SETUP)"
