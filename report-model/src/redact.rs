@@ -7,6 +7,9 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use std::sync::{Arc, OnceLock};
+
+use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet};
 
 use crate::bundle::{self, Limits, Member, MANIFEST};
@@ -63,6 +66,30 @@ fn builtin() -> Vec<(&'static str, String)> {
 /// An argv element that names a secret whose value is the next element (`--token VALUE`).
 const SECRET_FLAG: &str = r"(?i)^--?(?:[a-z0-9]+[-_])*(?:password|passwd|token|secret|api-?key)$";
 
+/// Literals that every built-in match contains (ASCII case-insensitive). A string with none
+/// of them is clean without a pattern compiled or run: most captures never compile one
+/// (compiling them all costs ~4 ms).
+const NEEDLES: &[&str] = &[
+    "://",
+    "authorization",
+    "bearer",
+    "gh",
+    "github_pat_",
+    "glpat-",
+    "akia",
+    "asia",
+    "abia",
+    "acca",
+    "eyj",
+    "password",
+    "passwd",
+    "token",
+    "secret",
+    "_key",
+    "api-key",
+    "apikey",
+];
+
 /// One rule: what it is called and what it matches.
 #[derive(Debug, Clone)]
 struct Rule {
@@ -70,14 +97,23 @@ struct Rule {
     re: Regex,
 }
 
-/// What to redact. Cheap to clone (the compiled patterns are shared).
-#[derive(Debug, Clone)]
-pub struct Redactor {
-    enabled: bool,
+/// The patterns, compiled on first need.
+#[derive(Debug)]
+struct Compiled {
     rules: Vec<Rule>,
     /// All the rules at once: a string none of them matches is passed over in one scan.
     any: RegexSet,
     flag: Regex,
+}
+
+/// What to redact. Cheap to clone (the compiled patterns are shared).
+#[derive(Debug, Clone)]
+pub struct Redactor {
+    enabled: bool,
+    /// The user's patterns (already checked to compile).
+    custom: Vec<String>,
+    needles: AhoCorasick,
+    compiled: Arc<OnceLock<Compiled>>,
     custom_patterns: u32,
 }
 
@@ -91,37 +127,59 @@ pub struct BadPattern {
 
 impl Redactor {
     /// The built-in forms plus `custom` patterns (each replaced whole, or its first group).
+    /// Only the custom patterns are compiled here (to refuse a bad one at once).
     pub fn new(custom: &[String]) -> Result<Redactor, BadPattern> {
-        let mut rules: Vec<Rule> = builtin()
-            .into_iter()
-            .map(|(kind, p)| Rule {
-                kind,
-                re: Regex::new(&p).expect("built-in redaction patterns compile"),
-            })
-            .collect();
         for p in custom {
-            let re = Regex::new(p).map_err(|e| BadPattern {
+            Regex::new(p).map_err(|e| BadPattern {
                 pattern: p.clone(),
                 reason: e.to_string(),
             })?;
-            rules.push(Rule { kind: CUSTOM, re });
         }
-        let any = RegexSet::new(rules.iter().map(|r| r.re.as_str()))
-            .expect("patterns that compiled alone compile as a set");
         Ok(Redactor {
             enabled: true,
-            rules,
-            any,
-            flag: Regex::new(SECRET_FLAG).expect("the secret-flag pattern compiles"),
+            custom: custom.to_vec(),
+            needles: AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(NEEDLES)
+                .expect("the needles build"),
+            compiled: Arc::new(OnceLock::new()),
             custom_patterns: custom.len() as u32,
         })
     }
 
     /// `--no-redact`: every value is kept as it was.
     pub fn off() -> Redactor {
-        let mut r = Redactor::new(&[]).expect("built-in patterns compile");
+        let mut r = Redactor::new(&[]).expect("no custom pattern to refuse");
         r.enabled = false;
         r
+    }
+
+    fn compiled(&self) -> &Compiled {
+        self.compiled.get_or_init(|| {
+            let mut rules: Vec<Rule> = builtin()
+                .into_iter()
+                .map(|(kind, p)| Rule {
+                    kind,
+                    re: Regex::new(&p).expect("built-in redaction patterns compile"),
+                })
+                .collect();
+            for p in &self.custom {
+                let re = Regex::new(p).expect("checked in Redactor::new");
+                rules.push(Rule { kind: CUSTOM, re });
+            }
+            let any = RegexSet::new(rules.iter().map(|r| r.re.as_str()))
+                .expect("patterns that compiled alone compile as a set");
+            Compiled {
+                rules,
+                any,
+                flag: Regex::new(SECRET_FLAG).expect("the secret-flag pattern compiles"),
+            }
+        })
+    }
+
+    /// Whether `s` could hold something to replace, without compiling a pattern.
+    fn maybe(&self, s: &str) -> bool {
+        self.enabled && (!self.custom.is_empty() || self.needles.is_match(s))
     }
 
     pub fn enabled(&self) -> bool {
@@ -130,16 +188,16 @@ impl Redactor {
 
     /// Whether anything in `s` would be replaced (one scan for all the rules).
     pub fn matches(&self, s: &str) -> bool {
-        self.enabled && self.any.is_match(s)
+        self.maybe(s) && self.compiled().any.is_match(s)
     }
 
     /// `s` with every secret replaced; each replacement is tallied under `place`.
     pub fn text<'a>(&self, place: &str, s: &'a str, tally: &mut Tally) -> Cow<'a, str> {
-        if !self.enabled || !self.any.is_match(s) {
+        if !self.matches(s) {
             return Cow::Borrowed(s);
         }
         let mut out = Cow::Borrowed(s);
-        for rule in &self.rules {
+        for rule in &self.compiled().rules {
             if let Some(replaced) = replace(rule, &out) {
                 tally.add(place, rule.kind, replaced.1);
                 out = Cow::Owned(replaced.0);
@@ -167,7 +225,7 @@ impl Redactor {
                 next_is_secret = false;
                 continue;
             }
-            next_is_secret = self.enabled && self.flag.is_match(a);
+            next_is_secret = self.maybe(a) && self.compiled().flag.is_match(a);
             out.push(self.text(place, a, tally).into_owned());
         }
         out
@@ -218,7 +276,7 @@ pub fn event<'a>(
         | EventDetail::Exit { .. }
         | EventDetail::Write { .. } => [("", None), ("", None)],
     };
-    let dirty = |s: &str| r.any.is_match(s);
+    let dirty = |s: &str| r.matches(s);
     if (comm_clean || !dirty(&ev.comm)) && !fields.iter().any(|(_, f)| f.is_some_and(|s| dirty(s)))
     {
         return Cow::Borrowed(ev);
@@ -658,6 +716,34 @@ mod tests {
         assert_eq!(ms[2].data, clean, "a clean archive is kept byte for byte");
         let places: Vec<String> = t.rows().into_iter().map(|x| x.place).collect();
         assert_eq!(places, ["experiment.toml", "samples/a.tar.gz:run.json"]);
+    }
+
+    #[test]
+    fn clean_strings_compile_no_pattern() {
+        let r = Redactor::new(&[]).unwrap();
+        let mut t = Tally::default();
+        let argv: Vec<String> = ["make", "-j2", "/usr/lib/x86_64-linux-gnu/libc.so.6"]
+            .map(String::from)
+            .into();
+        assert_eq!(r.argv("p", &argv, &mut t), argv);
+        assert!(r.compiled.get().is_none(), "nothing was compiled");
+        // Every built-in form's example holds a needle: the prefilter never hides one.
+        for (kind, _) in builtin() {
+            let example = match kind {
+                "url-userinfo" => "https://u:p@h",
+                "authorization" => "Authorization: x",
+                "bearer" => "Bearer abcdefgh",
+                "github-token" => "github_pat_abcdefghijklmnopqrstuvwxyz",
+                "gitlab-token" => "glpat-abcdefghijklmnopqrst",
+                "aws-access-key" => "ASIAIOSFODNN7EXAMPLE",
+                "jwt" => "eyJabcd.eyJabcd.sig",
+                "secret-option" => "--passwd=x",
+                "secret-assignment" => "MY_KEY=x",
+                other => panic!("no example for {other}"),
+            };
+            assert!(r.matches(example), "{kind}: {example}");
+        }
+        assert!(r.compiled.get().is_some());
     }
 
     #[test]
