@@ -123,7 +123,7 @@ fn secrets_are_redacted_everywhere_and_the_archive_still_verifies() {
         ]
     );
     // The kernel saw the real path; the archive holds the redacted one.
-    let events: Vec<KernelEvent> = bundle::member_ndjson("a", &members, "kernel.ndjson")
+    let events: Vec<KernelEvent> = bundle::member_kernel_events("a", &members)
         .unwrap()
         .expect("kernel events");
     assert!(

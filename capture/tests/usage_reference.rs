@@ -97,11 +97,9 @@ fn read_archive(path: &Path) -> (Run, Vec<KernelEvent>) {
         member_text(&name, &members, "run.json").unwrap(),
     )
     .unwrap();
-    let events = parse_ndjson(
-        "kernel.ndjson",
-        member_text(&name, &members, "kernel.ndjson").unwrap(),
-    )
-    .unwrap();
+    let events = bundle::member_kernel_events(&name, &members)
+        .unwrap()
+        .expect("kernel events");
     (run, events)
 }
 

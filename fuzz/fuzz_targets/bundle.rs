@@ -6,7 +6,7 @@ use report_model::bundle::{self, Limits, Member};
 use report_model::schema::experiment::Experiment;
 use report_model::schema::health::Health;
 use report_model::schema::host::Host;
-use report_model::schema::kernel_event::KernelEvent;
+use report_model::schema::kernel_event;
 use report_model::schema::manifest::ContainerKind;
 use report_model::schema::metrics::MetricsSample;
 use report_model::schema::phases::Phases;
@@ -62,7 +62,11 @@ fn member(name: &str, members: &[Member], path: &str) {
     let file = format!("{name}:{path}");
     let base = path.rsplit('/').next().unwrap_or(path);
     match base {
-        "kernel.ndjson" => drop(bundle::member_ndjson::<KernelEvent>(name, members, path)),
+        "kernel.ndjson" => {
+            if let Ok(text) = bundle::member_text(name, members, path) {
+                drop(kernel_event::parse_lines(&file, text));
+            }
+        }
         "metrics.ndjson" => drop(bundle::member_ndjson::<MetricsSample>(name, members, path)),
         "samples.jsonl" => drop(bundle::member_ndjson::<Sample>(name, members, path)),
         _ => {

@@ -7,7 +7,7 @@ use report_model::schema::compare::CompareReport;
 use report_model::schema::experiment::Experiment;
 use report_model::schema::health::Health;
 use report_model::schema::host::Host;
-use report_model::schema::kernel_event::KernelEvent;
+use report_model::schema::kernel_event;
 use report_model::schema::manifest::Manifest;
 use report_model::schema::metrics::MetricsSample;
 use report_model::schema::phases::Phases;
@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
         "summary" => drop(parse_json::<Summary>(f, text)),
         "sample" => drop(parse_ndjson::<Sample>(f, text)),
         "metrics" => drop(parse_ndjson::<MetricsSample>(f, text)),
-        "kernel_event" => drop(parse_ndjson::<KernelEvent>(f, text)),
+        "kernel_event" => drop(kernel_event::parse_lines(f, text)),
         // Usage figures are read inside run.json and samples.jsonl; here one a line.
         "usage" => drop(parse_ndjson::<SampleUsage>(f, text)),
         "host" => drop(parse_json::<Host>(f, text)),

@@ -454,6 +454,14 @@ pub fn schema_for_member(path: &str) -> Option<&'static str> {
     })
 }
 
+/// Whether a member that the manifest says has `found` can be read by the reader of `ours`:
+/// the same major version, or kernel events' first version, which their reader still takes.
+fn readable(found: &str, ours: &str) -> bool {
+    use crate::schema::kernel_event::{KERNEL_EVENT_SCHEMA, KERNEL_EVENT_SCHEMA_V1};
+    crate::schema::compatible(found, ours)
+        || (ours == KERNEL_EVENT_SCHEMA && crate::schema::compatible(found, KERNEL_EVENT_SCHEMA_V1))
+}
+
 /// Builds the manifest of `members` (which must not include the manifest itself).
 pub fn build_manifest(
     kind: ContainerKind,
@@ -587,7 +595,7 @@ pub fn verify(file: &str, members: &[Member]) -> Result<Manifest, ModelError> {
         }
         if let Some(schema) = &listed.schema {
             if let Some(ours) = schema_for_member(&listed.path) {
-                if !crate::schema::compatible(schema, ours) {
+                if !readable(schema, ours) {
                     return Err(ModelError::Schema {
                         file: format!("{file}:{}", listed.path),
                         found: schema.clone(),
@@ -620,6 +628,20 @@ pub fn member_ndjson<T: serde::de::DeserializeOwned>(
     }
     let text = member_text(file, members, path)?;
     crate::schema::parse_ndjson(&format!("{file}:{path}"), text).map(Some)
+}
+
+/// The kernel events of a container's `kernel.ndjson` (either version); `None` when it has
+/// no such member.
+pub fn member_kernel_events(
+    file: &str,
+    members: &[Member],
+) -> Result<Option<Vec<crate::schema::kernel_event::KernelEvent>>, ModelError> {
+    const PATH: &str = "kernel.ndjson";
+    if !members.iter().any(|m| m.path == PATH) {
+        return Ok(None);
+    }
+    let text = member_text(file, members, PATH)?;
+    crate::schema::kernel_event::parse_lines(&format!("{file}:{PATH}"), text).map(Some)
 }
 
 /// The member at `path`, as UTF-8 text.

@@ -32,8 +32,10 @@ fn stands_for(member: &[u8], chunk: &[u8]) -> bool {
     t[..4] == crc.sum().to_le_bytes() && t[4..] == (chunk.len() as u32).to_le_bytes()
 }
 
-/// The deflate level of every member.
-const LEVEL: u32 = 6;
+/// The deflate level of every member. On kernel.ndjson v2 level 2 deflates about 4x as fast
+/// as level 6 (zlib-rs, 880 against 220 MB/s) for 19% more bytes (2.74 against 2.31 bytes an
+/// event); level 1 is no faster and 40% larger (README, "Archive size and speed").
+const LEVEL: u32 = 2;
 
 /// One member: a gzip header with no name and mtime 0, the deflated chunk, its trailer.
 pub fn member(chunk: &[u8]) -> io::Result<Vec<u8>> {

@@ -2,11 +2,11 @@
 
 use report_model::schema::experiment::{Arm, Experiment, Tier};
 use report_model::schema::health::{Health, KernelLayer, KindCounters};
-use report_model::schema::kernel_event::{EventDetail, EventKind, KernelEvent};
-use report_model::schema::phases::{Phase, Phases};
-use report_model::schema::{
-    parse_json, parse_ndjson, parse_toml, to_canonical_json, to_ndjson, Versioned,
+use report_model::schema::kernel_event::{
+    parse_lines, to_lines, EventDetail, EventKind, KernelEvent,
 };
+use report_model::schema::phases::{Phase, Phases};
+use report_model::schema::{parse_json, parse_toml, to_canonical_json, Versioned};
 use report_model::ModelError;
 
 fn event(seq: u64, detail: EventDetail) -> KernelEvent {
@@ -73,19 +73,67 @@ fn kernel_events_round_trip_as_ndjson() {
             },
         ),
     ];
-    let text = to_ndjson("kernel.ndjson", &events).unwrap();
+    let mut events = events;
+    // A thread of the process, and a time earlier than the line before (two CPUs' order).
+    events[2].tid = 42;
+    events[3].ts_ns = 900;
+    let text = to_lines(&events);
     assert_eq!(text.lines().count(), 6);
-    assert!(text.lines().nth(1).unwrap().contains("\"kind\":\"open\""));
-    let back: Vec<KernelEvent> = parse_ndjson("kernel.ndjson", &text).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("{\"dt\":1000,\"pid\":42,\"tid\":43,"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].contains("\"kind\":\"open\""));
+    assert!(
+        lines[2].starts_with("{\"dt\":1,\"pid\":42,\"ppid\":1,"),
+        "tid left out: {}",
+        lines[2]
+    );
+    assert!(lines[3].starts_with("{\"dt\":-102,"), "{}", lines[3]);
+    assert!(!text.contains("\"seq\""), "seq is the line's index");
+    let back = parse_lines("kernel.ndjson", &text).unwrap();
     assert_eq!(back, events);
     assert_eq!(back[4].detail.kind(), EventKind::Connect);
+}
+
+#[test]
+fn kernel_events_of_v1_archives_are_still_read() {
+    let text = "{\"seq\":0,\"ts_ns\":34924475562423,\"pid\":13915,\"tid\":13915,\"ppid\":13912,\"comm\":\"dd\",\"cgroup_id\":1171983,\"kind\":\"exec\",\"filename\":\"/usr/bin/dd\"}\n\
+                {\"seq\":1,\"ts_ns\":34924475788511,\"pid\":13915,\"tid\":13916,\"comm\":\"dd\",\"cgroup_id\":1171983,\"kind\":\"write\",\"fd\":1,\"requested\":1,\"result\":1}\n";
+    let back = parse_lines("kernel.ndjson", text).unwrap();
+    assert_eq!(back.len(), 2);
+    assert_eq!(
+        (back[1].seq, back[1].ts_ns, back[1].tid),
+        (1, 34924475788511, 13916)
+    );
+    assert_eq!(back[1].ppid, None);
+    // Written again as v2 and read back, nothing changes.
+    assert_eq!(parse_lines("k", &to_lines(&back)).unwrap(), back);
+}
+
+#[test]
+fn a_kernel_event_line_gives_one_time() {
+    for (text, says) in [
+        ("{\"pid\":1,\"comm\":\"a\",\"cgroup_id\":1,\"kind\":\"fork\",\"child_pid\":2}\n", "missing"),
+        ("{\"dt\":5,\"ts_ns\":5,\"pid\":1,\"comm\":\"a\",\"cgroup_id\":1,\"kind\":\"fork\",\"child_pid\":2}\n", "both"),
+    ] {
+        match parse_lines("kernel.ndjson", text).unwrap_err() {
+            ModelError::Field { field, problem, .. } => {
+                assert_eq!(field, "event 1: ts_ns");
+                assert!(problem.contains(says), "{problem}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
 
 #[test]
 fn ndjson_errors_name_the_line_and_field() {
     let text = "{\"seq\":0,\"ts_ns\":1,\"pid\":1,\"tid\":1,\"comm\":\"a\",\"cgroup_id\":1,\"kind\":\"fork\",\"child_pid\":2}\n\
                 {\"seq\":1,\"ts_ns\":\"soon\",\"pid\":1,\"tid\":1,\"comm\":\"a\",\"cgroup_id\":1,\"kind\":\"fork\",\"child_pid\":2}\n";
-    match parse_ndjson::<KernelEvent>("kernel.ndjson", text).unwrap_err() {
+    match parse_lines("kernel.ndjson", text).unwrap_err() {
         ModelError::Field {
             file,
             field,

@@ -283,7 +283,7 @@ pub struct Explored {
 pub fn explore(archive: &Archive) -> Result<Explored, String> {
     let name = archive.path.as_str();
     let members = archive_members(archive)?;
-    let events = bundle::member_ndjson(name, &members, "kernel.ndjson")
+    let events = bundle::member_kernel_events(name, &members)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("{name}: no `kernel.ndjson` member"))?;
     let redaction = match bundle::member_text(name, &members, "run.json") {

@@ -18,7 +18,7 @@ use report_model::schema::run::Run;
 use report_model::schema::sample::Sample;
 use report_model::schema::summary::Summary;
 use report_model::schema::usage::{CpuUsage, MemoryPeak, PeakRss, SampleUsage};
-use report_model::schema::{parse_json, parse_ndjson, to_ndjson, Versioned};
+use report_model::schema::{parse_json, to_ndjson, Versioned};
 
 use super::arms::{plan, ArmPlan};
 use super::pairing::{schedule, Slot};
@@ -317,10 +317,8 @@ fn judge_archive(p: &ArmPlan, cell: &Cell, out: &Path, s: &mut Sample, problems:
             parse_json("phases.json", member_text(&name, &members, "phases.json")?)?;
         let health: Health =
             parse_json("health.json", member_text(&name, &members, "health.json")?)?;
-        let events: Vec<KernelEvent> = parse_ndjson(
-            "kernel.ndjson",
-            member_text(&name, &members, "kernel.ndjson")?,
-        )?;
+        let events = bundle::member_kernel_events(&name, &members)?
+            .with_context(|| format!("{name} has no kernel.ndjson"))?;
         Ok((run, phases, health, events, bytes.len() as u64))
     };
     match read() {

@@ -1,12 +1,23 @@
-//! `kernel.ndjson`: one kernel event a line (`tare.kernel_event.v1`).
+//! `kernel.ndjson`: one kernel event a line (`tare.kernel_event.v2`), and its reader (v1 and v2).
+//!
+//! A v2 line is a JSON object that leaves out what the lines before it give: `seq` is the
+//! line's index, `dt` is the nanoseconds since the previous line's `ts_ns` (since 0 on the
+//! first line), and `tid` is there only when it is not `pid`. Each line stays a whole JSON
+//! object, so `jq` and `grep` still work, but the text is 25% shorter and far more
+//! compressible: 2.7 bytes an event gzipped against v1's 7.6 (see the README).
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ModelError;
+
 /// Schema string of every line of `kernel.ndjson` (versioned through the manifest).
-pub const KERNEL_EVENT_SCHEMA: &str = "tare.kernel_event.v1";
+pub const KERNEL_EVENT_SCHEMA: &str = "tare.kernel_event.v2";
+
+/// The first version, still read: every line carried `seq` and an absolute `ts_ns`.
+pub const KERNEL_EVENT_SCHEMA_V1: &str = "tare.kernel_event.v1";
 
 /// One event seen by the eBPF programs in the session cgroup.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelEvent {
     /// Order in which userspace received the event, from 0.
     pub seq: u64,
@@ -17,15 +28,121 @@ pub struct KernelEvent {
     /// Thread id.
     pub tid: u32,
     /// Parent's thread-group id, where the hook knows it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ppid: Option<u32>,
     /// Task command name (at most 15 bytes).
     pub comm: String,
     /// cgroup v2 id of the task when the event fired.
     pub cgroup_id: u64,
     /// What happened.
-    #[serde(flatten)]
     pub detail: EventDetail,
+}
+
+/// A line as v2 writes it.
+#[derive(Serialize)]
+struct LineOut<'a> {
+    dt: i64,
+    pid: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ppid: Option<u32>,
+    comm: &'a str,
+    cgroup_id: u64,
+    #[serde(flatten)]
+    detail: &'a EventDetail,
+}
+
+/// A line as either version has it: v1 gives `seq` and `ts_ns`, v2 gives `dt`.
+#[derive(Deserialize)]
+struct LineIn {
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default)]
+    ts_ns: Option<u64>,
+    #[serde(default)]
+    dt: Option<i64>,
+    pid: u32,
+    #[serde(default)]
+    tid: Option<u32>,
+    #[serde(default)]
+    ppid: Option<u32>,
+    comm: String,
+    cgroup_id: u64,
+    #[serde(flatten)]
+    detail: EventDetail,
+}
+
+/// Writes events as v2 lines, one after another (it holds the previous line's time).
+#[derive(Debug, Default)]
+pub struct LineWriter {
+    prev_ts: u64,
+}
+
+impl LineWriter {
+    /// Appends `ev`'s line, newline included, to `out`.
+    pub fn write(&mut self, out: &mut Vec<u8>, ev: &KernelEvent) -> std::io::Result<()> {
+        let line = LineOut {
+            dt: ev.ts_ns.wrapping_sub(self.prev_ts) as i64,
+            pid: ev.pid,
+            tid: (ev.tid != ev.pid).then_some(ev.tid),
+            ppid: ev.ppid,
+            comm: &ev.comm,
+            cgroup_id: ev.cgroup_id,
+            detail: &ev.detail,
+        };
+        serde_json::to_writer(&mut *out, &line)?;
+        out.push(b'\n');
+        self.prev_ts = ev.ts_ns;
+        Ok(())
+    }
+}
+
+/// `events` as the text of a v2 `kernel.ndjson`.
+pub fn to_lines(events: &[KernelEvent]) -> String {
+    let mut w = LineWriter::default();
+    let mut out = Vec::new();
+    for ev in events {
+        // Writing JSON into a Vec fails only on a non-string map key, which has none.
+        let _ = w.write(&mut out, ev);
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Reads a `kernel.ndjson` of either version; errors name the line and field. A line must
+/// have exactly one of `ts_ns` and `dt`.
+pub fn parse_lines(file: &str, text: &str) -> Result<Vec<KernelEvent>, ModelError> {
+    let lines: Vec<LineIn> = crate::schema::parse_ndjson(file, text)?;
+    let mut prev_ts = 0u64;
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, l) in lines.into_iter().enumerate() {
+        let ts_ns = match (l.ts_ns, l.dt) {
+            (Some(ts), None) => ts,
+            (None, Some(dt)) => prev_ts.wrapping_add(dt as u64),
+            (both, _) => {
+                return Err(ModelError::Field {
+                    file: file.into(),
+                    field: format!("event {}: ts_ns", i + 1),
+                    problem: if both.is_some() {
+                        "has both `ts_ns` and `dt`; a line gives one".into()
+                    } else {
+                        "missing: a line gives `dt` (v2) or `ts_ns` (v1)".into()
+                    },
+                })
+            }
+        };
+        prev_ts = ts_ns;
+        out.push(KernelEvent {
+            seq: l.seq.unwrap_or(i as u64),
+            ts_ns,
+            pid: l.pid,
+            tid: l.tid.unwrap_or(l.pid),
+            ppid: l.ppid,
+            comm: l.comm,
+            cgroup_id: l.cgroup_id,
+            detail: l.detail,
+        });
+    }
+    Ok(out)
 }
 
 /// The kind-specific part of a kernel event; `kind` names it in JSON.
