@@ -345,3 +345,57 @@ fn spooled_members_pack_like_members_in_memory() {
         "the error names the member"
     );
 }
+
+#[test]
+fn the_streaming_verify_agrees_with_the_one_in_memory() {
+    let bytes = bundle::pack("x", ContainerKind::Archive, "r", sample_members(), vec![]).unwrap();
+    let (manifest, count) = bundle::verify_stream("x", &bytes[..]).unwrap();
+    assert_eq!((manifest.id.as_str(), count), ("r", 4));
+    let good = bundle::read_tar_gz("x", &bytes, &Limits::default()).unwrap();
+    let repack = |members: &[Member]| bundle::write_tar_gz("x", members).unwrap();
+    let mut tampered = good.clone();
+    tampered
+        .iter_mut()
+        .find(|m| m.path == "kernel.ndjson")
+        .unwrap()
+        .data[0] = b'[';
+    let mut stray = good.clone();
+    stray.push(Member::new("extra.bin", vec![1, 2, 3]));
+    let missing: Vec<Member> = good
+        .iter()
+        .filter(|m| m.path != "run.json")
+        .cloned()
+        .collect();
+    let headless: Vec<Member> = good
+        .iter()
+        .filter(|m| m.path != MANIFEST)
+        .cloned()
+        .collect();
+    for (case, members) in [
+        ("tampered", tampered),
+        ("stray", stray),
+        ("missing", missing),
+        ("no manifest", headless),
+    ] {
+        let in_memory = container_problem(bundle::verify("x", &members).unwrap_err());
+        let streamed =
+            container_problem(bundle::verify_stream("x", &repack(&members)[..]).unwrap_err());
+        assert_eq!(streamed, in_memory, "{case}");
+    }
+    // Every fixture archive and bundle gets the same answer both ways.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/bundles");
+    for name in [
+        "capture.archive.tar.gz",
+        "smoke.bundle.tar.gz",
+        "redacted.archive.tar.gz",
+        "traversal.tar.gz",
+        "symlink.tar.gz",
+        "malformed.tar.gz",
+    ] {
+        let bytes = std::fs::read(format!("{dir}/{name}")).unwrap();
+        let in_memory = bundle::read_tar_gz(name, &bytes, &Limits::default())
+            .and_then(|m| bundle::verify(name, &m).map(|x| x.id));
+        let streamed = bundle::verify_stream(name, &bytes[..]).map(|(m, _)| m.id);
+        assert_eq!(format!("{streamed:?}"), format!("{in_memory:?}"), "{name}");
+    }
+}

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use report_model::bundle::{self, Limits};
+use report_model::bundle;
 
 use super::EXIT_BAD_INPUT;
 
@@ -21,23 +21,22 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<i32> {
     let name = args.file.display().to_string();
-    let bytes = match std::fs::read(&args.file) {
-        Ok(b) => b,
+    let file = match std::fs::File::open(&args.file) {
+        Ok(f) => f,
         Err(e) => {
             eprintln!("tare: cannot read {name}: {e}");
             return Ok(EXIT_BAD_INPUT);
         }
     };
-    let checked = bundle::read_tar_gz(&name, &bytes, &Limits::default())
-        .and_then(|members| bundle::verify(&name, &members).map(|m| (m, members)));
-    match checked {
-        Ok((manifest, members)) => {
+    // As a stream, in constant memory: an archive's kernel events can be gigabytes.
+    match bundle::verify_stream(&name, file) {
+        Ok((manifest, count)) => {
             let total: u64 = manifest.members.iter().map(|m| m.bytes).sum();
             println!(
                 "{name}: ok: {:?} `{}`, {} members ({} bytes) match the manifest",
                 manifest.kind,
                 manifest.id,
-                members.len() - 1,
+                count - 1,
                 total
             );
             for note in &manifest.notes {
