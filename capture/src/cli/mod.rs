@@ -6,6 +6,7 @@ pub mod compare;
 pub mod doctor;
 pub mod redaction;
 pub mod report;
+pub mod trace;
 pub mod verify;
 pub mod view;
 pub mod workload;
@@ -52,6 +53,7 @@ pub enum Command {
     Bench(bench::Args),
     Compare(compare::Args),
     Report(report::Args),
+    Trace(trace::Args),
     Verify(verify::Args),
     View(view::Args),
     Workload(workload::Args),
@@ -65,6 +67,7 @@ pub fn run(cli: Cli, clock: &crate::phases::PhaseClock) -> i32 {
         Command::Bench(a) => bench::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Report(a) => report::run(a),
+        Command::Trace(a) => trace::run(a),
         Command::Verify(a) => verify::run(a),
         Command::View(a) => view::run(a),
         Command::Workload(a) => workload::run(a),

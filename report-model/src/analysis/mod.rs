@@ -1,4 +1,4 @@
-//! Analyses over parsed files: retention of span events, summaries, deltas, comparisons.
+//! Analyses over parsed files: retention of span events, summaries, deltas, comparisons, trace audits.
 
 pub mod compare;
 pub mod fidelity;
@@ -6,3 +6,4 @@ pub mod metric;
 pub mod retention;
 pub mod summary;
 pub mod timeline;
+pub mod trace_audit;

@@ -1,9 +1,14 @@
 //! OTLP JSON traces (the OTel collector file exporter shape), read for span-event fidelity.
 //!
-//! Only what tare reads is typed: resource and scope spans, spans, their events and
-//! attributes. Every other field (links, status, kind, flags, ...) is ignored, so traces
-//! written by any SDK or collector version parse. The JSON Protobuf encoding allows 64-bit
-//! integers as strings or numbers (`"intValue": "5"` or `5`); both are read.
+//! Only what tare reads is typed: resource and scope spans, spans, their events, links,
+//! attributes, dropped counts, kind and status. Every other field (flags, trace state, ...)
+//! is ignored, so traces written by any SDK or collector version parse. The JSON Protobuf
+//! encoding allows 64-bit integers as strings or numbers (`"intValue": "5"` or `5`); both are
+//! read, and so are 32-bit counts written either way. Enums (`kind`, `status.code`) are read
+//! as names (`"SPAN_KIND_SERVER"`) or numbers (`2`). The pre-1.0 shape,
+//! `instrumentationLibrarySpans` with `instrumentationLibrary`, reads as `scopeSpans` with
+//! `scope`. Ids are kept as written (hex in OTLP JSON, base64 from protobuf's own JSON);
+//! [`id_hex`] normalises them.
 //!
 //! OTLP JSON has no `schema` field, so [`parse_otlp_json`] is its own reader; errors are
 //! [`ModelError::Field`] naming the file and the JSON path of the bad field. A file may hold
@@ -29,6 +34,8 @@ pub struct TracesData {
 #[serde(rename_all = "camelCase", default)]
 pub struct ResourceSpans {
     pub resource: Option<Resource>,
+    /// Also read from the legacy `instrumentationLibrarySpans`.
+    #[serde(alias = "instrumentationLibrarySpans")]
     pub scope_spans: Vec<ScopeSpans>,
     pub schema_url: String,
 }
@@ -38,6 +45,7 @@ pub struct ResourceSpans {
 #[serde(rename_all = "camelCase", default)]
 pub struct Resource {
     pub attributes: Vec<KeyValue>,
+    #[serde(deserialize_with = "de_u32")]
     pub dropped_attributes_count: u32,
 }
 
@@ -45,6 +53,8 @@ pub struct Resource {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ScopeSpans {
+    /// Also read from the legacy `instrumentationLibrary`.
+    #[serde(alias = "instrumentationLibrary")]
     pub scope: Option<InstrumentationScope>,
     pub spans: Vec<Span>,
     pub schema_url: String,
@@ -63,22 +73,57 @@ pub struct InstrumentationScope {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Span {
-    /// Hex, 32 digits.
+    /// Hex, 32 digits (as written: see [`id_hex`]).
     pub trace_id: String,
-    /// Hex, 16 digits.
+    /// Hex, 16 digits (as written: see [`id_hex`]).
     pub span_id: String,
-    /// Hex, or empty for a root span.
+    /// Hex, or empty for a root span (as written: see [`id_hex`]).
     pub parent_span_id: String,
     pub name: String,
+    /// `SpanKind` as a number (0 unspecified, 1 internal, 2 server, 3 client, 4 producer,
+    /// 5 consumer); read from a name or a number.
+    #[serde(deserialize_with = "de_span_kind", skip_serializing_if = "is_zero_i32")]
+    pub kind: i32,
     #[serde(deserialize_with = "de_u64", serialize_with = "ser_u64")]
     pub start_time_unix_nano: u64,
     #[serde(deserialize_with = "de_u64", serialize_with = "ser_u64")]
     pub end_time_unix_nano: u64,
     pub attributes: Vec<KeyValue>,
+    /// Attributes the SDK dropped because of its span limits.
+    #[serde(deserialize_with = "de_u32")]
     pub dropped_attributes_count: u32,
     pub events: Vec<Event>,
     /// Events the SDK dropped because of its span limits.
+    #[serde(deserialize_with = "de_u32")]
     pub dropped_events_count: u32,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
+    /// Links the SDK dropped because of its span limits.
+    #[serde(deserialize_with = "de_u32", skip_serializing_if = "is_zero_u32")]
+    pub dropped_links_count: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+}
+
+/// A link from a span to another span.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Link {
+    pub trace_id: String,
+    pub span_id: String,
+    pub attributes: Vec<KeyValue>,
+    #[serde(deserialize_with = "de_u32")]
+    pub dropped_attributes_count: u32,
+}
+
+/// A span's status.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Status {
+    pub message: String,
+    /// `StatusCode` as a number (0 unset, 1 ok, 2 error); read from a name or a number.
+    #[serde(deserialize_with = "de_status_code")]
+    pub code: i32,
 }
 
 /// A span event.
@@ -89,6 +134,7 @@ pub struct Event {
     pub time_unix_nano: u64,
     pub name: String,
     pub attributes: Vec<KeyValue>,
+    #[serde(deserialize_with = "de_u32")]
     pub dropped_attributes_count: u32,
 }
 
@@ -157,6 +203,44 @@ impl TracesData {
             .map(|s| u64::from(s.dropped_events_count))
             .sum()
     }
+}
+
+/// An id (`traceId`: 16 bytes, `spanId`/`parentSpanId`: 8) as lower-case hex: from hex (OTLP
+/// JSON, any case) or from base64 with or without padding, standard or URL-safe (protobuf's
+/// own JSON of the `bytes` field, as `json_format` writes it). `None` when it is neither.
+pub fn id_hex(raw: &str, bytes: usize) -> Option<String> {
+    let raw = raw.trim();
+    if raw.len() == 2 * bytes && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Some(raw.to_ascii_lowercase());
+    }
+    let decoded = base64_decode(raw)?;
+    (decoded.len() == bytes).then(|| crate::bundle::hex(&decoded))
+}
+
+/// Base64 (standard or URL-safe alphabet, padding optional) to bytes; `None` if malformed.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim_end_matches('=');
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for b in s.bytes() {
+        let v = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    // Leftover bits must be padding zeros, and a single leftover character is not base64.
+    (acc == 0 && bits < 6).then_some(out)
 }
 
 /// The value of the attribute `key`, if present, from a list of attributes.
@@ -311,6 +395,94 @@ impl Visitor<'_> for UintVisitor {
     fn visit_unit<E: de::Error>(self) -> Result<u64, E> {
         Ok(0)
     }
+}
+
+struct U32Visitor;
+
+impl Visitor<'_> for U32Visitor {
+    type Value = u32;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an unsigned 32-bit count, as a JSON number or a decimal string")
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u32, E> {
+        u32::try_from(v).map_err(|_| E::custom(format!("{v} is out of range for uint32")))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u32, E> {
+        u32::try_from(v).map_err(|_| E::custom(format!("{v} is out of range for uint32")))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<u32, E> {
+        v.trim()
+            .parse()
+            .map_err(|_| E::custom(format!("\"{v}\" is not an unsigned 32-bit integer")))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<u32, E> {
+        Ok(0)
+    }
+}
+
+/// An enum read from its proto name or its number; an unknown name reads as 0 (unspecified),
+/// as a proto3 JSON reader that ignores unknown values would.
+struct EnumVisitor(&'static [&'static str]);
+
+impl Visitor<'_> for EnumVisitor {
+    type Value = i32;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an enum, as a name or a number")
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<i32, E> {
+        i32::try_from(v).map_err(|_| E::custom(format!("{v} is out of range for an enum")))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<i32, E> {
+        i32::try_from(v).map_err(|_| E::custom(format!("{v} is out of range for an enum")))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<i32, E> {
+        let number = self.0.iter().position(|name| *name == v).unwrap_or(0);
+        Ok(i32::try_from(number).unwrap_or(0))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<i32, E> {
+        Ok(0)
+    }
+}
+
+const SPAN_KINDS: &[&str] = &[
+    "SPAN_KIND_UNSPECIFIED",
+    "SPAN_KIND_INTERNAL",
+    "SPAN_KIND_SERVER",
+    "SPAN_KIND_CLIENT",
+    "SPAN_KIND_PRODUCER",
+    "SPAN_KIND_CONSUMER",
+];
+
+const STATUS_CODES: &[&str] = &["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
+
+fn de_span_kind<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    d.deserialize_any(EnumVisitor(SPAN_KINDS))
+}
+
+fn de_status_code<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    d.deserialize_any(EnumVisitor(STATUS_CODES))
+}
+
+fn de_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    d.deserialize_any(U32Visitor)
+}
+
+fn is_zero_i32(v: &i32) -> bool {
+    *v == 0
+}
+
+fn is_zero_u32(v: &u32) -> bool {
+    *v == 0
 }
 
 struct FloatVisitor;
