@@ -38,6 +38,8 @@ if tests; then
   command -v bpftool >/dev/null || [ -x /usr/sbin/bpftool ] || need_pkgs+=(bpftool)
   # GNU time: the reference the memory and CPU tests hold tare's figures against.
   [ -x /usr/bin/time ] || need_pkgs+=(time)
+  # fio with io_uring: the real program the io_uring blind-spot test runs.
+  command -v fio >/dev/null || need_pkgs+=(fio)
 fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "apt-get install ${need_pkgs[*]}"

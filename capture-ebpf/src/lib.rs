@@ -14,6 +14,8 @@
 //! | [`KIND_UNLINK`] | - | - | 0 or -errno | path | - |
 //! | [`KIND_RENAME`] | - | - | 0 or -errno | from | to |
 //! | [`KIND_CONNECT`] | fd | addrlen | 0 or -errno | raw sockaddr bytes | - |
+//! | [`KIND_EXEC_FAILED`] | - | - | -errno | filename | - |
+//! | [`KIND_IO_URING`] | entries asked for | - | ring fd | - | - |
 //!
 //! Userspace decodes with the `offset_of!` constants below, never by
 //! transmuting, so a short or corrupt record is an error, not UB.
@@ -35,8 +37,13 @@ pub const KIND_UNLINK: u32 = 5;
 pub const KIND_RENAME: u32 = 6;
 /// connect.
 pub const KIND_CONNECT: u32 = 7;
+/// An execve/execveat that failed (a missing command, a PATH probe): the path and errno.
+pub const KIND_EXEC_FAILED: u32 = 8;
+/// An io_uring set up (io_uring_setup succeeded): file operations submitted through it
+/// are not syscalls, so the programs do not see them.
+pub const KIND_IO_URING: u32 = 9;
 /// Number of kinds; counters are indexed `kind * COUNTERS_PER_KIND + which`.
-pub const NUM_KINDS: u32 = 8;
+pub const NUM_KINDS: u32 = 10;
 
 /// Counter slot: events that passed the session filter.
 pub const CTR_SEEN: u32 = 0;
@@ -177,7 +184,7 @@ pub mod names {
     /// syscall, on the kernel's syscall entry function (`__x64_sys_openat` on x86_64), so
     /// no other syscall pays anything. A syscall the kernel lacks (arm64 has no `open`) is
     /// skipped. Every program name starts with `tare_`.
-    pub const FEXIT_PROGRAMS: [(&str, &str); 15] = [
+    pub const FEXIT_PROGRAMS: [(&str, &str); 18] = [
         ("tare_open", "open"),
         ("tare_creat", "creat"),
         ("tare_openat", "openat"),
@@ -193,6 +200,9 @@ pub mod names {
         ("tare_renameat", "renameat"),
         ("tare_renameat2", "renameat2"),
         ("tare_connect", "connect"),
+        ("tare_execve", "execve"),
+        ("tare_execveat", "execveat"),
+        ("tare_io_uring_setup", "io_uring_setup"),
     ];
 }
 
@@ -218,6 +228,9 @@ pub mod nr {
         pub const RENAMEAT2: u64 = 316;
         pub const PWRITEV2: u64 = 328;
         pub const OPENAT2: u64 = 437;
+        pub const EXECVE: u64 = 59;
+        pub const EXECVEAT: u64 = 322;
+        pub const IO_URING_SETUP: u64 = 425;
     }
     // The generic table (arm64, riscv64, ...): no open/creat/unlink/rename.
     #[cfg(not(any(target_arch = "x86_64", bpf_target_arch = "x86_64")))]
@@ -237,6 +250,9 @@ pub mod nr {
         pub const RENAMEAT2: u64 = 276;
         pub const PWRITEV2: u64 = 287;
         pub const OPENAT2: u64 = 437;
+        pub const EXECVE: u64 = 221;
+        pub const EXECVEAT: u64 = 281;
+        pub const IO_URING_SETUP: u64 = 425;
     }
     pub use arch::*;
 }
@@ -251,7 +267,20 @@ pub fn syscall_kind(n: u64) -> Option<u32> {
         UNLINK | UNLINKAT => Some(KIND_UNLINK),
         RENAME | RENAMEAT | RENAMEAT2 => Some(KIND_RENAME),
         CONNECT => Some(KIND_CONNECT),
+        EXECVE | EXECVEAT => Some(KIND_EXEC_FAILED),
+        IO_URING_SETUP => Some(KIND_IO_URING),
         _ => None,
+    }
+}
+
+/// Whether a traced syscall that returned `ret` makes an event: an exec only when it
+/// failed (a successful one is `KIND_EXEC`'s), an io_uring only when one was set up.
+#[inline(always)]
+pub fn wanted(kind: u32, ret: i64) -> bool {
+    match kind {
+        KIND_EXEC_FAILED => ret < 0,
+        KIND_IO_URING => ret >= 0,
+        _ => true,
     }
 }
 
@@ -275,6 +304,11 @@ mod tests {
         assert_eq!(syscall_kind(nr::WRITEV), Some(KIND_WRITE));
         assert_eq!(syscall_kind(nr::RENAMEAT2), Some(KIND_RENAME));
         assert_eq!(syscall_kind(0xffff), None);
-        assert_eq!(counter_index(KIND_CONNECT, CTR_DROPPED), NUM_COUNTERS - 1);
+        assert_eq!(syscall_kind(nr::EXECVEAT), Some(KIND_EXEC_FAILED));
+        assert_eq!(syscall_kind(nr::IO_URING_SETUP), Some(KIND_IO_URING));
+        assert!(wanted(KIND_EXEC_FAILED, -2) && !wanted(KIND_EXEC_FAILED, 0));
+        assert!(wanted(KIND_IO_URING, 5) && !wanted(KIND_IO_URING, -12));
+        assert!(wanted(KIND_WRITE, -9));
+        assert_eq!(counter_index(KIND_IO_URING, CTR_DROPPED), NUM_COUNTERS - 1);
     }
 }

@@ -1,13 +1,14 @@
-//! Process events from the scheduler's raw tracepoints: exec, fork, exit.
+//! Process events from the scheduler's raw tracepoints (exec, fork, exit), and failed execs.
 
 use aya_ebpf::{
     helpers::bpf_get_current_pid_tgid, macros::raw_tracepoint, programs::RawTracePointContext,
 };
-use capture_ebpf::{KIND_EXEC, KIND_EXIT, KIND_FORK};
+use capture_ebpf::{nr, RawEvent, SyscallArgs, KIND_EXEC, KIND_EXIT, KIND_FORK};
 
 use crate::event::{
-    emit, fill_header, global_u32, put_str1_kernel, read_kernel_u32, read_kernel_u64, scratch,
-    task_pid, task_tgid, BPRM_FILENAME_OFF, EXIT_HAS_GROUP_DEAD, TASK_EXIT_CODE_OFF,
+    emit, fill_header, global_u32, put_str1_kernel, put_str1_user, read_kernel_u32,
+    read_kernel_u64, scratch, task_pid, task_tgid, BPRM_FILENAME_OFF, EXIT_HAS_GROUP_DEAD,
+    TASK_EXIT_CODE_OFF,
 };
 use crate::filter;
 
@@ -75,4 +76,16 @@ pub fn tare_exit(ctx: RawTracePointContext) -> i32 {
     ));
     emit(ev);
     0
+}
+
+/// A failed execve/execveat, at its return: the path it tried (execveat's is its second
+/// argument, relative to the directory fd when not absolute), still in the caller's memory.
+#[inline(always)]
+pub fn exec_failed(ev: &mut RawEvent, sys: &SyscallArgs) {
+    let path = if sys.nr == nr::EXECVEAT {
+        sys.args[1]
+    } else {
+        sys.args[0]
+    };
+    put_str1_user(ev, path);
 }

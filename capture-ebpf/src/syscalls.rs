@@ -7,11 +7,12 @@ use aya_ebpf::{
     programs::{BtfTracePointContext, FExitContext, RawTracePointContext},
 };
 use capture_ebpf::{
-    nr, syscall_kind, SyscallArgs, KIND_OPEN, KIND_RENAME, KIND_UNLINK, KIND_WRITE,
+    nr, syscall_kind, wanted, SyscallArgs, KIND_CONNECT, KIND_EXEC_FAILED, KIND_OPEN, KIND_RENAME,
+    KIND_UNLINK, KIND_WRITE,
 };
 
 use crate::event::{emit, fill_header, read_kernel_u64, scratch};
-use crate::{file, filter, net};
+use crate::{file, filter, net, proc};
 
 /// Where the syscall number and arguments are in `pt_regs` (u64 words) when it returns.
 #[cfg(bpf_target_arch = "x86_64")]
@@ -81,7 +82,10 @@ fn emit_syscall(kind: u32, sys: &SyscallArgs, ret: i64) {
         KIND_WRITE => file::write(ev, sys),
         KIND_UNLINK => file::unlink(ev, sys),
         KIND_RENAME => file::rename(ev, sys),
-        _ => net::connect(ev, sys),
+        KIND_CONNECT => net::connect(ev, sys),
+        KIND_EXEC_FAILED => proc::exec_failed(ev, sys),
+        // KIND_IO_URING: the entries asked for.
+        _ => ev.arg0 = sys.args[0],
     }
     emit(ev);
 }
@@ -98,6 +102,9 @@ fn on_syscall_return(ctx: &FExitContext, nr: u64) -> i32 {
     }
     let regs: u64 = ctx.arg(0);
     let ret: i64 = ctx.arg(1);
+    if !wanted(kind, ret) {
+        return 0;
+    }
     emit_syscall(kind, &arguments::<true>(nr, regs), ret);
     0
 }
@@ -128,6 +135,9 @@ fexit_programs! {
     tare_renameat => RENAMEAT,
     tare_renameat2 => RENAMEAT2,
     tare_connect => CONNECT,
+    tare_execve => EXECVE,
+    tare_execveat => EXECVEAT,
+    tare_io_uring_setup => IO_URING_SETUP,
 }
 
 /// `sys_exit(struct pt_regs *regs, long ret)`, run by every syscall on the host: the
@@ -138,7 +148,7 @@ fn on_sys_exit<const DIRECT: bool>(regs: u64, ret: i64) -> i32 {
     let Some(kind) = syscall_kind(nr) else {
         return 0;
     };
-    if !filter::in_session() {
+    if !wanted(kind, ret) || !filter::in_session() {
         return 0;
     }
     emit_syscall(kind, &arguments::<DIRECT>(nr, regs), ret);

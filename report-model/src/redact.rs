@@ -266,7 +266,9 @@ pub fn event<'a>(
         return Cow::Borrowed(ev);
     }
     let fields: [(&str, Option<&String>); 2] = match &ev.detail {
-        EventDetail::Exec { filename } => [("filename", Some(filename)), ("", None)],
+        EventDetail::Exec { filename } | EventDetail::ExecFailed { filename, .. } => {
+            [("filename", Some(filename)), ("", None)]
+        }
         EventDetail::Open { path, .. } | EventDetail::Unlink { path, .. } => {
             [("path", Some(path)), ("", None)]
         }
@@ -274,7 +276,8 @@ pub fn event<'a>(
         EventDetail::Connect { .. }
         | EventDetail::Fork { .. }
         | EventDetail::Exit { .. }
-        | EventDetail::Write { .. } => [("", None), ("", None)],
+        | EventDetail::Write { .. }
+        | EventDetail::IoUring { .. } => [("", None), ("", None)],
     };
     let dirty = |s: &str| r.matches(s);
     if (comm_clean || !dirty(&ev.comm)) && !fields.iter().any(|(_, f)| f.is_some_and(|s| dirty(s)))
@@ -284,7 +287,9 @@ pub fn event<'a>(
     let mut out = ev.clone();
     r.string("kernel.ndjson:comm", &mut out.comm, tally);
     match &mut out.detail {
-        EventDetail::Exec { filename } => r.string("kernel.ndjson:filename", filename, tally),
+        EventDetail::Exec { filename } | EventDetail::ExecFailed { filename, .. } => {
+            r.string("kernel.ndjson:filename", filename, tally)
+        }
         EventDetail::Open { path, .. } | EventDetail::Unlink { path, .. } => {
             r.string("kernel.ndjson:path", path, tally)
         }
@@ -295,7 +300,8 @@ pub fn event<'a>(
         EventDetail::Connect { .. }
         | EventDetail::Fork { .. }
         | EventDetail::Exit { .. }
-        | EventDetail::Write { .. } => {}
+        | EventDetail::Write { .. }
+        | EventDetail::IoUring { .. } => {}
     }
     Cow::Owned(out)
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use report_model::bundle::{self, Limits, Member};
+use report_model::schema::health::{BlindSpot, Health};
 use report_model::schema::kernel_event::KernelEvent;
 use report_model::schema::manifest::ContainerKind;
 use report_model::schema::metrics::MetricsSample;
@@ -277,6 +278,8 @@ fn archive_members(archive: &Archive) -> Result<Vec<Member>, String> {
 pub struct Explored {
     pub events: Vec<KernelEvent>,
     pub redaction: Option<Redaction>,
+    /// What the programs could not see (health.json; empty for archives before it).
+    pub blind_spots: Vec<BlindSpot>,
 }
 
 /// An archive's events and redaction, from one read of its members.
@@ -294,7 +297,19 @@ pub fn explore(archive: &Archive) -> Result<Explored, String> {
         }
         Err(_) => None,
     };
-    Ok(Explored { events, redaction })
+    let blind_spots = match bundle::member_text(name, &members, "health.json") {
+        Ok(text) => {
+            parse_json::<Health>(&format!("{name}:health.json"), text)
+                .map_err(|e| e.to_string())?
+                .blind_spots
+        }
+        Err(_) => Vec::new(),
+    };
+    Ok(Explored {
+        events,
+        redaction,
+        blind_spots,
+    })
 }
 
 /// The resource timeline of an archive (`metrics.ndjson`), schema-checked; `None` when the

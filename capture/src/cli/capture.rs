@@ -109,6 +109,12 @@ pub fn run(args: Args, clock: &PhaseClock) -> Result<i32> {
         for note in c.health.notes.iter().chain(&c.run.notes) {
             eprintln!("tare: note: {note}");
         }
+        for b in &c.health.blind_spots {
+            eprintln!(
+                "tare: note: blind spot: {} (x{}): {}",
+                b.what, b.count, b.reason
+            );
+        }
     }
     Ok(c.run.exit.shell_status())
 }

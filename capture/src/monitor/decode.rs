@@ -147,6 +147,14 @@ pub fn decode(rec: &[u8], seq: u64) -> Result<KernelEvent, DecodeError> {
             to: text(s2),
             result,
         },
+        EventKind::ExecFailed => EventDetail::ExecFailed {
+            filename: text(s1),
+            result,
+        },
+        EventKind::IoUring => EventDetail::IoUring {
+            entries: arg0 as u32,
+            result,
+        },
         EventKind::Connect => {
             let (family, addr, port) = decode_sockaddr(s1);
             EventDetail::Connect {

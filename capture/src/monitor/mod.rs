@@ -466,13 +466,15 @@ mod tests {
 
     #[test]
     fn counters_complete_and_totals() {
-        let kernel: Vec<(u64, u64, u64)> = (0..8).map(|i| (i, i, 0)).collect();
-        let delivered: Vec<u64> = (0..8).collect();
+        let n = capture_ebpf::NUM_KINDS as u64;
+        let kernel: Vec<(u64, u64, u64)> = (0..n).map(|i| (i, i, 0)).collect();
+        let delivered: Vec<u64> = (0..n).collect();
         let c = MonitorCounters::from_parts(&kernel, &delivered);
         assert!(c.is_complete());
-        assert_eq!(c.kinds.len(), 8);
+        assert_eq!(c.kinds.len(), EventKind::ALL.len());
         assert_eq!(c.kinds[&EventKind::Connect].seen, 7);
-        assert_eq!(c.total().seen, 28);
+        assert_eq!(c.kinds[&EventKind::IoUring].seen, 9);
+        assert_eq!(c.total().seen, n * (n - 1) / 2);
         let mut kernel = kernel;
         kernel[3] = (10, 8, 2);
         let mut delivered = delivered;

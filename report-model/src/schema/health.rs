@@ -27,6 +27,42 @@ pub struct Health {
     /// How the traced syscalls were hooked (older archives do not say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub syscall_hooks: Option<SyscallHooks>,
+    /// What the session's tasks did that the programs cannot see: each one makes the kernel
+    /// layer partial, however exact the counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blind_spots: Vec<BlindSpot>,
+}
+
+/// Something the session did that tare's programs do not record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlindSpot {
+    /// e.g. `io_uring`.
+    pub what: String,
+    /// How many times it happened (the events of that kind in kernel.ndjson).
+    pub count: u64,
+    /// What is missing because of it.
+    pub reason: String,
+}
+
+/// The blind spots that `counters` show.
+fn blind_spots(counters: &[KindCounters]) -> Vec<BlindSpot> {
+    let rings: u64 = counters
+        .iter()
+        .filter(|c| c.kind == EventKind::IoUring)
+        .map(|c| c.seen)
+        .sum();
+    let mut out = Vec::new();
+    if rings > 0 {
+        out.push(BlindSpot {
+            what: "io_uring".into(),
+            count: rings,
+            reason: "the session set up io_uring instances (`io_uring` events in kernel.ndjson); \
+                     file and network operations submitted through a ring are not syscalls, \
+                     so their opens, writes and connects are not recorded"
+                .into(),
+        });
+    }
+    out
 }
 
 /// The kernel hooks of the traced syscalls.
@@ -101,7 +137,9 @@ impl Health {
         let balanced = counters
             .iter()
             .all(|c| c.delivered == c.submitted && c.seen == c.submitted + c.dropped);
-        let kernel_layer = if balanced && dropped == 0 && notes.is_empty() {
+        let blind_spots = blind_spots(&counters);
+        let kernel_layer = if balanced && dropped == 0 && notes.is_empty() && blind_spots.is_empty()
+        {
             KernelLayer::Complete
         } else {
             KernelLayer::Partial
@@ -118,6 +156,7 @@ impl Health {
             foreign_events,
             tare_setup: None,
             syscall_hooks: None,
+            blind_spots,
             counters,
             notes,
         }
@@ -172,5 +211,29 @@ mod tests {
         let h = Health::from_counters(vec![c(EventKind::Open, 1, 1, 0, 1)], 3, vec![]);
         assert_eq!(h.cgroup_correlation, CgroupCorrelation::Leaked);
         assert!(!h.is_clean());
+        // Exact counts, but an io_uring was set up: what went through it was not seen.
+        let h = Health::from_counters(
+            vec![
+                c(EventKind::Open, 4, 4, 0, 4),
+                c(EventKind::IoUring, 2, 2, 0, 2),
+            ],
+            0,
+            vec![],
+        );
+        assert_eq!(h.kernel_layer, KernelLayer::Partial);
+        assert_eq!(
+            (h.blind_spots[0].what.as_str(), h.blind_spots[0].count),
+            ("io_uring", 2)
+        );
+        let h = Health::from_counters(
+            vec![
+                c(EventKind::Open, 4, 4, 0, 4),
+                c(EventKind::IoUring, 0, 0, 0, 0),
+            ],
+            0,
+            vec![],
+        );
+        assert_eq!(h.kernel_layer, KernelLayer::Complete);
+        assert!(h.blind_spots.is_empty());
     }
 }

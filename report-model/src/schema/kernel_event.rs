@@ -190,6 +190,12 @@ pub enum EventDetail {
         port: u16,
         result: i64,
     },
+    /// execve/execveat that failed: the path tried and the negative errno (a missing
+    /// command is -2, a PATH probe of a directory without it too).
+    ExecFailed { filename: String, result: i64 },
+    /// io_uring_setup that succeeded: `result` is the ring's fd. What is submitted through
+    /// the ring is not a syscall, so tare does not see it (health.json says so).
+    IoUring { entries: u32, result: i64 },
 }
 
 impl EventDetail {
@@ -204,6 +210,8 @@ impl EventDetail {
             EventDetail::Unlink { .. } => EventKind::Unlink,
             EventDetail::Rename { .. } => EventKind::Rename,
             EventDetail::Connect { .. } => EventKind::Connect,
+            EventDetail::ExecFailed { .. } => EventKind::ExecFailed,
+            EventDetail::IoUring { .. } => EventKind::IoUring,
         }
     }
 }
@@ -220,11 +228,13 @@ pub enum EventKind {
     Unlink,
     Rename,
     Connect,
+    ExecFailed,
+    IoUring,
 }
 
 impl EventKind {
     /// Every kind, in counter-index order.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 10] = [
         EventKind::Exec,
         EventKind::Fork,
         EventKind::Exit,
@@ -233,6 +243,8 @@ impl EventKind {
         EventKind::Unlink,
         EventKind::Rename,
         EventKind::Connect,
+        EventKind::ExecFailed,
+        EventKind::IoUring,
     ];
 
     /// The name used in JSON.
@@ -246,6 +258,8 @@ impl EventKind {
             EventKind::Unlink => "unlink",
             EventKind::Rename => "rename",
             EventKind::Connect => "connect",
+            EventKind::ExecFailed => "exec_failed",
+            EventKind::IoUring => "io_uring",
         }
     }
 }

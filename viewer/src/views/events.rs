@@ -18,11 +18,16 @@ pub const PAGE: usize = 100;
 /// The event's paths (open/unlink path, exec filename, rename from and to, connect address).
 fn paths(e: &KernelEvent) -> Vec<&str> {
     match &e.detail {
-        EventDetail::Exec { filename } => vec![filename],
+        EventDetail::Exec { filename } | EventDetail::ExecFailed { filename, .. } => {
+            vec![filename]
+        }
         EventDetail::Open { path, .. } | EventDetail::Unlink { path, .. } => vec![path],
         EventDetail::Rename { from, to, .. } => vec![from, to],
         EventDetail::Connect { addr, .. } => vec![addr],
-        EventDetail::Fork { .. } | EventDetail::Exit { .. } | EventDetail::Write { .. } => vec![],
+        EventDetail::Fork { .. }
+        | EventDetail::Exit { .. }
+        | EventDetail::Write { .. }
+        | EventDetail::IoUring { .. } => vec![],
     }
 }
 
@@ -45,6 +50,10 @@ fn detail(d: &EventDetail) -> String {
         EventDetail::Connect {
             family, addr, port, ..
         } => format!("{addr}:{port} (family {family})"),
+        EventDetail::ExecFailed { filename, .. } => filename.clone(),
+        EventDetail::IoUring { entries, .. } => {
+            format!("{entries} entries: what goes through the ring is not seen")
+        }
     }
 }
 
@@ -54,7 +63,9 @@ fn result(d: &EventDetail) -> Option<i64> {
         | EventDetail::Write { result, .. }
         | EventDetail::Unlink { result, .. }
         | EventDetail::Rename { result, .. }
-        | EventDetail::Connect { result, .. } => Some(*result),
+        | EventDetail::Connect { result, .. }
+        | EventDetail::ExecFailed { result, .. }
+        | EventDetail::IoUring { result, .. } => Some(*result),
         _ => None,
     }
 }
@@ -90,7 +101,7 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
         let bundle = bundle.clone();
         Memo::new(move |_| {
             load::explore(&bundle.archives[selected.get()])
-                .map(|x| (Shared::new(x.events), x.redaction))
+                .map(|x| (Shared::new(x.events), x.redaction, x.blind_spots))
         })
     };
     let filter = Memo::new(move |_| {
@@ -109,7 +120,7 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
     });
     let matches = Memo::new(move |_| {
         parsed.with(|p| match p {
-            Ok((events, _)) => filter.with(|f| {
+            Ok((events, _, _)) => filter.with(|f| {
                 Shared::new(
                     events
                         .iter()
@@ -122,7 +133,7 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
             Err(_) => Shared::new(Vec::new()),
         })
     });
-    let total = Memo::new(move |_| parsed.with(|p| p.as_ref().map_or(0, |(e, _)| e.len())));
+    let total = Memo::new(move |_| parsed.with(|p| p.as_ref().map_or(0, |(e, _, _)| e.len())));
     let pages = Memo::new(move |_| matches.with(|m| m.len().div_ceil(PAGE).max(1)));
     let page = Memo::new(move |_| {
         let asked = route.with(|r| r.get("page").and_then(|p| p.parse::<usize>().ok()));
@@ -133,7 +144,7 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
             EventKind::ALL.map(|k| {
                 (
                     k,
-                    p.as_ref().map_or(0, |(e, _)| {
+                    p.as_ref().map_or(0, |(e, _, _)| {
                         e.iter().filter(|e| e.detail.kind() == k).count()
                     }),
                 )
@@ -174,7 +185,7 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
     };
     let rows = move || {
         parsed.with(|p| {
-            let Ok((events, _)) = p else { return None };
+            let Ok((events, _, _)) = p else { return None };
             let base = events.iter().map(|e| e.ts_ns).min().unwrap_or(0);
             let start = (page.get() - 1) * PAGE;
             Some(matches.with(|m| {
@@ -204,11 +215,24 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
     // What redaction replaced before the archive was written (run.json).
     let redaction = move || {
         parsed.with(|p| {
-            let (_, Some(r)) = p.as_ref().ok()? else {
+            let (_, Some(r), _) = p.as_ref().ok()? else {
                 return None;
             };
             let warn = if r.enabled { "note" } else { "note warn" };
             Some(view! { <p class=warn id="ev-redaction">"Redaction: " {describe(r)} "."</p> })
+        })
+    };
+    // What the programs could not see (health.json): the kernel layer is partial for it.
+    let blind = move || {
+        parsed.with(|p| {
+            let (_, _, spots) = p.as_ref().ok()?;
+            (!spots.is_empty()).then(|| {
+                let items = spots
+                    .iter()
+                    .map(|b| view! { <li><strong>{b.what.clone()}</strong> {format!(" (x{}): ", b.count)} {b.reason.clone()}</li> })
+                    .collect_view();
+                view! { <div class="note warn" id="ev-blind-spots">"Blind spots (the kernel layer is partial): "<ul>{items}</ul></div> }
+            })
         })
     };
     let error = move || {
@@ -249,6 +273,7 @@ pub fn EventsView(bundle: Arc<Loaded>) -> impl IntoView {
         {move || filter.with(|f| f.bad_pid).then(|| view! { <p class="note warn">"pid must be a whole number; the pid filter is off."</p> })}
         {error}
         {redaction}
+        {blind}
         <p id="ev-count" aria-live="polite" data-n=move || matches.with(|m| m.len()).to_string() data-total=move || total.get().to_string()>
             {move || format!("{} of {} events match", matches.with(|m| m.len()), total.get())}
         </p>

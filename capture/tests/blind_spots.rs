@@ -1,0 +1,185 @@
+//! What the syscall hooks alone would miss (as root, real kernel, real programs): failed
+//! execs are recorded with path and errno, exactly as strace sees them, and a real fio on
+//! io_uring marks the kernel layer partial with the reason in health.json.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use report_model::bundle::{self, member_text, Limits};
+use report_model::schema::health::{Health, KernelLayer};
+use report_model::schema::kernel_event::{EventDetail, KernelEvent};
+use report_model::schema::parse_json;
+
+const TARE: &str = env!("CARGO_BIN_EXE_tare");
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `tare capture --out OUT EXTRA -- ARGV`; the archive's health and events.
+fn capture(out: &Path, extra: &[&str], argv: &[&str]) -> (String, Health, Vec<KernelEvent>) {
+    let o = Command::new(TARE)
+        .arg("capture")
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .arg("--")
+        .args(argv)
+        .output()
+        .expect("run tare");
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(out.exists(), "no archive: {stderr}");
+    let bytes = std::fs::read(out).expect("archive");
+    let members = bundle::read_tar_gz("a", &bytes, &Limits::default()).expect("read");
+    bundle::verify("a", &members).expect("verifies");
+    let health: Health = parse_json(
+        "health.json",
+        member_text("a", &members, "health.json").unwrap(),
+    )
+    .unwrap();
+    let events = bundle::member_kernel_events("a", &members)
+        .unwrap()
+        .expect("events");
+    (stderr, health, events)
+}
+
+/// (path, errno) of every failed execve in strace's log of the same command.
+fn strace_failed_execs(dir: &Path, script: &str) -> Vec<(String, i64)> {
+    let log = dir.join("strace.log");
+    let st = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=execve,execveat", "-o"])
+        .arg(&log)
+        .args(["/bin/sh", "-c", script])
+        .status()
+        .expect("strace is installed (the test command's setup installs it)");
+    assert!(st.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    text.lines()
+        .filter(|l| l.contains(" = -1 "))
+        .map(|l| {
+            let path = l.split('"').nth(1).unwrap_or("").to_string();
+            let errno = match l.split(" = -1 ").nth(1).and_then(|r| r.split(' ').next()) {
+                Some("ENOENT") => -2,
+                Some("EACCES") => -13,
+                Some("ENOEXEC") => -8,
+                other => panic!("unexpected errno {other:?} in {l}"),
+            };
+            (path, errno)
+        })
+        .collect()
+}
+
+#[test]
+fn failed_execs_are_recorded_as_strace_sees_them() {
+    if !is_root() {
+        eprintln!("skipped: needs root for eBPF");
+        return;
+    }
+    let dir = common::scratch("blind", "exec");
+    // A PATH search (execvp's probes: env tries each directory), an absolute path that does
+    // not exist, a file that is not executable; then a command that runs.
+    let noexec = dir.join("not-executable");
+    std::fs::write(&noexec, "#!/bin/sh\n").unwrap();
+    let script = format!(
+        "PATH=/tare-none-a:/tare-none-b:/usr/bin:/bin env tare-no-such-cmd; /tare/no/such/abs; {}; /bin/true; exit 0",
+        noexec.display()
+    );
+    let reference = strace_failed_execs(&dir, &script);
+    assert!(reference.len() >= 6, "strace saw {reference:?}");
+    for hooks in ["auto", "raw-tracepoint"] {
+        let (stderr, health, events) = capture(
+            &dir.join(format!("{hooks}.tar.gz")),
+            &["--syscall-hooks", hooks],
+            // An absolute path: `sh` alone would add tare's own PATH search for it (its
+            // child's execvp probes are recorded too), which strace does not make.
+            &["/bin/sh", "-c", &script],
+        );
+        let failed: Vec<(String, i64)> = events
+            .iter()
+            .filter_map(|e| match &e.detail {
+                EventDetail::ExecFailed { filename, result } => Some((filename.clone(), *result)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(failed, reference, "{hooks}: tare against strace; {stderr}");
+        assert!(failed.contains(&("/tare-none-a/tare-no-such-cmd".into(), -2)));
+        assert!(failed.contains(&(noexec.display().to_string(), -13)));
+        // A successful exec stays an `exec` event, never a failed one.
+        assert!(events.iter().any(
+            |e| matches!(&e.detail, EventDetail::Exec { filename } if filename == "/bin/true")
+        ));
+        assert_eq!(health.kernel_layer, KernelLayer::Complete, "{hooks}");
+        assert!(health.blind_spots.is_empty());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn fio_on_io_uring_marks_the_kernel_layer_partial() {
+    if !is_root() {
+        eprintln!("skipped: needs root for eBPF");
+        return;
+    }
+    if Command::new("fio").arg("--version").output().is_err() {
+        panic!("fio is not installed: `bash scripts/setup.sh` installs it for the tests");
+    }
+    let dir = common::scratch("blind", "uring");
+    let target = dir.join("uring.dat");
+    let (stderr, health, events) = capture(
+        &dir.join("a.tar.gz"),
+        &[],
+        &[
+            "fio",
+            "--name=t",
+            "--ioengine=io_uring",
+            "--rw=write",
+            "--bs=64k",
+            "--size=1M",
+            "--direct=0",
+            &format!("--filename={}", target.display()),
+        ],
+    );
+    assert_eq!(
+        std::fs::metadata(&target).unwrap().len(),
+        1 << 20,
+        "{stderr}"
+    );
+    let rings: Vec<&KernelEvent> = events
+        .iter()
+        .filter(|e| matches!(e.detail, EventDetail::IoUring { result, .. } if result >= 0))
+        .collect();
+    assert!(!rings.is_empty(), "an io_uring event: {stderr}");
+    assert!(rings.iter().all(|e| e.comm == "fio"), "{rings:?}");
+    assert_eq!(health.kernel_layer, KernelLayer::Partial, "{stderr}");
+    let spot = &health.blind_spots[0];
+    assert_eq!(spot.what, "io_uring");
+    assert_eq!(spot.count, rings.len() as u64);
+    assert!(stderr.contains("blind spot: io_uring"), "{stderr}");
+    // The same 1 MiB written with plain writes is seen whole, and nothing is marked.
+    let (_, health, events) = capture(
+        &dir.join("b.tar.gz"),
+        &[],
+        &[
+            "fio",
+            "--name=t",
+            "--ioengine=psync",
+            "--rw=write",
+            "--bs=64k",
+            "--size=1M",
+            &format!("--filename={}", target.display()),
+        ],
+    );
+    let written: i64 = events
+        .iter()
+        .filter_map(|e| match e.detail {
+            EventDetail::Write { result, .. } if e.comm == "fio" && result == 65536 => Some(result),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(written, 1 << 20);
+    assert!(health.blind_spots.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
