@@ -1,8 +1,9 @@
 #!/bin/sh
 # Runs inside a VM guest (see scripts/vm-test.sh): the host suite. Captures a known workload with each
 # syscall hook set the guest's kernel offers and prints one result line per set:
-#   hooks=<asked> used=<health.json> opens=<N> writes=<N> unlinks=<N> renames=<N> layer=<...>
-# The workload makes exactly 50 files, writes each once, renames and unlinks them.
+#   hooks=<asked> used=<health.json> opens=<N> writes=<N> unlinks=<N> renames=<N> execfails=<N> layer=<...>
+# The workload makes exactly 50 files, writes each once, renames and unlinks them, and tries
+# to exec 3 programs that do not exist.
 # Then doctor (as the guest's init left the cgroups, and with the memory controller enabled
 # at the root as systemd does), the capture's memory source, the fault cases (a crash, a hang
 # past --timeout, SIGTERM to tare) and what is left after them: one `key=value` line each.
@@ -23,6 +24,11 @@ for i in range(50):
     os.close(fd)
     os.rename(p, p + ".r")
     os.unlink(p + ".r")
+for i in range(3):
+    try:
+        os.execv(f"{d}/nope{i}", ["nope"])
+    except OSError:
+        pass
 ' 2> "$out/vm-$hooks.err"; then
     echo "hooks=$hooks refused: $(tail -c 300 "$out/vm-$hooks.err" | tr '\n' ' ')"
     continue
@@ -40,8 +46,10 @@ renames = sum(mine(e, "rename") for e in ev)
 unlinks = sum(mine(e, "unlink") for e in ev)
 fds = {e["result"] for e in ev if mine(e, "open")}
 writes = sum(e["kind"] == "write" and e.get("fd") in fds and e.get("requested") == 7 for e in ev)
+execfails = sum(e["kind"] == "exec_failed" and e.get("result") == -2
+                and e.get("filename", "").startswith("/tmp/vm-wl/nope") for e in ev)
 print(f"hooks={hooks} used={health.get('syscall_hooks')} opens={opens} writes={writes} "
-      f"renames={renames} unlinks={unlinks} layer={health['kernel_layer']}")
+      f"renames={renames} unlinks={unlinks} execfails={execfails} layer={health['kernel_layer']}")
 PY
 done
 

@@ -105,40 +105,34 @@ fn round_trip_and_verify() {
     }
 }
 
-#[test]
-fn verify_names_a_tampered_missing_or_stray_member() {
-    let bytes = bundle::pack("x", ContainerKind::Archive, "r", sample_members(), vec![]).unwrap();
-    let good = bundle::read_tar_gz("x", &bytes, &Limits::default()).unwrap();
-
-    let mut tampered = good.clone();
+/// The good members with one thing wrong each: (case, members, what the error must name).
+fn broken(good: &[Member]) -> Vec<(&'static str, Vec<Member>, [&'static str; 2])> {
+    let mut tampered = good.to_vec();
     tampered
         .iter_mut()
         .find(|m| m.path == "kernel.ndjson")
         .unwrap()
         .data[0] = b'[';
-    let p = container_problem(bundle::verify("x", &tampered).unwrap_err());
-    assert!(p.contains("kernel.ndjson") && p.contains("sha256"), "{p}");
-
-    let missing: Vec<Member> = good
-        .iter()
-        .filter(|m| m.path != "run.json")
-        .cloned()
-        .collect();
-    let p = container_problem(bundle::verify("x", &missing).unwrap_err());
-    assert!(p.contains("run.json") && p.contains("missing"), "{p}");
-
-    let mut stray = good.clone();
+    let mut stray = good.to_vec();
     stray.push(Member::new("extra.bin", vec![1, 2, 3]));
-    let p = container_problem(bundle::verify("x", &stray).unwrap_err());
-    assert!(p.contains("stray") && p.contains("extra.bin"), "{p}");
+    let without =
+        |path: &str| -> Vec<Member> { good.iter().filter(|m| m.path != path).cloned().collect() };
+    vec![
+        ("tampered", tampered, ["kernel.ndjson", "sha256"]),
+        ("missing", without("run.json"), ["run.json", "missing"]),
+        ("stray", stray, ["stray", "extra.bin"]),
+        ("no manifest", without(MANIFEST), ["no manifest.json", ""]),
+    ]
+}
 
-    let no_manifest: Vec<Member> = good
-        .iter()
-        .filter(|m| m.path != MANIFEST)
-        .cloned()
-        .collect();
-    let p = container_problem(bundle::verify("x", &no_manifest).unwrap_err());
-    assert!(p.contains("no manifest.json"), "{p}");
+#[test]
+fn verify_names_a_tampered_missing_or_stray_member() {
+    let bytes = bundle::pack("x", ContainerKind::Archive, "r", sample_members(), vec![]).unwrap();
+    let good = bundle::read_tar_gz("x", &bytes, &Limits::default()).unwrap();
+    for (case, members, names) in broken(&good) {
+        let p = container_problem(bundle::verify("x", &members).unwrap_err());
+        assert!(p.contains(names[0]) && p.contains(names[1]), "{case}: {p}");
+    }
 }
 
 #[test]
@@ -353,30 +347,7 @@ fn the_streaming_verify_agrees_with_the_one_in_memory() {
     assert_eq!((manifest.id.as_str(), count), ("r", 4));
     let good = bundle::read_tar_gz("x", &bytes, &Limits::default()).unwrap();
     let repack = |members: &[Member]| bundle::write_tar_gz("x", members).unwrap();
-    let mut tampered = good.clone();
-    tampered
-        .iter_mut()
-        .find(|m| m.path == "kernel.ndjson")
-        .unwrap()
-        .data[0] = b'[';
-    let mut stray = good.clone();
-    stray.push(Member::new("extra.bin", vec![1, 2, 3]));
-    let missing: Vec<Member> = good
-        .iter()
-        .filter(|m| m.path != "run.json")
-        .cloned()
-        .collect();
-    let headless: Vec<Member> = good
-        .iter()
-        .filter(|m| m.path != MANIFEST)
-        .cloned()
-        .collect();
-    for (case, members) in [
-        ("tampered", tampered),
-        ("stray", stray),
-        ("missing", missing),
-        ("no manifest", headless),
-    ] {
+    for (case, members, _) in broken(&good) {
         let in_memory = container_problem(bundle::verify("x", &members).unwrap_err());
         let streamed =
             container_problem(bundle::verify_stream("x", &repack(&members)[..]).unwrap_err());
