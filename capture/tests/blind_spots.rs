@@ -158,6 +158,13 @@ fn fio_on_io_uring_marks_the_kernel_layer_partial() {
     assert_eq!(spot.what, "io_uring");
     assert_eq!(spot.count, rings.len() as u64);
     assert!(stderr.contains("blind spot: io_uring"), "{stderr}");
+    // What went through the ring was not seen: none of the 64 KiB writes of the psync run.
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e.detail, EventDetail::Write { result: 65536, .. })),
+        "a ring's writes are not syscalls"
+    );
     // The same 1 MiB written with plain writes is seen whole, and nothing is marked.
     let (_, health, events) = capture(
         &dir.join("b.tar.gz"),

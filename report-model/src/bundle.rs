@@ -351,6 +351,7 @@ pub fn verify_stream<R: Read>(file: &str, reader: R) -> Result<(Manifest, usize)
     };
     let mut digests = Vec::new();
     let mut manifest = None;
+    let mut buf = vec![0; 256 << 10];
     each_member(file, reader, &limits, |path, _, entry| {
         let damaged =
             |e: std::io::Error| ModelError::container(file, format!("damaged tar.gz: {e}"));
@@ -365,7 +366,6 @@ pub fn verify_stream<R: Read>(file: &str, reader: R) -> Result<(Manifest, usize)
             return Ok(());
         }
         let mut hasher = Sha256::new();
-        let mut buf = vec![0; 256 << 10];
         let mut bytes = 0u64;
         loop {
             let n = entry.read(&mut buf).map_err(damaged)?;

@@ -397,34 +397,6 @@ impl Visitor<'_> for UintVisitor {
     }
 }
 
-struct U32Visitor;
-
-impl Visitor<'_> for U32Visitor {
-    type Value = u32;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an unsigned 32-bit count, as a JSON number or a decimal string")
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u32, E> {
-        u32::try_from(v).map_err(|_| E::custom(format!("{v} is out of range for uint32")))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u32, E> {
-        u32::try_from(v).map_err(|_| E::custom(format!("{v} is out of range for uint32")))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<u32, E> {
-        v.trim()
-            .parse()
-            .map_err(|_| E::custom(format!("\"{v}\" is not an unsigned 32-bit integer")))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<u32, E> {
-        Ok(0)
-    }
-}
-
 /// An enum read from its proto name or its number; an unknown name reads as 0 (unspecified),
 /// as a proto3 JSON reader that ignores unknown values would.
 struct EnumVisitor(&'static [&'static str]);
@@ -473,8 +445,10 @@ fn de_status_code<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
     d.deserialize_any(EnumVisitor(STATUS_CODES))
 }
 
+/// A 32-bit count: read as a 64-bit one (number or string), then range-checked.
 fn de_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    d.deserialize_any(U32Visitor)
+    let v = de_u64(d)?;
+    u32::try_from(v).map_err(|_| de::Error::custom(format!("{v} is out of range for uint32")))
 }
 
 fn is_zero_i32(v: &i32) -> bool {
