@@ -25,6 +25,10 @@ cargo build --release -p tare --locked
 tare="${CARGO_TARGET_DIR:-target}/release/tare"
 step "VM: Debian's kernel (fexit allowed, pure cgroup v2), exact counts with each syscall hook set"
 bash scripts/vm-test.sh "$tare"
+step "static builds (musl, x86_64 and aarch64); the x86_64 one captures here, the aarch64 one in an emulated arm64 VM"
+static=$(bash scripts/build-static.sh x86_64 aarch64)
+bash scripts/static-check.sh $(echo "$static" | head -1)
+bash scripts/vm-test.sh --arch arm64 "$(echo "$static" | tail -1)"
 step "browser tests (headless Chromium)"
 (cd tests/browser && node --test)
 step "smoke gate: a fresh smoke run against the committed baselines/smoke/"

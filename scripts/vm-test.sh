@@ -8,8 +8,16 @@
 # KVM is used when a guest boots with it within 60 s (the verdict is kept per boot in
 # /run/tare/vm-accel), else TCG. Prints the guest's result lines and a table row per set.
 # Usage (as root): bash scripts/vm-test.sh [TARE_BINARY]
+#                  bash scripts/vm-test.sh --arch arm64 [STATIC_AARCH64_TARE]  (scripts/vm-arm64.sh)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ "${1:-}" = --arch ]; then
+  case "${2:-}" in
+    arm64|aarch64) shift 2; exec bash scripts/vm-arm64.sh "$@" ;;
+    x86_64|amd64) shift 2 ;;
+    *) echo "vm-test: --arch takes arm64 or x86_64, not '${2:-}'" >&2; exit 2 ;;
+  esac
+fi
 tare=${1:-target/release/tare}
 tare=$(cd "$(dirname "$tare")" && pwd)/$(basename "$tare")
 [ -x "$tare" ] || { echo "vm-test: no tare binary at $tare (cargo build --release -p tare)" >&2; exit 2; }

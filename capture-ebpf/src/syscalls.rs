@@ -22,20 +22,32 @@ mod regs {
     pub const ARGS: [usize; 5] = [14, 13, 12, 7, 9];
     /// orig_ax.
     pub const NR: usize = 15;
+    /// The syscall number from `pt_regs`.
     #[inline(always)]
-    pub fn nr(word: u64) -> u64 {
-        word
+    pub fn nr<const DIRECT: bool>(regs: u64) -> u64 {
+        super::word::<DIRECT>(regs, NR)
     }
 }
 #[cfg(not(bpf_target_arch = "x86_64"))]
 mod regs {
     // arm64: regs[31] sp pc pstate orig_x0 syscallno(s32). x0 holds the return value by
-    // then, so the first argument is orig_x0. (Not yet run on an arm64 kernel.)
+    // then, so the first argument is orig_x0. (Run on Debian's 6.1 arm64 kernel in the VM
+    // suite.)
     pub const ARGS: [usize; 5] = [34, 1, 2, 3, 4];
+    /// `syscallno`, an s32 at word 35: a direct load must be 4 bytes, as the verifier checks
+    /// a BTF-typed access against the field's size.
     pub const NR: usize = 35;
+    /// The syscall number from `pt_regs`.
     #[inline(always)]
-    pub fn nr(word: u64) -> u64 {
-        word & 0xffff_ffff
+    pub fn nr<const DIRECT: bool>(regs: u64) -> u64 {
+        if DIRECT {
+            // SAFETY: a BTF-typed pt_regs pointer, as in `word`; a 4-byte load of the
+            // 4-byte field.
+            let n = unsafe { core::ptr::read_volatile((regs as *const u32).add(2 * NR)) };
+            n as u64
+        } else {
+            super::word::<false>(regs, NR) & 0xffff_ffff
+        }
     }
 }
 
@@ -144,7 +156,7 @@ fexit_programs! {
 /// cheapest test first (is it a traced syscall?), then the session filter.
 #[inline(always)]
 fn on_sys_exit<const DIRECT: bool>(regs: u64, ret: i64) -> i32 {
-    let nr = regs::nr(word::<DIRECT>(regs, regs::NR));
+    let nr = regs::nr::<DIRECT>(regs);
     let Some(kind) = syscall_kind(nr) else {
         return 0;
     };

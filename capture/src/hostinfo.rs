@@ -18,15 +18,17 @@ pub fn current() -> Host {
     let kernel_release = field(|u| u.release());
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let cpu_model = parse_cpu_model(&cpuinfo).unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(1);
     Host {
         schema: Host::SCHEMA.into(),
-        host_class: host_class(&arch, &kernel_release),
+        host_class: host_class(&arch, &kernel_release, cores, &cpu_model),
         arch,
         kernel_release,
-        cpu_model: parse_cpu_model(&cpuinfo).unwrap_or_else(|| "unknown".into()),
-        cores: std::thread::available_parallelism()
-            .map(|n| n.get() as u32)
-            .unwrap_or(1),
+        cpu_model,
+        cores,
         governor: std::fs::read_to_string("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
             .ok()
             .map(|s| s.trim().to_string()),

@@ -187,9 +187,10 @@ impl Precompressor {
         let thread = std::thread::Builder::new()
             .name("tare-precompress".into())
             .spawn(move || {
-                // SAFETY: sched_setscheduler on the calling thread (pid 0) with a valid param.
+                // SAFETY: sched_setscheduler on the calling thread (pid 0) with a valid param
+                // (all zero: priority 0, and musl's extra sporadic-server fields unused).
                 unsafe {
-                    let param = libc::sched_param { sched_priority: 0 };
+                    let param: libc::sched_param = std::mem::zeroed();
                     libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
                 }
                 let mut ahead = Ahead {

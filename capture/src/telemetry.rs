@@ -85,6 +85,13 @@ pub fn traces_url(endpoint: &str) -> Result<String, String> {
                 redact_url(e)
             )
         })?;
+    if !cfg!(feature = "https") && e.starts_with("https://") {
+        return Err(format!(
+            "{}: this tare was built without TLS (a static build, without the `https` \
+             feature): give an http:// endpoint, such as a local collector, or use a default build",
+            redact_url(e)
+        ));
+    }
     let (authority, path) = match rest.find(['/', '?', '#']) {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, ""),
@@ -461,10 +468,18 @@ mod tests {
             traces_url("http://localhost:4318").unwrap(),
             "http://localhost:4318/v1/traces"
         );
-        assert_eq!(
-            traces_url("https://otel.example/").unwrap(),
-            "https://otel.example/v1/traces"
-        );
+        if cfg!(feature = "https") {
+            assert_eq!(
+                traces_url("https://otel.example/").unwrap(),
+                "https://otel.example/v1/traces"
+            );
+        } else {
+            let e = traces_url("https://u:s3cret@otel.example/").unwrap_err();
+            assert!(
+                e.contains("built without TLS") && !e.contains("s3cret"),
+                "{e}"
+            );
+        }
         assert_eq!(
             traces_url("http://127.0.0.1:9/custom/path").unwrap(),
             "http://127.0.0.1:9/custom/path"

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use report_model::bundle;
 use report_model::schema::compare::{ChangeVerdict, CompareReport, Outcome};
 use report_model::schema::experiment::{Arm, Cell, Experiment, Tier};
-use report_model::schema::host::Host;
+use report_model::schema::host::{Host, HostClass};
 use report_model::schema::manifest::ContainerKind;
 use report_model::schema::sample::Sample;
 use report_model::schema::summary::Summary;
@@ -183,8 +183,9 @@ fn write_results(dir: &Path, cells: &[(&str, u32)], host_class: &str, wall_ms: f
     let host = Host {
         schema: Host::SCHEMA.into(),
         host_class: host_class.into(),
-        arch: "x86_64".into(),
-        kernel_release: "6.18.0".into(),
+        // The fields agree with the class string, as on a real host.json.
+        arch: HostClass::parse(host_class).arch,
+        kernel_release: HostClass::parse(host_class).kernel,
         cpu_model: "cpu".into(),
         cores: 2,
         governor: None,
@@ -374,7 +375,7 @@ fn one_sided_cells_host_classes_and_thresholds_on_the_command_line() {
     assert_eq!(o.status.code(), Some(1), "+20% on k25/bare: {out}{err}");
     assert!(out.starts_with("tare compare\n"), "{out}");
     assert!(
-        out.matches("!! HOST CLASSES DIFFER: base linux-x86_64-6.18.0, cand linux-aarch64-6.1.0")
+        out.matches("!! HOST CLASSES DIFFER in arch x86_64 vs aarch64, kernel 6.18 vs 6.1 (base linux-x86_64-6.18.0, cand linux-aarch64-6.1.0)")
             .count()
             == 2,
         "flagged at the top and the bottom: {out}"

@@ -11,7 +11,7 @@ use report_model::schema::compare::{
     ChangeVerdict, CompareReport, InputKind, MetricComparison, Outcome, Presence, Unit,
 };
 use report_model::schema::experiment::{Arm, Cell, Experiment, Tier};
-use report_model::schema::host::Host;
+use report_model::schema::host::{Host, HostClass};
 use report_model::schema::sample::Sample;
 use report_model::schema::{parse_json, to_canonical_json, Versioned};
 
@@ -45,8 +45,9 @@ fn host(class: &str) -> Host {
     Host {
         schema: Host::SCHEMA.into(),
         host_class: class.into(),
-        arch: "x86_64".into(),
-        kernel_release: "6.18.0".into(),
+        // The fields agree with the class string, as on a real host.json.
+        arch: HostClass::parse(class).arch,
+        kernel_release: HostClass::parse(class).kernel,
         cpu_model: "test cpu".into(),
         cores: 2,
         governor: None,
@@ -602,9 +603,65 @@ fn different_host_classes_are_flagged() {
         "{}",
         r.headline
     );
-    assert!(r.notes[0].contains("Host classes differ"));
+    let parts: Vec<_> = h
+        .parts
+        .iter()
+        .map(|d| (d.part.as_str(), d.base.as_str(), d.cand.as_str()))
+        .collect();
+    assert_eq!(
+        parts,
+        [("arch", "x86_64", "aarch64"), ("kernel", "6.18", "6.1")]
+    );
+    assert!(
+        r.notes[0].contains("Host classes differ in arch x86_64 vs aarch64, kernel 6.18 vs 6.1"),
+        "{}",
+        r.notes[0]
+    );
     let md = compare_md(&r);
-    assert!(md.contains("> [!CAUTION]\n> Host classes differ"), "{md}");
+    assert!(
+        md.contains("> [!CAUTION]\n> Host classes differ in arch"),
+        "{md}"
+    );
+}
+
+#[test]
+fn one_kernel_with_two_local_versions_is_one_host_class() {
+    // Two machines of one kind: the kernel's local version string differs, nothing else.
+    let exp = experiment(vec![cell("k25", 25)], vec![Arm::Bare], 6);
+    let mut base = input("b", exp.clone(), HOST, samples(&exp, 6, 1.0, 1));
+    let mut cand = input("c", exp.clone(), HOST, samples(&exp, 6, 1.0, 2));
+    for (inp, release) in [
+        (&mut base, "6.18.44-fc-v669"),
+        (&mut cand, "6.18.44-fc-v1045"),
+    ] {
+        if let Data::Samples { host, .. } = &mut inp.data {
+            host.kernel_release = release.into();
+            host.host_class = format!("linux-x86_64-{release}");
+        }
+    }
+    let r = compare(&base, &cand, &Options::default()).unwrap();
+    assert_eq!(r.host_mismatch, None);
+    assert!(
+        !r.headline.starts_with("Different host classes"),
+        "{}",
+        r.headline
+    );
+    assert!(
+        r.notes.iter().any(|n| n.starts_with("One host class")),
+        "{:?}",
+        r.notes
+    );
+    // A different core count is a different class.
+    if let Data::Samples { host, .. } = &mut cand.data {
+        host.cores = 4;
+    }
+    let r = compare(&base, &cand, &Options::default()).unwrap();
+    let h = r.host_mismatch.expect("4 cores against 2 is another class");
+    assert_eq!(h.parts.len(), 1);
+    assert_eq!(
+        (h.parts[0].part.as_str(), h.parts[0].cand.as_str()),
+        ("cores", "4")
+    );
 }
 
 #[test]

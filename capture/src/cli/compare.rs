@@ -320,9 +320,11 @@ fn side_line(label: &str, s: &Side) -> String {
 fn banner(report: &CompareReport) -> Option<String> {
     report.host_mismatch.as_ref().map(|h| {
         format!(
-            "!! HOST CLASSES DIFFER: base {}, cand {}. A cross-host comparison is not a \
-             benchmark claim. !!\n",
-            h.base, h.cand
+            "!! HOST CLASSES DIFFER in {} (base {}, cand {}). A cross-host comparison is not \
+             a benchmark claim. !!\n",
+            report_model::analysis::compare::host_parts_text(&h.parts),
+            h.base,
+            h.cand
         )
     })
 }

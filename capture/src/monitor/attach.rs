@@ -11,6 +11,14 @@ fn attach_one(p: &Program) -> Result<OwnedFd, MonitorError> {
         tracing::info_span!(target: "tare::monitor", "attach", program = %p.name, hook = %p.hook)
             .entered();
     attach_program(&p.hook, &p.fd)
+        .map_err(|e| match e.raw_os_error() {
+            // The kernel's ENOTSUPP, which libc has no text for.
+            Some(524) => std::io::Error::other(
+                "ENOTSUPP (524): this kernel cannot attach such programs here, as a kernel \
+                 without fexit trampolines for its architecture",
+            ),
+            _ => e,
+        })
         .map_err(|e| classify(&format!("attaching {} to {}", p.name, p.hook), &e))
 }
 
@@ -38,13 +46,23 @@ pub fn attach_all(loaded: &mut Loaded) -> Result<Vec<OwnedFd>, MonitorError> {
                     .count();
                 links.truncate(sched);
                 loaded.programs.truncate(sched);
-                let (next, code) = loaded.fallback.remove(0);
-                for r in verify(&code) {
-                    loaded.programs.push(r?);
-                }
-                loaded
-                    .notes
-                    .push(format!("syscalls hooked with {}: {e}", next.as_str()));
+                // The next set that the verifier takes (arm64's 6.1 refuses fexit at attach
+                // time, with ENOTSUPP, then may refuse tp_btf at load time).
+                let mut why = e.to_string();
+                let next = loop {
+                    let (next, code) = loaded.fallback.remove(0);
+                    loaded
+                        .notes
+                        .push(format!("syscalls hooked with {}: {why}", next.as_str()));
+                    match verify(&code).into_iter().collect::<Result<Vec<_>, _>>() {
+                        Ok(programs) => {
+                            loaded.programs.extend(programs);
+                            break next;
+                        }
+                        Err(e) if !loaded.fallback.is_empty() => why = e.to_string(),
+                        Err(e) => return Err(e),
+                    }
+                };
                 loaded.hooks = next;
                 i = sched;
                 continue;

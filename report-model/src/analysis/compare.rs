@@ -23,7 +23,7 @@ use crate::schema::compare::{
     MetricComparison, MetricThreshold, Outcome, Presence, Side, Unit, VerdictCounts,
 };
 use crate::schema::experiment::{Arm, Cell, Experiment};
-use crate::schema::host::Host;
+use crate::schema::host::{Host, HostClass, HostPartDiff};
 use crate::schema::phases::PHASE_NAMES;
 use crate::schema::sample::Sample;
 use crate::schema::summary::{CellSummary, Summary};
@@ -202,9 +202,11 @@ pub fn compare(base: &Input, cand: &Input, opts: &Options) -> Result<CompareRepo
 
     let base_side = side(base);
     let cand_side = side(cand);
-    let host_mismatch = (base_side.host_class != cand_side.host_class).then(|| HostMismatch {
+    let host_parts = base_side.host_parts.differences(&cand_side.host_parts);
+    let host_mismatch = (!host_parts.is_empty()).then(|| HostMismatch {
         base: base_side.host_class.clone(),
         cand: cand_side.host_class.clone(),
+        parts: host_parts,
     });
     let mut counts = VerdictCounts::default();
     for m in cells.iter().flat_map(|c| &c.arms).flat_map(|a| &a.metrics) {
@@ -381,6 +383,7 @@ fn side(input: &Input) -> Side {
             experiment: experiment.name.clone(),
             tier: experiment.tier,
             host_class: host.host_class.clone(),
+            host_parts: HostClass::of(host),
             cpu_model: Some(host.cpu_model.clone()),
             tare_version: Some(host.tare_version.clone()),
             git_commit: host.git_commit.clone(),
@@ -392,6 +395,7 @@ fn side(input: &Input) -> Side {
             experiment: s.experiment.clone(),
             tier: s.tier,
             host_class: s.host_class.clone(),
+            host_parts: HostClass::parse(&s.host_class),
             cpu_model: None,
             tare_version: None,
             git_commit: None,
@@ -804,16 +808,21 @@ fn notes(
             if which.len() == 1 { "is a" } else { "are" }
         ));
     }
-    if bs.host_class != cs.host_class {
+    let differ = bs.host_parts.differences(&cs.host_parts);
+    if !differ.is_empty() {
         notes.push(format!(
-            "Host classes differ (base {}, cand {}): a cross-host comparison is not a benchmark \
-             claim; the shifts mix the change with the machines.",
+            "Host classes differ in {} (base {}, cand {}): a cross-host comparison is not a \
+             benchmark claim; the shifts mix the change with the machines.",
+            host_parts_text(&differ),
+            bs.host_class,
+            cs.host_class
+        ));
+    } else if bs.host_class != cs.host_class {
+        notes.push(format!(
+            "One host class (arch, kernel major.minor, cores and CPU model agree where both \
+             sides record them), written differently: base {}, cand {}.",
             bs.host_class, cs.host_class
         ));
-    } else if let (Some(b), Some(c)) = (&bs.cpu_model, &cs.cpu_model) {
-        if b != c {
-            notes.push(format!("CPU models differ: base {b}, cand {c}."));
-        }
     }
     if bs.experiment != cs.experiment {
         notes.push(format!(
@@ -934,6 +943,15 @@ fn flagged(report: &CompareReport, verdict: ChangeVerdict) -> Vec<String> {
             })
         })
         .collect()
+}
+
+/// `kernel 6.18 vs 6.1, cores 2 vs 4`.
+pub fn host_parts_text(parts: &[HostPartDiff]) -> String {
+    parts
+        .iter()
+        .map(|d| format!("{} {} vs {}", d.part, d.base, d.cand))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn plural(n: u32, one: &str, many: &str) -> String {

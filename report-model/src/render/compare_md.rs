@@ -166,8 +166,9 @@ pub fn compare_md(r: &CompareReport) -> String {
     if let Some(h) = &r.host_mismatch {
         let _ = writeln!(
             out,
-            "> [!CAUTION]\n> Host classes differ: base {}, cand {}. A cross-host comparison is \
-             not a benchmark claim: the shifts mix the change with the machines.\n",
+            "> [!CAUTION]\n> Host classes differ in {} (base {}, cand {}). A cross-host \
+             comparison is not a benchmark claim: the shifts mix the change with the machines.\n",
+            md(&crate::analysis::compare::host_parts_text(&h.parts)),
             md(&h.base),
             md(&h.cand)
         );

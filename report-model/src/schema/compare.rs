@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::experiment::{Arm, Tier};
+use super::host::{HostClass, HostPartDiff};
 use super::Versioned;
 
 /// `tare compare --json` (`tare.compare.v1`).
@@ -43,6 +44,10 @@ pub struct Side {
     pub experiment: String,
     pub tier: Tier,
     pub host_class: String,
+    /// The parts of the host class: from host.json when the side has one, else read from
+    /// `host_class`.
+    #[serde(default)]
+    pub host_parts: HostClass,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +82,9 @@ pub struct MetricThreshold {
 pub struct HostMismatch {
     pub base: String,
     pub cand: String,
+    /// Each part of the class that differs (arch, kernel, cores, cpu).
+    #[serde(default)]
+    pub parts: Vec<HostPartDiff>,
 }
 
 /// The result of the whole comparison (decides the exit status).

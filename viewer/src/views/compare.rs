@@ -4,7 +4,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use report_model::analysis::compare::host_parts_text;
 use report_model::schema::experiment::Arm;
+use report_model::schema::host::HostClass;
 use report_model::schema::summary::Summary;
 
 use crate::components::num;
@@ -88,10 +90,11 @@ pub fn CompareView(bundle: Arc<Loaded>) -> impl IntoView {
                     .into_any(),
             );
         };
-        let warn = (a.host_class != b.host_class).then(|| {
+        let differ = HostClass::parse(&a.host_class).differences(&HostClass::parse(&b.host_class));
+        let warn = (!differ.is_empty()).then(|| {
             view! {
                 <p class="note warn" id="host-differs">
-                    "The host classes differ (" {a.host_class.clone()} " vs " {b.host_class.clone()}
+                    "The host classes differ in " {host_parts_text(&differ)} " (" {a.host_class.clone()} " vs " {b.host_class.clone()}
                     "): these results are not comparable as measurements of the same machine."
                 </p>
             }
