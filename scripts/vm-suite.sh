@@ -67,6 +67,17 @@ echo "doctor rc=$rc memory=$(row 'memory accounting' "$out/doctor.txt")"
 echo +memory > "$cg/cgroup.subtree_control"
 "$T" doctor > "$out/doctor2.txt" 2>&1; rc=$?
 echo "doctor-systemd rc=$rc memory=$(row 'memory accounting' "$out/doctor2.txt")"
+# Inside a unit systemd delegated (its cgroup marked trusted.delegate=1, as systemd does for
+# Delegate=yes): doctor says where the sessions go and why, and a capture from there works.
+unit="$cg/ci.service"
+mkdir -p "$unit"
+/usr/bin/python3 -c 'import os, sys; os.setxattr(sys.argv[1], "trusted.delegate", b"1")' "$unit"
+sh -c "echo \$\$ > $unit/cgroup.procs; exec $T doctor" > "$out/doctor3.txt" 2>&1
+sh -c "echo \$\$ > $unit/cgroup.procs; exec $T capture --quiet --out $out/unit.tar.gz -- true"; rc=$?
+"$T" verify "$out/unit.tar.gz" > /dev/null && v=ok || v=FAILED
+tr -s ' \n' '  ' < "$out/doctor3.txt" | grep -q "runs in /ci.service, a subtree systemd delegated (trusted.delegate=1), but its sessions go in $cg/tare/<run-id>" && said=yes || said=no
+rmdir "$unit" 2> /dev/null && unit_left=no || unit_left=yes
+echo "delegated placement=$(row 'cgroup placement' "$out/doctor3.txt") says_why=$said capture_rc=$rc verify=$v unit_left=$unit_left tare_dir=$([ -d "$cg/tare" ] && echo left || echo gone)"
 "$T" capture --quiet --out "$out/mem.tar.gz" -- /usr/bin/python3 -c 'b = bytearray(64 << 20); b[::4096] = b"x" * len(b[::4096])'
 mib=$(( $(field "$out/mem.tar.gz" run.json workload_memory_peak.bytes) >> 20 ))
 echo "memory method=$(field "$out/mem.tar.gz" run.json workload_memory_peak.method) over64=$([ "$mib" -ge 64 ] && echo yes || echo "no($mib)") tare_dir=$([ -d "$cg/tare" ] && echo left || echo gone)"

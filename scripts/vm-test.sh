@@ -85,6 +85,7 @@ for kernel in "${kernels[@]}"; do
   }
   check "doctor " "doctor rc=0 memory=warn" "doctor, no controller enabled at the root: memory row warns and names the one command"
   check "doctor-systemd " "doctor-systemd rc=0 memory=ok" "doctor, memory enabled at the root (as systemd does)"
+  check "delegated " "delegated placement=warn says_why=yes capture_rc=0 verify=ok unit_left=no tare_dir=gone" "inside a delegated unit (trusted.delegate=1): doctor says the sessions go to the root's tare/ and why; a capture works and leaves nothing"
   check "memory " "memory method=cgroup_v2_peak over64=yes tare_dir=gone" "memory.peak of a 64 MiB child; tare/ removed after"
   check "fault=crash" "fault=crash rc=139 signal=11 verify=ok" "a crashing child: exit 139, signal recorded, archive verifies"
   check "fault=timeout" "fault=timeout rc=137 timed_out=true verify=ok" "a hung child past --timeout 1: killed, marked, verifies"

@@ -194,6 +194,28 @@ pub fn parse_procs(text: &str) -> Vec<u32> {
 }
 
 /// Whether a controller list (`cgroup.controllers` / `cgroup.subtree_control`) names `ctrl`.
+/// The cgroup v2 path of `/proc/self/cgroup` (its `0::` line).
+pub fn parse_own_cgroup(text: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .map(|p| p.trim().to_string())
+        .filter(|p| p.starts_with('/'))
+}
+
+/// Whether the extended attribute `name` of `path` is `1` (systemd's delegation mark).
+pub fn xattr_is_one(path: &Path, name: &str) -> bool {
+    let (Ok(p), Ok(n)) = (
+        std::ffi::CString::new(path.as_os_str().as_encoded_bytes()),
+        std::ffi::CString::new(name),
+    ) else {
+        return false;
+    };
+    let mut buf = [0u8; 8];
+    // SAFETY: both strings are NUL-terminated and `buf` is valid for its length.
+    let n = unsafe { libc::getxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    usize::try_from(n).is_ok_and(|n| buf[..n.min(buf.len())] == *b"1")
+}
+
 pub fn has_controller(list: &str, ctrl: &str) -> bool {
     list.split_whitespace().any(|c| c == ctrl)
 }

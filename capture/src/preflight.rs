@@ -42,6 +42,11 @@ pub struct Facts {
     /// Controllers the cgroup2 root has (its cgroup.controllers), enabled or not.
     pub cgroup2_available: Vec<String>,
     pub cgroup_v1_memory: Option<PathBuf>,
+    /// tare's own cgroup v2 path (`0::` of /proc/self/cgroup), e.g. `/system.slice/x.service`.
+    pub own_cgroup: Option<String>,
+    /// The extended attribute that marks tare's own cgroup as a subtree systemd delegated
+    /// (`trusted.delegate` or `user.delegate`), when one does.
+    pub own_delegated: Option<String>,
     pub tracefs: bool,
     pub bpf_jit: Option<bool>,
     pub unprivileged_bpf_disabled: Option<u32>,
@@ -139,6 +144,9 @@ pub fn judge(f: &Facts) -> Vec<Check> {
         }),
     }
     out.push(memory_check(f));
+    if let Some(c) = placement_check(f) {
+        out.push(c);
+    }
     out.push(Check {
         name: "tracefs",
         status: Status::Pass,
@@ -224,6 +232,17 @@ pub fn gather() -> Facts {
     };
     let cgroup2_controllers = list("cgroup.subtree_control");
     let cgroup2_available = list("cgroup.controllers");
+    let own_cgroup = read("/proc/self/cgroup").and_then(|t| crate::cgroup::parse_own_cgroup(&t));
+    let own_delegated = match (&cgroup2_mount, &own_cgroup) {
+        (Some(m), Some(own)) if own != "/" => {
+            let dir = m.join(own.trim_start_matches('/'));
+            ["trusted.delegate", "user.delegate"]
+                .into_iter()
+                .find(|name| crate::cgroup::xattr_is_one(&dir, name))
+                .map(str::to_string)
+        }
+        _ => None,
+    };
     Facts {
         euid: nix::unistd::geteuid().as_raw(),
         cap_eff,
@@ -236,6 +255,8 @@ pub fn gather() -> Facts {
         cgroup2_controllers,
         cgroup2_available,
         cgroup_v1_memory: crate::cgroup::find_cgroup_v1_memory_mount(&mounts),
+        own_cgroup,
+        own_delegated,
         tracefs: mounts.lines().any(|l| l.contains(" - tracefs ")),
         bpf_jit: read("/proc/sys/net/core/bpf_jit_enable").map(|s| s.trim() != "0"),
         unprivileged_bpf_disabled: read("/proc/sys/kernel/unprivileged_bpf_disabled")
@@ -243,6 +264,35 @@ pub fn gather() -> Facts {
         // Probing loads programs: only `tare doctor` does it (a capture finds out as it loads).
         syscall_hooks: None,
     }
+}
+
+/// Where tare puts its session cgroups, and, inside a subtree systemd delegated, why there.
+fn placement_check(f: &Facts) -> Option<Check> {
+    let root = f.cgroup2_mount.as_deref()?.display().to_string();
+    let own = f.own_cgroup.as_deref().unwrap_or("/");
+    let detail = match &f.own_delegated {
+        None => format!(
+            "sessions go in {root}/tare/<run-id> (tare runs in {own}, not a delegated subtree)"
+        ),
+        Some(attr) => format!(
+            "tare runs in {own}, a subtree systemd delegated ({attr}=1), but its sessions go in \
+             {root}/tare/<run-id>, outside it: a session needs its own cgroup with memory enabled \
+             above it, and {own} holds processes (tare's own and its caller's), which the \
+             no-internal-process rule forbids beside child cgroups that have controllers; tare \
+             does not move processes it did not start. systemd leaves {root}/tare alone, and \
+             tare removes it with its last session"
+        ),
+    };
+    Some(Check {
+        name: "cgroup placement",
+        status: if f.own_delegated.is_some() {
+            Status::Warn
+        } else {
+            Status::Pass
+        },
+        detail,
+        fix: None,
+    })
 }
 
 /// Where session memory comes from, and exactly what tare changes in the cgroup tree for it.
@@ -307,11 +357,51 @@ mod tests {
             cgroup2_controllers: vec![],
             cgroup2_available: vec![],
             cgroup_v1_memory: Some("/sys/fs/cgroup/memory".into()),
+            own_cgroup: None,
+            own_delegated: None,
             tracefs: false,
             bpf_jit: Some(true),
             unprivileged_bpf_disabled: Some(2),
             syscall_hooks: None,
         }
+    }
+
+    #[test]
+    fn placement_says_where_sessions_go_and_why_not_in_a_delegated_unit() {
+        let row = |own: &str, attr: Option<&str>| {
+            let f = Facts {
+                cgroup2_mount: Some("/sys/fs/cgroup".into()),
+                own_cgroup: Some(own.into()),
+                own_delegated: attr.map(str::to_string),
+                ..ours()
+            };
+            judge(&f)
+                .into_iter()
+                .find(|c| c.name == "cgroup placement")
+                .unwrap()
+        };
+        let plain = row("/user.slice/session-1.scope", None);
+        assert_eq!(plain.status, Status::Pass);
+        assert!(plain
+            .detail
+            .starts_with("sessions go in /sys/fs/cgroup/tare/<run-id>"));
+        let unit = row("/system.slice/ci.service", Some("trusted.delegate"));
+        assert_eq!(unit.status, Status::Warn);
+        assert!(
+            unit.detail.starts_with(
+                "tare runs in /system.slice/ci.service, a subtree systemd delegated \
+                 (trusted.delegate=1), but its sessions go in /sys/fs/cgroup/tare/<run-id>"
+            ),
+            "{}",
+            unit.detail
+        );
+        assert!(unit.detail.contains("no-internal-process rule"));
+        assert_eq!(
+            crate::cgroup::parse_own_cgroup("12:memory:/x\n0::/system.slice/ci.service\n")
+                .as_deref(),
+            Some("/system.slice/ci.service")
+        );
+        assert_eq!(crate::cgroup::parse_own_cgroup("1:name=systemd:/\n"), None);
     }
 
     #[test]
@@ -394,6 +484,8 @@ mod tests {
     fn memory_method_degrades_to_a_warning() {
         let f = Facts {
             cgroup_v1_memory: None,
+            own_cgroup: None,
+            own_delegated: None,
             ..ours()
         };
         let mem = judge(&f)
@@ -418,6 +510,8 @@ mod tests {
         let base = Facts {
             cgroup2_mount: Some("/sys/fs/cgroup".into()),
             cgroup_v1_memory: None,
+            own_cgroup: None,
+            own_delegated: None,
             ..ours()
         };
         let row = |f: &Facts| memory_check(f);
