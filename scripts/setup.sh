@@ -97,9 +97,10 @@ if tests && ! python3 -c 'import opentelemetry.sdk.trace, opentelemetry.exporter
     opentelemetry-proto==1.45.2 opentelemetry-exporter-otlp-proto-common==1.45.2 protobuf==7.36.2
 fi
 
-# --- Browser test driver -----------------------------------------------------
-if [ "$WANT_BROWSER" = 1 ] && [ -f "$here/tests/browser/package.json" ] && [ ! -d "$here/tests/browser/node_modules/playwright-core" ]; then
-  log "npm ci (playwright-core) in tests/browser"
+# --- Browser test driver, and the OTel JS SDK (tare trace's test) ------------
+nm="$here/tests/browser/node_modules"
+if tests && [ -f "$here/tests/browser/package.json" ] && { [ ! -d "$nm/playwright-core" ] || [ ! -d "$nm/@opentelemetry/sdk-trace-base" ]; }; then
+  log "npm ci (playwright-core, the OTel JS SDK) in tests/browser"
   (cd "$here/tests/browser" && npm ci --silent --no-audit --no-fund)
 fi
 

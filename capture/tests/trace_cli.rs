@@ -1,4 +1,4 @@
-//! `tare trace` on real SDK output (the OTel Python SDK), the collector's JSON lines, the legacy shape, and malformed files.
+//! `tare trace` on real SDK output (the OTel Python and JS SDKs), the collector's JSON lines, the legacy shape, and malformed files.
 
 mod common;
 
@@ -77,6 +77,57 @@ print(json.dumps({
 }))
 "#;
 
+const JS_SETUP_HINT: &str = "the OpenTelemetry JS SDK is missing: run scripts/setup.sh (it runs \
+     npm ci in tests/browser, whose package.json holds @opentelemetry/sdk-trace-base and \
+     @opentelemetry/otlp-transformer)";
+
+/// The same spans as [`SCRIPT`] with the OTel JS SDK (`@opentelemetry/sdk-trace-base`),
+/// written by the SDK's own OTLP JSON serializer (`JsonTraceSerializer`, what its OTLP/HTTP
+/// JSON exporter sends: hex ids, enum numbers); prints what the SDK itself counted as
+/// dropped, and the index of the first event it kept.
+const JS_SCRIPT: &str = r#"import { writeFileSync } from "node:fs";
+import * as api from "@opentelemetry/api";
+import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
+const outDir = process.argv[2];
+const spans = [];
+const keep = { export(s, cb) { spans.push(...s); cb({ code: 0 }); }, shutdown() { return Promise.resolve(); } };
+const provider = new BasicTracerProvider({
+  resource: resourceFromAttributes({ "service.name": "tare-trace-test" }),
+  spanProcessors: [new SimpleSpanProcessor(keep)],
+});
+const tracer = provider.getTracer("tare.trace.test");
+const links = [];
+for (let i = 0; i < 130; i++) {
+  const hex = (n, w) => n.toString(16).padStart(w, "0");
+  links.push({ context: { traceId: hex(i + 1, 32), spanId: hex(i + 1, 16), traceFlags: 1, isRemote: true } });
+}
+const many = tracer.startSpan("many", { kind: api.SpanKind.SERVER, links });
+for (let i = 0; i < 200; i++) many.addEvent("tare.sweep.span_event", { "tare.sweep.index": i });
+for (let i = 0; i < 150; i++) many.setAttribute(`a${i}`, i);
+const wide = {};
+for (let i = 0; i < 140; i++) wide[`k${i}`] = i;
+many.addEvent("wide", wide);
+many.end();
+const never = tracer.startSpan("never-exported");
+tracer.startSpan("child", {}, api.trace.setSpan(api.context.active(), never)).end();
+const root = tracer.startSpan("root");
+tracer.startSpan("kid", {}, api.trace.setSpan(api.context.active(), root)).end();
+root.end();
+await provider.forceFlush();
+writeFileSync(`${outDir}/otlp.json`, JsonTraceSerializer.serializeRequest(spans));
+const sum = (f) => spans.reduce((n, s) => n + f(s), 0);
+console.log(JSON.stringify({
+  spans: spans.length,
+  dropped_events: sum((s) => s.droppedEventsCount),
+  dropped_attributes: sum((s) => s.droppedAttributesCount),
+  dropped_links: sum((s) => s.droppedLinksCount),
+  dropped_event_attributes: sum((s) => s.events.reduce((n, e) => n + (e.droppedAttributesCount || 0), 0)),
+  first_event_index: spans.find((s) => s.name === "many").events[0].attributes["tare.sweep.index"],
+}));
+"#;
+
 fn scratch(name: &str) -> PathBuf {
     common::scratch("test-trace-cli", name)
 }
@@ -112,6 +163,28 @@ fn python_sdk(dir: &Path) -> Value {
     if stderr.contains("ModuleNotFoundError") || stderr.contains("ImportError") {
         panic!("{SETUP_HINT}\n{stderr}");
     }
+    assert!(out.status.success(), "the script failed: {stderr}");
+    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
+}
+
+/// Runs the JS SDK script in `dir` (its imports resolve through a link to tests/browser's
+/// node_modules); returns what the SDK counted.
+fn js_sdk(dir: &Path) -> Value {
+    let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser/node_modules");
+    assert!(
+        modules.join("@opentelemetry/sdk-trace-base").is_dir(),
+        "{JS_SETUP_HINT}"
+    );
+    let link = dir.join("node_modules");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&modules, &link).expect("link node_modules");
+    let script = dir.join("gen.mjs");
+    std::fs::write(&script, JS_SCRIPT).expect("write script");
+    let out = match Command::new("node").arg(&script).arg(dir).output() {
+        Ok(out) => out,
+        Err(e) => panic!("cannot run node ({e}); {JS_SETUP_HINT}"),
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "the script failed: {stderr}");
     serde_json::from_slice(&out.stdout).expect("the script prints JSON")
 }
@@ -196,6 +269,18 @@ fn python_sdk_output_hex_and_base64_ids() {
             .unwrap_or_default()
     };
     assert_eq!(ids(&a), ids(&b));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn js_sdk_output() {
+    let dir = scratch("js-sdk");
+    let sdk = js_sdk(&dir);
+    // The JS SDK keeps the newest events, as Python does: the first one kept is #73.
+    assert_eq!(sdk["first_event_index"], 73);
+    let f = path_str(&dir.join("otlp.json"));
+    let report = json_of(&tare(&["--json", &f]));
+    assert_matches_sdk(&report, &sdk, 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
