@@ -9,7 +9,7 @@ log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 # TARE_SETUP=main (scripts/main.sh): only what building tare and running a smoke bench need
 # (nightly with rust-src and bpf-linker for the eBPF object). all (the default, scripts/test.sh):
 # also every test's tools (wasm target, clippy, rustfmt, trunk, wasm-bindgen, chromium, GNU
-# time, bpftool, the Python SDK, playwright, cargo-fuzz with WANT_FUZZ=1).
+# time, bpftool, fio, an i386 busybox, the Python SDK, playwright, cargo-fuzz with WANT_FUZZ=1).
 TARE_SETUP=${TARE_SETUP:-all}
 case "$TARE_SETUP" in main|all) ;; *) echo "setup: TARE_SETUP must be main or all, not $TARE_SETUP" >&2; exit 2;; esac
 tests() { [ "$TARE_SETUP" = all ]; }
@@ -102,6 +102,20 @@ nm="$here/tests/browser/node_modules"
 if tests && [ -f "$here/tests/browser/package.json" ] && { [ ! -d "$nm/playwright-core" ] || [ ! -d "$nm/@opentelemetry/sdk-trace-base" ]; }; then
   log "npm ci (playwright-core, the OTel JS SDK) in tests/browser"
   (cd "$here/tests/browser" && npm ci --silent --no-audit --no-fund)
+fi
+
+# --- A 32-bit (i386) static busybox: the compat-task blind-spot test's program ---------
+# apt multi-arch; downloaded and unpacked, not installed (it would replace busybox).
+bb32_root=/var/cache/tare-test/i386
+if tests && [ "$(uname -m)" = x86_64 ] && [ ! -x "$bb32_root/bin/busybox" ]; then
+  log "busybox-static:i386 (apt multi-arch) into $bb32_root"
+  dpkg --print-foreign-architectures | grep -qx i386 || { dpkg --add-architecture i386; apt-get update -qq; }
+  apt-cache policy busybox-static:i386 | grep -q 'Candidate: [0-9]' || apt-get update -qq
+  dl=$(mktemp -d)
+  (cd "$dl" && apt-get download -qq busybox-static:i386 2>/dev/null)
+  mkdir -p "$bb32_root"
+  dpkg-deb -x "$dl"/busybox-static_*.deb "$bb32_root"
+  rm -rf "$dl"
 fi
 
 # --- Kernel file systems used by capture tests ------------------------------

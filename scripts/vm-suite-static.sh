@@ -39,6 +39,9 @@ true' 2> "$out/vm-$hooks.err"; then
   echo "hooks=$hooks used=$(field "$a" health.json syscall_hooks) opens=$(mine open) writes=$writes renames=$(mine rename) unlinks=$(mine unlink) execfails=$execfails layer=$(field "$a" health.json kernel_layer)"
 done
 
+# A 32-bit program as a compat task (scripts/vm-compat.sh, with the armhf busybox).
+[ -x /bin/busybox32 ] && BB32=/bin/busybox32 sh /vm-compat.sh auto raw-tracepoint
+
 "$T" doctor > "$out/doctor.txt" 2>&1; rc=$?
 echo "doctor-systemd rc=$rc memory=$(grep 'memory accounting' "$out/doctor.txt" | awk '{print $1}')"
 

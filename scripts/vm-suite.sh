@@ -82,6 +82,11 @@ echo "delegated placement=$(row 'cgroup placement' "$out/doctor3.txt") says_why=
 mib=$(( $(field "$out/mem.tar.gz" run.json workload_memory_peak.bytes) >> 20 ))
 echo "memory method=$(field "$out/mem.tar.gz" run.json workload_memory_peak.method) over64=$([ "$mib" -ge 64 ] && echo yes || echo "no($mib)") tare_dir=$([ -d "$cg/tare" ] && echo left || echo gone)"
 
+# A 32-bit (i386) program as a compat task: with fexit its syscalls go to the kernel's ia32
+# functions, with raw tracepoints they arrive with ia32 numbers; neither may be misread.
+BB32=${BB32:-/work/main/target/vm/busybox-i386} TARE="$T" OUT="$out" \
+  sh "$(dirname "$0")/vm-compat.sh" fexit raw-tracepoint
+
 # Faults: a crash, a hang past --timeout, a SIGTERM to tare (as Ctrl-C); then what is left.
 "$T" capture --quiet --out "$out/crash.tar.gz" -- sh -c 'kill -SEGV $$'; rc=$?
 "$T" verify "$out/crash.tar.gz" > /dev/null && v=ok || v=FAILED

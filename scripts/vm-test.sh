@@ -21,6 +21,11 @@ fi
 tare=${1:-target/release/tare}
 tare=$(cd "$(dirname "$tare")" && pwd)/$(basename "$tare")
 [ -x "$tare" ] || { echo "vm-test: no tare binary at $tare (cargo build --release -p tare)" >&2; exit 2; }
+[ -x /var/cache/tare-test/i386/bin/busybox ] || {
+  echo "vm-test: no i386 busybox for the compat row (bash scripts/setup.sh unpacks it)" >&2; exit 2; }
+# The guest sees the host's files but not /var/cache: the i386 busybox goes beside the build.
+bb32=$PWD/target/vm/busybox-i386
+mkdir -p "$(dirname "$bb32")" && cp /var/cache/tare-test/i386/bin/busybox "$bb32"
 need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v busybox >/dev/null || need+=(busybox-static)
@@ -59,9 +64,9 @@ trap 'rm -f "$log"' EXIT
 fail=0
 for kernel in "${kernels[@]}"; do
   echo "vm-test: $(basename "$kernel") with $accel" >&2
-  timeout 900 vng "${flags[@]}" --run "$kernel" --exec "TARE=$tare sh $PWD/scripts/vm-suite.sh" > "$log" 2>&1 || {
+  timeout 900 vng "${flags[@]}" --run "$kernel" --exec "TARE=$tare BB32=$bb32 sh $PWD/scripts/vm-suite.sh" > "$log" 2>&1 || {
     tail -30 "$log" >&2; echo "vm-test: the guest failed" >&2; exit 1; }
-  grep -E '^(hooks=|doctor|memory |fault=|cleanup |[0-9]+\.[0-9]+)' "$log"
+  grep -E '^(hooks=|compat |doctor|memory |fault=|cleanup |[0-9]+\.[0-9]+)' "$log"
   guest=$(grep -m1 -E '^[0-9]+\.[0-9]+' "$log" || true)
   for hooks in fexit btf-tracepoint raw-tracepoint; do
     line=$(grep "^hooks=$hooks " "$log" || true)
@@ -87,6 +92,10 @@ for kernel in "${kernels[@]}"; do
   check "doctor-systemd " "doctor-systemd rc=0 memory=ok" "doctor, memory enabled at the root (as systemd does)"
   check "delegated " "delegated placement=warn says_why=yes capture_rc=0 verify=ok unit_left=no tare_dir=gone" "inside a delegated unit (trusted.delegate=1): doctor says the sessions go to the root's tare/ and why; a capture works and leaves nothing"
   check "memory " "memory method=cgroup_v2_peak over64=yes tare_dir=gone" "memory.peak of a 64 MiB child; tare/ removed after"
+  for hooks in fexit raw-tracepoint; do
+    check "compat hooks=$hooks " "compat hooks=$hooks compat_execs=3 abi=i386 misread=0 layer=partial" \
+      "a 32-bit (i386) program, hooks $hooks: 3 compat_exec events, none of its syscalls misread"
+  done
   check "fault=crash" "fault=crash rc=139 signal=11 verify=ok" "a crashing child: exit 139, signal recorded, archive verifies"
   check "fault=timeout" "fault=timeout rc=137 timed_out=true verify=ok" "a hung child past --timeout 1: killed, marked, verifies"
   check "fault=term" "fault=term rc=143 interrupted=true verify=ok" "SIGTERM to tare: child stopped, archive marked, verifies"

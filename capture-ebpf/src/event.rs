@@ -47,6 +47,10 @@ pub static TASK_EXIT_CODE_OFF: u32 = 0;
 #[unsafe(no_mangle)]
 pub static BPRM_FILENAME_OFF: u32 = 0;
 #[unsafe(no_mangle)]
+pub static BPRM_BUF_OFF: u32 = 0;
+#[unsafe(no_mangle)]
+pub static TASK_TI_STATUS_OFF: u32 = capture_ebpf::NO_OFFSET;
+#[unsafe(no_mangle)]
 pub static EXIT_HAS_GROUP_DEAD: u32 = 0;
 #[unsafe(no_mangle)]
 pub static WAKEUP_BYTES: u64 = 0;

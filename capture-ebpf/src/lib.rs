@@ -16,6 +16,7 @@
 //! | [`KIND_CONNECT`] | fd | addrlen | 0 or -errno | raw sockaddr bytes | - |
 //! | [`KIND_EXEC_FAILED`] | - | - | -errno | filename | - |
 //! | [`KIND_IO_URING`] | entries asked for | - | ring fd | - | - |
+//! | [`KIND_COMPAT_EXEC`] | ELF `e_machine` | - | 0 | filename | - |
 //!
 //! Userspace decodes with the `offset_of!` constants below, never by
 //! transmuting, so a short or corrupt record is an error, not UB.
@@ -42,8 +43,12 @@ pub const KIND_EXEC_FAILED: u32 = 8;
 /// An io_uring set up (io_uring_setup succeeded): file operations submitted through it
 /// are not syscalls, so the programs do not see them.
 pub const KIND_IO_URING: u32 = 9;
+/// A successful exec of a 32-bit program (ELFCLASS32: ia32, aarch32, x32), right after its
+/// `KIND_EXEC`: the task now makes compat syscalls, whose numbers are another table's, so
+/// the syscall programs do not decode them.
+pub const KIND_COMPAT_EXEC: u32 = 10;
 /// Number of kinds; counters are indexed `kind * COUNTERS_PER_KIND + which`.
-pub const NUM_KINDS: u32 = 10;
+pub const NUM_KINDS: u32 = 11;
 
 /// Counter slot: events that passed the session filter.
 pub const CTR_SEEN: u32 = 0;
@@ -156,6 +161,11 @@ pub mod globals {
     pub const TASK_EXIT_CODE_OFF: &str = "TASK_EXIT_CODE_OFF";
     /// `u32`: offset of `linux_binprm.filename`.
     pub const BPRM_FILENAME_OFF: &str = "BPRM_FILENAME_OFF";
+    /// `u32`: offset of `linux_binprm.buf` (the first bytes of the program: its ELF header).
+    pub const BPRM_BUF_OFF: &str = "BPRM_BUF_OFF";
+    /// `u32`: offset of `task_struct.thread_info.status` (x86: `TS_COMPAT` is set while a
+    /// compat syscall runs); [`NO_OFFSET`](super::NO_OFFSET) where the kernel has none.
+    pub const TASK_TI_STATUS_OFF: &str = "TASK_TI_STATUS_OFF";
     /// `u32`: 1 when `sched_process_exit` passes `group_dead` as its second argument (6.16+).
     pub const EXIT_HAS_GROUP_DEAD: &str = "EXIT_HAS_GROUP_DEAD";
     /// `u64`: pending ring-buffer bytes from which an event wakes the consumer
@@ -204,6 +214,23 @@ pub mod names {
         ("tare_execveat", "execveat"),
         ("tare_io_uring_setup", "io_uring_setup"),
     ];
+}
+
+/// A global offset the kernel's BTF does not have: the programs skip what needs it.
+pub const NO_OFFSET: u32 = u32::MAX;
+
+/// x86's `TS_COMPAT` bit of `thread_info.status`: a 32-bit (ia32) syscall is running.
+pub const TS_COMPAT: u32 = 0x0002;
+/// arm64's `PSR_MODE32_BIT` of `pt_regs.pstate`: the task runs AArch32 code.
+pub const PSR_MODE32_BIT: u64 = 0x10;
+
+/// The ELF machine of a program whose first 8 header bytes are `ident` and bytes 16..20 are
+/// `type_machine` (both little-endian), when it is a 32-bit ELF (`ELFCLASS32`), else `None`.
+#[inline(always)]
+pub fn elf32_machine(ident: u64, type_machine: u32) -> Option<u16> {
+    let magic = ident as u32;
+    let class = (ident >> 32) as u8;
+    (magic == 0x464c_457f && class == 1).then_some((type_machine >> 16) as u16)
 }
 
 /// `O_CREAT | O_WRONLY | O_TRUNC`: the flags `creat(2)` implies.
@@ -309,6 +336,22 @@ mod tests {
         assert!(wanted(KIND_EXEC_FAILED, -2) && !wanted(KIND_EXEC_FAILED, 0));
         assert!(wanted(KIND_IO_URING, 5) && !wanted(KIND_IO_URING, -12));
         assert!(wanted(KIND_WRITE, -9));
-        assert_eq!(counter_index(KIND_IO_URING, CTR_DROPPED), NUM_COUNTERS - 1);
+        assert_eq!(
+            counter_index(KIND_COMPAT_EXEC, CTR_DROPPED),
+            NUM_COUNTERS - 1
+        );
+    }
+
+    #[test]
+    fn elf_class() {
+        // The first bytes of real headers: i386 busybox, x86_64 /bin/true, a script.
+        let i386 = u64::from_le_bytes(*b"\x7fELF\x01\x01\x01\x00");
+        let x86_64 = u64::from_le_bytes(*b"\x7fELF\x02\x01\x01\x00");
+        let script = u64::from_le_bytes(*b"#!/bin/s");
+        // e_type 2 (EXEC), e_machine 3 (EM_386), 40 (EM_ARM).
+        assert_eq!(elf32_machine(i386, 2 | (3 << 16)), Some(3));
+        assert_eq!(elf32_machine(i386, 3 | (40 << 16)), Some(40));
+        assert_eq!(elf32_machine(x86_64, 2 | (62 << 16)), None);
+        assert_eq!(elf32_machine(script, 0), None);
     }
 }

@@ -3,16 +3,20 @@
 use aya_ebpf::{
     helpers::bpf_get_current_pid_tgid, macros::raw_tracepoint, programs::RawTracePointContext,
 };
-use capture_ebpf::{nr, RawEvent, SyscallArgs, KIND_EXEC, KIND_EXIT, KIND_FORK};
+use capture_ebpf::{
+    elf32_machine, nr, RawEvent, SyscallArgs, KIND_COMPAT_EXEC, KIND_EXEC, KIND_EXIT, KIND_FORK,
+};
 
 use crate::event::{
     emit, fill_header, global_u32, put_str1_kernel, put_str1_user, read_kernel_u32,
-    read_kernel_u64, scratch, task_pid, task_tgid, BPRM_FILENAME_OFF, EXIT_HAS_GROUP_DEAD,
-    TASK_EXIT_CODE_OFF,
+    read_kernel_u64, scratch, task_pid, task_tgid, BPRM_BUF_OFF, BPRM_FILENAME_OFF,
+    EXIT_HAS_GROUP_DEAD, TASK_EXIT_CODE_OFF,
 };
 use crate::filter;
 
 /// sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm).
+/// When the new program is a 32-bit ELF (`bprm->buf` holds its header), a `KIND_COMPAT_EXEC`
+/// follows the exec: the task's syscalls are compat ones from now on.
 #[raw_tracepoint(tracepoint = "sched_process_exec")]
 pub fn tare_exec(ctx: RawTracePointContext) -> i32 {
     if !filter::in_session() {
@@ -26,6 +30,14 @@ pub fn tare_exec(ctx: RawTracePointContext) -> i32 {
     let filename = read_kernel_u64(bprm + global_u32(&BPRM_FILENAME_OFF) as u64);
     put_str1_kernel(ev, filename);
     emit(ev);
+    let head = bprm + global_u32(&BPRM_BUF_OFF) as u64;
+    if let Some(machine) = elf32_machine(read_kernel_u64(head), read_kernel_u32(head + 16)) {
+        let len1 = ev.len1;
+        fill_header(ev, KIND_COMPAT_EXEC);
+        ev.len1 = len1;
+        ev.arg0 = u64::from(machine);
+        emit(ev);
+    }
     0
 }
 

@@ -27,6 +27,19 @@ mod regs {
     pub fn nr<const DIRECT: bool>(regs: u64) -> u64 {
         super::word::<DIRECT>(regs, NR)
     }
+    /// Whether the returning syscall is an ia32 one (`TS_COMPAT`: an int 0x80 or a 32-bit
+    /// program's sysenter), whose number is the ia32 table's.
+    #[inline(always)]
+    pub fn compat<const DIRECT: bool>(_regs: u64) -> bool {
+        use crate::event::{global_u32, read_kernel_u32, TASK_TI_STATUS_OFF};
+        let off = global_u32(&TASK_TI_STATUS_OFF);
+        if off == capture_ebpf::NO_OFFSET {
+            return false;
+        }
+        // SAFETY: helper call without arguments.
+        let task = unsafe { aya_ebpf::helpers::generated::bpf_get_current_task() };
+        read_kernel_u32(task + off as u64) & capture_ebpf::TS_COMPAT != 0
+    }
 }
 #[cfg(not(bpf_target_arch = "x86_64"))]
 mod regs {
@@ -48,6 +61,13 @@ mod regs {
         } else {
             super::word::<false>(regs, NR) & 0xffff_ffff
         }
+    }
+    /// `pstate`.
+    const PSTATE: usize = 33;
+    /// Whether the task runs AArch32 code (its syscall numbers are the arm table's).
+    #[inline(always)]
+    pub fn compat<const DIRECT: bool>(regs: u64) -> bool {
+        super::word::<DIRECT>(regs, PSTATE) & capture_ebpf::PSR_MODE32_BIT != 0
     }
 }
 
@@ -153,14 +173,16 @@ fexit_programs! {
 }
 
 /// `sys_exit(struct pt_regs *regs, long ret)`, run by every syscall on the host: the
-/// cheapest test first (is it a traced syscall?), then the session filter.
+/// cheapest test first (is it a traced syscall?), then the session filter. A compat
+/// syscall's number is another table's (ia32's 20 is getpid, x86_64's is writev), so it is
+/// never decoded: its task was flagged by a `compat_exec` event.
 #[inline(always)]
 fn on_sys_exit<const DIRECT: bool>(regs: u64, ret: i64) -> i32 {
     let nr = regs::nr::<DIRECT>(regs);
     let Some(kind) = syscall_kind(nr) else {
         return 0;
     };
-    if !wanted(kind, ret) || !filter::in_session() {
+    if !wanted(kind, ret) || !filter::in_session() || regs::compat::<DIRECT>(regs) {
         return 0;
     }
     emit_syscall(kind, &arguments::<DIRECT>(nr, regs), ret);

@@ -266,9 +266,9 @@ pub fn event<'a>(
         return Cow::Borrowed(ev);
     }
     let fields: [(&str, Option<&String>); 2] = match &ev.detail {
-        EventDetail::Exec { filename } | EventDetail::ExecFailed { filename, .. } => {
-            [("filename", Some(filename)), ("", None)]
-        }
+        EventDetail::Exec { filename }
+        | EventDetail::ExecFailed { filename, .. }
+        | EventDetail::CompatExec { filename, .. } => [("filename", Some(filename)), ("", None)],
         EventDetail::Open { path, .. } | EventDetail::Unlink { path, .. } => {
             [("path", Some(path)), ("", None)]
         }
@@ -287,7 +287,9 @@ pub fn event<'a>(
     let mut out = ev.clone();
     r.string("kernel.ndjson:comm", &mut out.comm, tally);
     match &mut out.detail {
-        EventDetail::Exec { filename } | EventDetail::ExecFailed { filename, .. } => {
+        EventDetail::Exec { filename }
+        | EventDetail::ExecFailed { filename, .. }
+        | EventDetail::CompatExec { filename, .. } => {
             r.string("kernel.ndjson:filename", filename, tally)
         }
         EventDetail::Open { path, .. } | EventDetail::Unlink { path, .. } => {

@@ -36,6 +36,11 @@ pub struct KernelOffsets {
     pub task_real_parent: u32,
     pub task_exit_code: u32,
     pub bprm_filename: u32,
+    /// `linux_binprm.buf`: the program's first bytes (its ELF header).
+    pub bprm_buf: u32,
+    /// `task_struct.thread_info.status` on x86_64 (where `TS_COMPAT` marks an ia32
+    /// syscall); `capture_ebpf::NO_OFFSET` elsewhere or when the kernel has none.
+    pub task_ti_status: u32,
     /// `sched_process_exit` passes `bool group_dead` (Linux 6.16+).
     pub exit_has_group_dead: bool,
     /// BTF type id of each syscall's entry function, in `FEXIT_PROGRAMS` order; 0 when the
@@ -136,6 +141,7 @@ impl<'a> Btf<'a> {
                 let slot = match (kind, name) {
                     (KIND_STRUCT, b"task_struct") => &mut found.task_struct,
                     (KIND_STRUCT, b"linux_binprm") => &mut found.linux_binprm,
+                    (KIND_STRUCT, b"thread_info") => &mut found.thread_info,
                     (KIND_TYPEDEF, b"btf_trace_sched_process_exit") => &mut found.exit_tp,
                     (KIND_TYPEDEF, b"btf_trace_sys_exit") => &mut found.sys_exit_tp,
                     _ => &mut found.none,
@@ -245,6 +251,7 @@ impl<'a> Btf<'a> {
 struct Found {
     task_struct: u32,
     linux_binprm: u32,
+    thread_info: u32,
     exit_tp: u32,
     none: u32,
     syscall_funcs: [u32; FEXIT_SYSCALLS],
@@ -264,14 +271,27 @@ pub fn kernel_offsets(data: &[u8]) -> Result<KernelOffsets, BtfError> {
         btf.member_offset(found.task_struct, m.as_bytes(), 0)
             .ok_or(BtfError::Missing(m))
     };
+    let bprm = |m: &'static str, what| {
+        btf.member_offset(found.linux_binprm, m.as_bytes(), 0)
+            .ok_or(BtfError::Missing(what))
+    };
+    // x86's thread_info is the task's first member; TS_COMPAT is x86's alone.
+    let task_ti_status = match (
+        cfg!(target_arch = "x86_64"),
+        btf.member_offset(found.task_struct, b"thread_info", 0),
+        btf.member_offset(found.thread_info, b"status", 0),
+    ) {
+        (true, Some(ti), Some(status)) => ti + status,
+        _ => capture_ebpf::NO_OFFSET,
+    };
     Ok(KernelOffsets {
         task_pid: task("pid")?,
         task_tgid: task("tgid")?,
         task_real_parent: task("real_parent")?,
         task_exit_code: task("exit_code")?,
-        bprm_filename: btf
-            .member_offset(found.linux_binprm, b"filename", 0)
-            .ok_or(BtfError::Missing("linux_binprm.filename"))?,
+        bprm_filename: bprm("filename", "linux_binprm.filename")?,
+        bprm_buf: bprm("buf", "linux_binprm.buf")?,
+        task_ti_status,
         // (void *__data, struct task_struct *p, bool group_dead)
         exit_has_group_dead: found.exit_tp != 0 && btf.tp_params(found.exit_tp).unwrap_or(0) >= 3,
         syscall_funcs: found.syscall_funcs,
@@ -291,18 +311,20 @@ pub fn read_kernel_offsets(path: &Path) -> Result<KernelOffsets, BtfError> {
 /// Where the offsets of the running kernel are cached (per boot).
 pub const OFFSETS_CACHE: &str = "/run/tare/kernel-offsets";
 
-const CACHE_MAGIC: &str = "tare-kernel-offsets-v3";
+const CACHE_MAGIC: &str = "tare-kernel-offsets-v4";
 
 /// The cache record for `key` (boot id and BTF size: offsets cannot change within a boot).
 pub fn format_cache(key: &str, o: &KernelOffsets) -> String {
     let funcs: Vec<String> = o.syscall_funcs.iter().map(u32::to_string).collect();
     format!(
-        "{CACHE_MAGIC} {key} {} {} {} {} {} {} {} {}\n",
+        "{CACHE_MAGIC} {key} {} {} {} {} {} {} {} {} {} {}\n",
         o.task_pid,
         o.task_tgid,
         o.task_real_parent,
         o.task_exit_code,
         o.bprm_filename,
+        o.bprm_buf,
+        o.task_ti_status,
         u8::from(o.exit_has_group_dead),
         o.sys_exit_tp,
         funcs.join(" ")
@@ -322,6 +344,8 @@ pub fn parse_cache(text: &str, key: &str) -> Option<KernelOffsets> {
         task_real_parent: n()?,
         task_exit_code: n()?,
         bprm_filename: n()?,
+        bprm_buf: n()?,
+        task_ti_status: n()?,
         exit_has_group_dead: match n()? {
             0 => false,
             1 => true,
@@ -475,12 +499,22 @@ pub(crate) mod tests {
             &[("real_parent", int, 64), ("x", int, 128)],
         );
         let anon_t = b.typedef("", anon);
+        let ti = b.strukt(
+            KIND_STRUCT,
+            "thread_info",
+            false,
+            &[
+                ("flags", int, 0),
+                ("syscall_work", int, 64),
+                ("status", int, 128),
+            ],
+        );
         let task = b.strukt(
             KIND_STRUCT,
             "task_struct",
             true,
             &[
-                ("flags", int, 0),
+                ("thread_info", ti, 0),
                 ("exit_code", int, 9312),
                 ("pid", int, 10112),
                 ("tgid", int, 10144),
@@ -508,7 +542,7 @@ pub(crate) mod tests {
             KIND_STRUCT,
             "linux_binprm",
             false,
-            &[("vma", int, 0), ("filename", int, 768)],
+            &[("vma", int, 0), ("filename", int, 768), ("buf", int, 1536)],
         );
         b.build()
     }
@@ -518,9 +552,10 @@ pub(crate) mod tests {
         let o = kernel_offsets(&sample(true)).unwrap();
         let mut funcs = [0; FEXIT_SYSCALLS];
         let at = |name: &str| FEXIT_PROGRAMS.iter().position(|(_, s)| *s == name).unwrap();
-        // int, 2 structs, typedef, task_struct, 2 ptrs, proto, ptr, 2 typedefs, proto: 13 on.
-        funcs[at("openat")] = 13;
-        funcs[at("connect")] = 15;
+        // int, 2 structs, typedef, thread_info, task_struct, 2 ptrs, proto, ptr, 2 typedefs,
+        // proto: 14 on.
+        funcs[at("openat")] = 14;
+        funcs[at("connect")] = 16;
         assert_eq!(
             o,
             KernelOffsets {
@@ -529,9 +564,15 @@ pub(crate) mod tests {
                 task_real_parent: 1272 + 8,
                 task_exit_code: 1164,
                 bprm_filename: 96,
+                bprm_buf: 192,
+                task_ti_status: if cfg!(target_arch = "x86_64") {
+                    16
+                } else {
+                    capture_ebpf::NO_OFFSET
+                },
                 exit_has_group_dead: true,
                 syscall_funcs: funcs,
-                sys_exit_tp: 11,
+                sys_exit_tp: 12,
             }
         );
         assert!(!kernel_offsets(&sample(false)).unwrap().exit_has_group_dead);
@@ -545,7 +586,7 @@ pub(crate) mod tests {
         assert_eq!(parse_cache(&text, "boot-2-5516713"), None);
         assert_eq!(parse_cache("garbage", "k"), None);
         assert_eq!(
-            parse_cache(&text.replace(" 96 1 ", " 96 7 "), "boot-1-5516713"),
+            parse_cache(&text.replace(" 1 12 ", " 7 12 "), "boot-1-5516713"),
             None
         );
         assert_eq!(

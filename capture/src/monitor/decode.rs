@@ -3,7 +3,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use capture_ebpf::{offsets as off, RAW_HEADER_SIZE};
-use report_model::schema::kernel_event::{EventDetail, EventKind, KernelEvent};
+use report_model::schema::kernel_event::{elf32_abi, EventDetail, EventKind, KernelEvent};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
@@ -155,6 +155,10 @@ pub fn decode(rec: &[u8], seq: u64) -> Result<KernelEvent, DecodeError> {
             entries: arg0 as u32,
             result,
         },
+        EventKind::CompatExec => EventDetail::CompatExec {
+            filename: text(s1),
+            abi: elf32_abi(arg0 as u16),
+        },
         EventKind::Connect => {
             let (family, addr, port) = decode_sockaddr(s1);
             EventDetail::Connect {
@@ -270,6 +274,19 @@ pub(crate) mod tests {
         );
         let e = decode(&record(KIND_FORK, 0, 31337, 0, b"", b""), 0).unwrap();
         assert_eq!(e.detail, EventDetail::Fork { child_pid: 31337 });
+        // arg0 is the ELF machine: EM_386, then one without a name.
+        let e = decode(&record(KIND_COMPAT_EXEC, 0, 3, 0, b"/bin/bb32", b""), 0).unwrap();
+        assert_eq!(
+            e.detail,
+            EventDetail::CompatExec {
+                filename: "/bin/bb32".into(),
+                abi: "i386".into()
+            }
+        );
+        let e = decode(&record(KIND_COMPAT_EXEC, 0, 9999, 0, b"x", b""), 0).unwrap();
+        assert!(
+            matches!(e.detail, EventDetail::CompatExec { abi, .. } if abi == "elf32 machine 9999")
+        );
     }
 
     #[test]

@@ -461,7 +461,7 @@ pub fn load(
 
     let group_dead = u32::from(offs.exit_has_group_dead);
     let wakeup = wakeup_bytes(cfg.ringbuf_bytes);
-    let values: [(&str, &[u8]); 9] = [
+    let values: [(&str, &[u8]); 11] = [
         (
             globals::SESSION_CGROUP_ID,
             &cfg.session_cgroup_id.to_ne_bytes(),
@@ -480,6 +480,11 @@ pub fn load(
         (
             globals::BPRM_FILENAME_OFF,
             &offs.bprm_filename.to_ne_bytes(),
+        ),
+        (globals::BPRM_BUF_OFF, &offs.bprm_buf.to_ne_bytes()),
+        (
+            globals::TASK_TI_STATUS_OFF,
+            &offs.task_ti_status.to_ne_bytes(),
         ),
         (globals::EXIT_HAS_GROUP_DEAD, &group_dead.to_ne_bytes()),
         (globals::WAKEUP_BYTES, &wakeup.to_ne_bytes()),

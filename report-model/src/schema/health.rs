@@ -44,25 +44,41 @@ pub struct BlindSpot {
     pub reason: String,
 }
 
-/// The blind spots that `counters` show.
+/// The blind spots that `counters` show: a kind whose every event marks one.
 fn blind_spots(counters: &[KindCounters]) -> Vec<BlindSpot> {
-    let rings: u64 = counters
-        .iter()
-        .filter(|c| c.kind == EventKind::IoUring)
-        .map(|c| c.seen)
-        .sum();
-    let mut out = Vec::new();
-    if rings > 0 {
-        out.push(BlindSpot {
-            what: "io_uring".into(),
-            count: rings,
-            reason: "the session set up io_uring instances (`io_uring` events in kernel.ndjson); \
-                     file and network operations submitted through a ring are not syscalls, \
-                     so their opens, writes and connects are not recorded"
-                .into(),
-        });
-    }
-    out
+    let seen = |kind| -> u64 {
+        counters
+            .iter()
+            .filter(|c| c.kind == kind)
+            .map(|c| c.seen)
+            .sum()
+    };
+    let spots = [
+        (
+            EventKind::IoUring,
+            "the session set up io_uring instances (`io_uring` events in kernel.ndjson); \
+             file and network operations submitted through a ring are not syscalls, \
+             so their opens, writes and connects are not recorded",
+        ),
+        (
+            EventKind::CompatExec,
+            "the session ran 32-bit programs (`compat_exec` events in kernel.ndjson: pid, \
+             program, ABI); their tasks and the children they fork make compat syscalls, \
+             numbered by another table, which tare does not decode, so their opens, writes, \
+             renames, unlinks, connects and failed execs are not recorded",
+        ),
+    ];
+    spots
+        .into_iter()
+        .filter_map(|(kind, reason)| {
+            let count = seen(kind);
+            (count > 0).then(|| BlindSpot {
+                what: kind.as_str().into(),
+                count,
+                reason: reason.into(),
+            })
+        })
+        .collect()
 }
 
 /// The kernel hooks of the traced syscalls.
@@ -235,5 +251,22 @@ mod tests {
         );
         assert_eq!(h.kernel_layer, KernelLayer::Complete);
         assert!(h.blind_spots.is_empty());
+        // A 32-bit program ran: both blind spots, in kind order.
+        let h = Health::from_counters(
+            vec![
+                c(EventKind::IoUring, 1, 1, 0, 1),
+                c(EventKind::CompatExec, 3, 3, 0, 3),
+            ],
+            0,
+            vec![],
+        );
+        assert_eq!(h.kernel_layer, KernelLayer::Partial);
+        let spots: Vec<(&str, u64)> = h
+            .blind_spots
+            .iter()
+            .map(|b| (b.what.as_str(), b.count))
+            .collect();
+        assert_eq!(spots, [("io_uring", 1), ("compat_exec", 3)]);
+        assert!(h.blind_spots[1].reason.contains("compat syscalls"));
     }
 }

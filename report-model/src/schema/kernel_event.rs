@@ -196,6 +196,26 @@ pub enum EventDetail {
     /// io_uring_setup that succeeded: `result` is the ring's fd. What is submitted through
     /// the ring is not a syscall, so tare does not see it (health.json says so).
     IoUring { entries: u32, result: i64 },
+    /// An exec of a 32-bit program (it follows the `exec` of the same task): from then on
+    /// the task, and the children it forks, make compat syscalls, which tare does not decode.
+    CompatExec {
+        filename: String,
+        /// The program's ELF machine, named by [`elf32_abi`] (`i386`, `arm`, `x32`).
+        abi: String,
+    },
+}
+
+/// The ABI a 32-bit ELF of machine `e_machine` runs under.
+pub fn elf32_abi(e_machine: u16) -> String {
+    match e_machine {
+        3 => "i386".into(),
+        40 => "arm".into(),
+        62 => "x32".into(),
+        8 => "mips".into(),
+        20 => "ppc".into(),
+        243 => "riscv32".into(),
+        n => format!("elf32 machine {n}"),
+    }
 }
 
 impl EventDetail {
@@ -212,6 +232,7 @@ impl EventDetail {
             EventDetail::Connect { .. } => EventKind::Connect,
             EventDetail::ExecFailed { .. } => EventKind::ExecFailed,
             EventDetail::IoUring { .. } => EventKind::IoUring,
+            EventDetail::CompatExec { .. } => EventKind::CompatExec,
         }
     }
 }
@@ -230,11 +251,12 @@ pub enum EventKind {
     Connect,
     ExecFailed,
     IoUring,
+    CompatExec,
 }
 
 impl EventKind {
     /// Every kind, in counter-index order.
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::Exec,
         EventKind::Fork,
         EventKind::Exit,
@@ -245,6 +267,7 @@ impl EventKind {
         EventKind::Connect,
         EventKind::ExecFailed,
         EventKind::IoUring,
+        EventKind::CompatExec,
     ];
 
     /// The name used in JSON.
@@ -260,6 +283,7 @@ impl EventKind {
             EventKind::Connect => "connect",
             EventKind::ExecFailed => "exec_failed",
             EventKind::IoUring => "io_uring",
+            EventKind::CompatExec => "compat_exec",
         }
     }
 }

@@ -18,9 +18,9 @@ pub const PAGE: usize = 100;
 /// The event's paths (open/unlink path, exec filename, rename from and to, connect address).
 fn paths(e: &KernelEvent) -> Vec<&str> {
     match &e.detail {
-        EventDetail::Exec { filename } | EventDetail::ExecFailed { filename, .. } => {
-            vec![filename]
-        }
+        EventDetail::Exec { filename }
+        | EventDetail::ExecFailed { filename, .. }
+        | EventDetail::CompatExec { filename, .. } => vec![filename],
         EventDetail::Open { path, .. } | EventDetail::Unlink { path, .. } => vec![path],
         EventDetail::Rename { from, to, .. } => vec![from, to],
         EventDetail::Connect { addr, .. } => vec![addr],
@@ -53,6 +53,9 @@ fn detail(d: &EventDetail) -> String {
         EventDetail::ExecFailed { filename, .. } => filename.clone(),
         EventDetail::IoUring { entries, .. } => {
             format!("{entries} entries: what goes through the ring is not seen")
+        }
+        EventDetail::CompatExec { filename, abi } => {
+            format!("{filename} ({abi}): its compat syscalls are not seen")
         }
     }
 }
