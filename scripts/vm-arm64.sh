@@ -77,7 +77,7 @@ timeout 900 qemu-system-aarch64 -M virt -cpu max -smp 2 -m 1G -nographic -no-reb
 tr -d '\r' < "$log" > "$log.txt"
 echo "vm-test: the guest ran for $(( $(date +%s) - started )) s" >&2
 grep -q '^suite: end' "$log.txt" || { tail -40 "$log.txt" >&2; echo "vm-test: the suite did not finish" >&2; exit 1; }
-grep -E '^(hooks=|compat |doctor|fault=|cleanup |[0-9]+\.[0-9]+|aarch64)' "$log.txt"
+grep -E '^(hooks=|compat |bench |doctor|fault=|cleanup |[0-9]+\.[0-9]+|aarch64)' "$log.txt"
 guest=$(grep -m1 -E '^[0-9]+\.[0-9]+' "$log.txt" || true)
 fail=0
 row() { echo "| $guest (arm64, emulated) | pure v2 | $1 | $2 |"; }
@@ -108,6 +108,7 @@ for hooks in auto raw-tracepoint; do
     "a 32-bit (armhf) program, hooks $hooks: 3 compat_exec events, none of its syscalls misread"
 done
 check "doctor-systemd " "doctor-systemd rc=0 memory=ok" "doctor, memory enabled at the root (as systemd does)"
+check "bench " "bench rc=0 samples=16 valid=16 summary=yes verify=ok" "a small bench (smoke preset, 2 blocks: 16 samples, all valid), summary written, bundle verifies"
 check "fault=crash" "fault=crash rc=139 signal=11 verify=ok" "a crashing child: exit 139, signal recorded, archive verifies"
 check "fault=timeout" "fault=timeout rc=137 timed_out=true verify=ok" "a hung child past --timeout 1: killed, marked, verifies"
 check "cleanup " "cleanup workloads_left=0 tare_dir=gone sessions=0" "after the faults: no workload, no cgroup, no session record left"

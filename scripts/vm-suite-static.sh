@@ -5,7 +5,8 @@
 #   hooks=<asked> used=<health.json> opens=<N> writes=<N> renames=<N> unlinks=<N> execfails=<N> layer=<...>
 # The workload makes exactly 50 files, writes 7 bytes to each once, renames and unlinks them,
 # and runs 3 programs that do not exist. Then doctor, the fault cases (a crash, a hang past
-# --timeout) and what is left after them.
+# --timeout) and what is left after them, with a 32-bit program (scripts/vm-compat.sh) and a
+# small bench before.
 T=${TARE:-/bin/tare}
 out=${OUT:-/tmp}
 uname -r
@@ -41,6 +42,11 @@ done
 
 # A 32-bit program as a compat task (scripts/vm-compat.sh, with the armhf busybox).
 [ -x /bin/busybox32 ] && BB32=/bin/busybox32 sh /vm-compat.sh auto raw-tracepoint
+
+# A small bench: the smoke preset, 2 blocks, no warm-up (16 samples), then its bundle verified.
+"$T" bench --preset smoke --n 2 --warmups 0 --quiet --out "$out/bench" > "$out/bench.txt" 2>&1; rc=$?
+"$T" verify "$out/bench.bundle.tar.gz" > /dev/null 2>&1 && v=ok || v=FAILED
+echo "bench rc=$rc samples=$(grep -c '"warmup":false' "$out/bench/samples.jsonl" 2>/dev/null) valid=$(grep -c '"valid":true' "$out/bench/samples.jsonl" 2>/dev/null) summary=$([ -s "$out/bench/summary.json" ] && echo yes || echo no) verify=$v"
 
 "$T" doctor > "$out/doctor.txt" 2>&1; rc=$?
 echo "doctor-systemd rc=$rc memory=$(grep 'memory accounting' "$out/doctor.txt" | awk '{print $1}')"

@@ -6,7 +6,8 @@
 # to exec 3 programs that do not exist.
 # Then doctor (as the guest's init left the cgroups, and with the memory controller enabled
 # at the root as systemd does), the capture's memory source, the fault cases (a crash, a hang
-# past --timeout, SIGTERM to tare) and what is left after them: one `key=value` line each.
+# past --timeout, SIGTERM to tare) and what is left after them, with a 32-bit program
+# (scripts/vm-compat.sh) and a small bench between: one `key=value` line each.
 T=${TARE:-/work/main/target/release/tare}
 out=${OUT:-/tmp}
 uname -r
@@ -86,6 +87,11 @@ echo "memory method=$(field "$out/mem.tar.gz" run.json workload_memory_peak.meth
 # functions, with raw tracepoints they arrive with ia32 numbers; neither may be misread.
 BB32=${BB32:-/work/main/target/vm/busybox-i386} TARE="$T" OUT="$out" \
   sh "$(dirname "$0")/vm-compat.sh" fexit raw-tracepoint
+
+# A small bench: the smoke preset, 2 blocks, no warm-up (16 samples), then its bundle verified.
+"$T" bench --preset smoke --n 2 --warmups 0 --quiet --out "$out/bench" > "$out/bench.txt" 2>&1; rc=$?
+"$T" verify "$out/bench.bundle.tar.gz" > /dev/null 2>&1 && v=ok || v=FAILED
+echo "bench rc=$rc samples=$(grep -c '"warmup":false' "$out/bench/samples.jsonl" 2>/dev/null) valid=$(grep -c '"valid":true' "$out/bench/samples.jsonl" 2>/dev/null) summary=$([ -s "$out/bench/summary.json" ] && echo yes || echo no) verify=$v"
 
 # Faults: a crash, a hang past --timeout, a SIGTERM to tare (as Ctrl-C); then what is left.
 "$T" capture --quiet --out "$out/crash.tar.gz" -- sh -c 'kill -SEGV $$'; rc=$?

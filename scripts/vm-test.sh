@@ -66,7 +66,7 @@ for kernel in "${kernels[@]}"; do
   echo "vm-test: $(basename "$kernel") with $accel" >&2
   timeout 900 vng "${flags[@]}" --run "$kernel" --exec "TARE=$tare BB32=$bb32 sh $PWD/scripts/vm-suite.sh" > "$log" 2>&1 || {
     tail -30 "$log" >&2; echo "vm-test: the guest failed" >&2; exit 1; }
-  grep -E '^(hooks=|compat |doctor|memory |fault=|cleanup |[0-9]+\.[0-9]+)' "$log"
+  grep -E '^(hooks=|compat |bench |doctor|memory |fault=|cleanup |[0-9]+\.[0-9]+)' "$log"
   guest=$(grep -m1 -E '^[0-9]+\.[0-9]+' "$log" || true)
   for hooks in fexit btf-tracepoint raw-tracepoint; do
     line=$(grep "^hooks=$hooks " "$log" || true)
@@ -96,6 +96,7 @@ for kernel in "${kernels[@]}"; do
     check "compat hooks=$hooks " "compat hooks=$hooks compat_execs=3 abi=i386 misread=0 layer=partial" \
       "a 32-bit (i386) program, hooks $hooks: 3 compat_exec events, none of its syscalls misread"
   done
+  check "bench " "bench rc=0 samples=16 valid=16 summary=yes verify=ok" "a small bench (smoke preset, 2 blocks: 16 samples, all valid), summary written, bundle verifies"
   check "fault=crash" "fault=crash rc=139 signal=11 verify=ok" "a crashing child: exit 139, signal recorded, archive verifies"
   check "fault=timeout" "fault=timeout rc=137 timed_out=true verify=ok" "a hung child past --timeout 1: killed, marked, verifies"
   check "fault=term" "fault=term rc=143 interrupted=true verify=ok" "SIGTERM to tare: child stopped, archive marked, verifies"
