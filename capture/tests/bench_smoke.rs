@@ -8,7 +8,7 @@ use report_model::bundle::{self, Limits};
 use report_model::render::bmf;
 use report_model::schema::experiment::{Arm, Experiment};
 use report_model::schema::host::Host;
-use report_model::schema::sample::{RetentionPattern, Sample};
+use report_model::schema::sample::{LimitSource, RetentionPattern, Sample};
 use report_model::schema::summary::Summary;
 use report_model::schema::{parse_json, parse_ndjson, parse_toml};
 
@@ -81,6 +81,17 @@ fn smoke_bench_writes_every_file_and_report_reproduces_it() {
         "the Rust SDK keeps the first 128 span events"
     );
     assert_eq!(lossy.retained_ranges, vec![[0, 127]]);
+    // The limit the workload declared in its trace, and where it came from: the SDK's own
+    // default, which the SDK reports itself (opentelemetry_sdk's SpanLimits::default()).
+    assert_eq!(
+        (lossy.effective_limit, lossy.limit_source),
+        (
+            Some(u64::from(
+                opentelemetry_sdk::trace::SpanLimits::default().max_events_per_span
+            )),
+            Some(LimitSource::Default)
+        )
+    );
     assert_eq!(
         summary.cells[0].arms.keys().copied().collect::<Vec<_>>(),
         Arm::ALL.to_vec()

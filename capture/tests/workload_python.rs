@@ -63,7 +63,12 @@ fn run_and_classify(
     let parsed = parse_otlp_json(&trace_s, &text).expect("the Python trace parses as OTLP JSON");
     let source: Option<LimitSource> =
         serde_json::from_value(report["span_event_limit_source"].clone()).expect("source");
-    let f = trace_span_fidelity(&parsed, events, report["span_event_limit"].as_u64(), source);
+    let f = trace_span_fidelity(&parsed, events);
+    assert_eq!(
+        (f.effective_limit, f.limit_source),
+        (report["span_event_limit"].as_u64(), source),
+        "the trace's root span declares the script's limit"
+    );
     assert_eq!(
         Some(f.retained),
         report["span_events_retained"].as_u64(),

@@ -46,7 +46,13 @@ fn run_and_classify(
     let limit = report["span_event_limit"].as_u64();
     let source: Option<LimitSource> =
         serde_json::from_value(report["span_event_limit_source"].clone()).expect("source");
-    let fidelity = trace_span_fidelity(&parsed, events, limit, source);
+    let fidelity = trace_span_fidelity(&parsed, events);
+    // The limit the bench reads from the trace is the one the workload reports.
+    assert_eq!(
+        (fidelity.effective_limit, fidelity.limit_source),
+        (limit, source),
+        "the trace's root span declares the workload's limit"
+    );
     let _ = std::fs::remove_dir_all(&dir);
     (fidelity, parsed, report)
 }

@@ -396,8 +396,6 @@ fn judge_trace(p: &ArmPlan, cell: &Cell, s: &mut Sample, problems: &mut Vec<Stri
                     s.span_fidelity = Some(retention::trace_span_fidelity(
                         &trace,
                         cell.span_events as u64,
-                        None,
-                        None,
                     ))
                 }
                 Err(e) => problems.push(format!("trace unreadable: {e}")),

@@ -163,14 +163,11 @@ pub fn declared_limit(trace: &TracesData) -> (Option<u64>, Option<LimitSource>) 
     (None, None)
 }
 
-/// [`span_fidelity`] of the workload's sweep events in a parsed trace.
-pub fn trace_span_fidelity(
-    trace: &TracesData,
-    target: u64,
-    effective_limit: Option<u64>,
-    limit_source: Option<LimitSource>,
-) -> SpanFidelity {
-    span_fidelity(target, &sweep_indexes(trace), effective_limit, limit_source)
+/// [`span_fidelity`] of the workload's sweep events in a parsed trace, with the limit and
+/// source the trace declares ([`declared_limit`]; none when no span carries them).
+pub fn trace_span_fidelity(trace: &TracesData, target: u64) -> SpanFidelity {
+    let (limit, source) = declared_limit(trace);
+    span_fidelity(target, &sweep_indexes(trace), limit, source)
 }
 
 #[cfg(test)]
@@ -300,7 +297,9 @@ mod tests {
         assert_eq!(r.duplicates(), 1);
         // Only the carrier span's drops count, not the unrelated span's 9.
         assert_eq!(r.dropped_by_sdk, 7);
-        let f = trace_span_fidelity(&t, 6, Some(128), Some(LimitSource::Flag));
+        let f = trace_span_fidelity(&t, 6);
+        // This trace declares no limit.
+        assert_eq!((f.effective_limit, f.limit_source), (None, None));
         assert_eq!(f.retained, 3);
         assert_eq!(f.retained_ranges, vec![[3, 5]]);
         assert_eq!(f.pattern, RetentionPattern::NewestKept);
@@ -322,6 +321,12 @@ mod tests {
             {"key":"tare.sweep.span_event_limit_source","value":{"stringValue":"env"}}]}]}]}]}"#;
         let trace = parse_otlp_json("t.json", text).unwrap();
         assert_eq!(declared_limit(&trace), (Some(128), Some(LimitSource::Env)));
+        // The fidelity of a sample carries what the trace declares.
+        let f = trace_span_fidelity(&trace, 0);
+        assert_eq!(
+            (f.effective_limit, f.limit_source),
+            (Some(128), Some(LimitSource::Env))
+        );
         let bare = parse_otlp_json("t.json", r#"{"resourceSpans":[]}"#).unwrap();
         assert_eq!(declared_limit(&bare), (None, None));
     }
