@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use report_model::schema::health::SyscallHooks;
+use report_model::schema::host::kernel_version;
 use serde::Serialize;
 
 /// Outcome of one check.
@@ -58,14 +59,6 @@ pub struct Facts {
 const CAP_SYS_ADMIN: u32 = 21;
 const CAP_PERFMON: u32 = 38;
 const CAP_BPF: u32 = 39;
-
-/// (major, minor) of a kernel release like `6.18.44-fc-v669`.
-pub fn kernel_version(release: &str) -> Option<(u32, u32)> {
-    let mut parts = release.split(|c: char| !c.is_ascii_digit());
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    Some((major, minor))
-}
 
 fn has_cap(caps: u64, cap: u32) -> bool {
     caps & (1u64 << cap) != 0

@@ -3,7 +3,7 @@
 
 use std::os::fd::OwnedFd;
 
-use super::load::{attach_program, classify, program_id, verify, Hook, Loaded, Program};
+use super::load::{attach_program, classify, next_loadable_set, program_id, Hook, Loaded, Program};
 use super::MonitorError;
 
 fn attach_one(p: &Program) -> Result<OwnedFd, MonitorError> {
@@ -48,21 +48,10 @@ pub fn attach_all(loaded: &mut Loaded) -> Result<Vec<OwnedFd>, MonitorError> {
                 loaded.programs.truncate(sched);
                 // The next set that the verifier takes (arm64's 6.1 refuses fexit at attach
                 // time, with ENOTSUPP, then may refuse tp_btf at load time).
-                let mut why = e.to_string();
-                let next = loop {
-                    let (next, code) = loaded.fallback.remove(0);
-                    loaded
-                        .notes
-                        .push(format!("syscalls hooked with {}: {why}", next.as_str()));
-                    match verify(&code).into_iter().collect::<Result<Vec<_>, _>>() {
-                        Ok(programs) => {
-                            loaded.programs.extend(programs);
-                            break next;
-                        }
-                        Err(e) if !loaded.fallback.is_empty() => why = e.to_string(),
-                        Err(e) => return Err(e),
-                    }
-                };
+                let (next, programs) =
+                    next_loadable_set(&mut loaded.fallback, e.to_string(), &mut loaded.notes)
+                        .map_err(|(_, e)| e)?;
+                loaded.programs.extend(programs);
                 loaded.hooks = next;
                 i = sched;
                 continue;

@@ -312,7 +312,7 @@ pub struct Loaded {
     pub hooks: SyscallHooks,
     /// The next hook sets to try, unverified, in case the syscall programs cannot be
     /// attached (only when the choice was `Auto`).
-    pub fallback: Vec<(SyscallHooks, Vec<Code>)>,
+    pub fallback: HookSets,
     /// Why the preferred hooks are not in use, when they are not.
     pub notes: Vec<String>,
     /// The other maps (held by the programs too; kept until unload for clarity).
@@ -566,18 +566,21 @@ pub fn load(
     // EPERM, though the raw tracepoints of the same batch loaded, so not tare's privileges)
     // gets the next one.
     let sched_loaded = results[..sched].iter().all(Result::is_ok);
-    while sched_loaded && !sets.is_empty() {
-        let Some(why) = results[sched..]
-            .iter()
-            .find_map(|r| r.as_ref().err().map(|e| refusal(hooks, e)))
-        else {
-            break;
-        };
-        let (next, next_code) = sets.remove(0);
-        notes.push(format!("syscalls hooked with {}: {why}", next.as_str()));
+    let why = results[sched..]
+        .iter()
+        .find_map(|r| r.as_ref().err().map(|e| refusal(hooks, e)));
+    if let (true, Some(why), false) = (sched_loaded, why, sets.is_empty()) {
         results.truncate(sched);
-        results.extend(verify(&next_code));
-        hooks = next;
+        match next_loadable_set(&mut sets, why, &mut notes) {
+            Ok((next, programs)) => {
+                results.extend(programs.into_iter().map(Ok));
+                hooks = next;
+            }
+            Err((last, e)) => {
+                results.push(Err(e));
+                hooks = last;
+            }
+        }
     }
     timings.programs = t.elapsed();
     let programs = match results.into_iter().collect::<Result<Vec<_>, _>>() {
@@ -616,6 +619,28 @@ pub fn load(
         other_maps,
     };
     Ok((loaded, timings))
+}
+
+/// The hook sets not yet tried, best first, each with its unverified programs.
+pub type HookSets = Vec<(SyscallHooks, Vec<Code>)>;
+
+/// Verifies the sets of `sets` in order until one loads whole, and returns it: `why` says
+/// why the set before them is not used, and every set taken or passed over adds a note.
+/// When none loads, the last set and its error. `sets` must not be empty.
+pub(crate) fn next_loadable_set(
+    sets: &mut HookSets,
+    mut why: String,
+    notes: &mut Vec<String>,
+) -> Result<(SyscallHooks, Vec<Program>), (SyscallHooks, MonitorError)> {
+    loop {
+        let (next, code) = sets.remove(0);
+        notes.push(format!("syscalls hooked with {}: {why}", next.as_str()));
+        match verify(&code).into_iter().collect::<Result<Vec<_>, _>>() {
+            Ok(programs) => return Ok((next, programs)),
+            Err(e) if !sets.is_empty() => why = refusal(next, &e),
+            Err(e) => return Err((next, e)),
+        }
+    }
 }
 
 /// Why the kernel refuses programs on `hook`, if it does: an empty program (`r0 = 0;

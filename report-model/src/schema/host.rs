@@ -140,11 +140,18 @@ pub fn host_class(arch: &str, kernel_release: &str, cores: u32, cpu_model: &str)
 
 /// `6.18` of `6.18.44-fc-v669`; the release as given when it has no minor number.
 fn major_minor(release: &str) -> String {
-    let mut parts = release.split(|c: char| !c.is_ascii_digit());
-    match (parts.next(), parts.next()) {
-        (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() => format!("{a}.{b}"),
-        _ => release.to_string(),
+    match kernel_version(release) {
+        Some((major, minor)) => format!("{major}.{minor}"),
+        None => release.to_string(),
     }
+}
+
+/// (major, minor) of a kernel release like `6.18.44-fc-v669`.
+pub fn kernel_version(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
 }
 
 /// Lowercase letters and digits, every other run of characters one `-`.
