@@ -49,6 +49,7 @@ cp "$cache/root32/bin/busybox" "$work/rd/bin/busybox32"
 cp "$tare" "$work/rd/bin/tare"
 cp scripts/vm-suite-static.sh "$work/rd/suite.sh"
 cp scripts/vm-compat.sh "$work/rd/vm-compat.sh"
+cp scripts/vm-bench.sh "$work/rd/vm-bench.sh"
 cat > "$work/rd/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin

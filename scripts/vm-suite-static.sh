@@ -43,10 +43,8 @@ done
 # A 32-bit program as a compat task (scripts/vm-compat.sh, with the armhf busybox).
 [ -x /bin/busybox32 ] && BB32=/bin/busybox32 sh /vm-compat.sh auto raw-tracepoint
 
-# A small bench: the smoke preset, 2 blocks, no warm-up (16 samples), then its bundle verified.
-"$T" bench --preset smoke --n 2 --warmups 0 --quiet --out "$out/bench" > "$out/bench.txt" 2>&1; rc=$?
-"$T" verify "$out/bench.bundle.tar.gz" > /dev/null 2>&1 && v=ok || v=FAILED
-echo "bench rc=$rc samples=$(grep -c '"warmup":false' "$out/bench/samples.jsonl" 2>/dev/null) valid=$(grep -c '"valid":true' "$out/bench/samples.jsonl" 2>/dev/null) summary=$([ -s "$out/bench/summary.json" ] && echo yes || echo no) verify=$v"
+# A small bench (scripts/vm-bench.sh).
+TARE="$T" OUT="$out" sh /vm-bench.sh
 
 "$T" doctor > "$out/doctor.txt" 2>&1; rc=$?
 echo "doctor-systemd rc=$rc memory=$(grep 'memory accounting' "$out/doctor.txt" | awk '{print $1}')"

@@ -88,10 +88,8 @@ echo "memory method=$(field "$out/mem.tar.gz" run.json workload_memory_peak.meth
 BB32=${BB32:-/work/main/target/vm/busybox-i386} TARE="$T" OUT="$out" \
   sh "$(dirname "$0")/vm-compat.sh" fexit raw-tracepoint
 
-# A small bench: the smoke preset, 2 blocks, no warm-up (16 samples), then its bundle verified.
-"$T" bench --preset smoke --n 2 --warmups 0 --quiet --out "$out/bench" > "$out/bench.txt" 2>&1; rc=$?
-"$T" verify "$out/bench.bundle.tar.gz" > /dev/null 2>&1 && v=ok || v=FAILED
-echo "bench rc=$rc samples=$(grep -c '"warmup":false' "$out/bench/samples.jsonl" 2>/dev/null) valid=$(grep -c '"valid":true' "$out/bench/samples.jsonl" 2>/dev/null) summary=$([ -s "$out/bench/summary.json" ] && echo yes || echo no) verify=$v"
+# A small bench (scripts/vm-bench.sh).
+TARE="$T" OUT="$out" sh "$(dirname "$0")/vm-bench.sh"
 
 # Faults: a crash, a hang past --timeout, a SIGTERM to tare (as Ctrl-C); then what is left.
 "$T" capture --quiet --out "$out/crash.tar.gz" -- sh -c 'kill -SEGV $$'; rc=$?
