@@ -370,7 +370,15 @@ fn one_sided_cells_host_classes_and_thresholds_on_the_command_line() {
         12.0,
     );
 
+    // Across host classes a bare arm's +20% wall-clock is the machines' as much as a change:
+    // shown, not judged.
     let o = tare(&["compare"], &[&base, &cand]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(out.contains("1 absolute time shown, not judged"), "{out}");
+    assert!(!out.contains("regression: k25"), "{out}");
+
+    let o = tare(&["compare", "--cross-host-times"], &[&base, &cand]);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "+20% on k25/bare: {out}{err}");
     assert!(out.starts_with("tare compare\n"), "{out}");
@@ -394,7 +402,10 @@ fn one_sided_cells_host_classes_and_thresholds_on_the_command_line() {
     assert_eq!(r.metric_thresholds[0].metric, "wall_ms");
     assert_eq!(r.cells.len(), 3);
 
-    let o = tare(&["compare", "--threshold", "25%"], &[&base, &cand]);
+    let o = tare(
+        &["compare", "--cross-host-times", "--threshold", "25%"],
+        &[&base, &cand],
+    );
     assert_eq!(o.status.code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -624,6 +624,71 @@ fn different_host_classes_are_flagged() {
     );
 }
 
+/// The smoke gate's case: the baseline was recorded on another CPU model.
+#[test]
+fn across_host_classes_only_ratios_and_sizes_are_judged() {
+    let exp = experiment(vec![cell("k25", 25)], Arm::ALL.to_vec(), 10);
+    let base = input("base", exp.clone(), HOST, samples(&exp, 10, 1.0, 1));
+    let other = |s: Vec<Sample>| {
+        let mut c = input("cand", exp.clone(), HOST, s);
+        if let Data::Samples { host, .. } = &mut c.data {
+            host.cpu_model = "a slower cpu".into();
+        }
+        c
+    };
+    // A machine 40% slower everywhere: every time would regress, no ratio moves.
+    let slow = other(samples(&exp, 10, 1.4, 2));
+    let r = compare(&base, &slow, &Options::default()).unwrap();
+    assert!(r.host_mismatch.is_some());
+    assert_eq!(r.outcome, Outcome::NoRegression, "{}", r.headline);
+    for arm in Arm::ALL {
+        let m = metric(&r, "k25", arm, "wall_ms");
+        assert_eq!(m.verdict, ChangeVerdict::NotCompared, "{arm:?}");
+        // Still shown: the shift and its interval are computed.
+        assert!((m.shift_pct.unwrap() - 40.0).abs() < 5.0, "{m:?}");
+        assert!(m.note.as_deref().unwrap().contains("--cross-host-times"));
+    }
+    assert_eq!(
+        metric(&r, "k25", Arm::A, "phases.monitor_attach").verdict,
+        ChangeVerdict::NotCompared
+    );
+    assert_eq!(
+        metric(&r, "k25", Arm::A, "wall_ratio").verdict,
+        ChangeVerdict::NoDetectableChange
+    );
+    assert!(
+        r.notes.iter().any(|n| n.starts_with("So absolute times")),
+        "{:?}",
+        r.notes
+    );
+    // Asked to, the times are judged: the slower machine is a regression again.
+    let opts = Options {
+        cross_host_times: true,
+        ..Options::default()
+    };
+    let r = compare(&base, &slow, &opts).unwrap();
+    assert_eq!(r.outcome, Outcome::Regression);
+    assert_eq!(
+        metric(&r, "k25", Arm::Bare, "wall_ms").verdict,
+        ChangeVerdict::Regression
+    );
+    // Capture 20% slower than its own bare arm on the other machine: the ratio still catches it.
+    let mut s = samples(&exp, 10, 1.4, 2);
+    for x in s.iter_mut().filter(|x| x.arm.captures()) {
+        x.wall_ns = (x.wall_ns as f64 * 1.2) as u64;
+    }
+    let r = compare(&base, &other(s), &Options::default()).unwrap();
+    assert_eq!(r.outcome, Outcome::Regression);
+    assert_eq!(
+        metric(&r, "k25", Arm::A, "wall_ratio").verdict,
+        ChangeVerdict::Regression
+    );
+    assert_eq!(
+        metric(&r, "k25", Arm::A, "wall_ms").verdict,
+        ChangeVerdict::NotCompared
+    );
+}
+
 #[test]
 fn one_kernel_with_two_local_versions_is_one_host_class() {
     // Two machines of one kind: the kernel's local version string differs, nothing else.
@@ -809,7 +874,11 @@ fn the_report_round_trips_and_the_markdown_is_escaped() {
         experiment.name = "*evil* [l](u)".into();
     }
     let cand = input("c", exp.clone(), HOST, samples(&exp, 6, 1.3, 2));
-    let r = compare(&base, &cand, &Options::default()).unwrap();
+    let opts = Options {
+        cross_host_times: true,
+        ..Options::default()
+    };
+    let r = compare(&base, &cand, &opts).unwrap();
     let json = to_canonical_json("compare.json", &r).unwrap();
     let back: CompareReport = parse_json("compare.json", &json).unwrap();
     // serde_json parses floats to within an ulp; the structure and verdicts are exact.

@@ -45,7 +45,8 @@ Hodges-Lehmann shift (cand - base) lies above +threshold x base median; `improve
 when it lies below -threshold x base median; `insufficient_samples` below 4 valid
 samples per side; otherwise `no_detectable_change`. The Mann-Whitney p-value is shown,
 not used. Cells and arms found on one side only are listed; different host classes are
-flagged (a cross-host comparison is not a benchmark claim).
+flagged (a cross-host comparison is not a benchmark claim), and their absolute times are
+shown but not judged unless --cross-host-times: ratios and sizes still gate.
 
 Exit status:
   0    no regression (or nothing could be judged: a side is a summary.json)
@@ -76,6 +77,11 @@ pub struct Args {
     #[arg(long = "metric-threshold", value_name = "METRIC=PCT",
           value_parser = parse_metric_threshold)]
     pub metric_threshold: Vec<(String, f64)>,
+    /// Judge absolute times (wall_ms, cpu_ms, tare_cpu_ms, phases.*) even when the host
+    /// classes differ; by default they are then shown but not judged, and only ratios and
+    /// sizes gate.
+    #[arg(long)]
+    pub cross_host_times: bool,
     /// Print the report as JSON (schema tare.compare.v1).
     #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
@@ -142,6 +148,7 @@ fn compare_paths(args: &Args) -> Result<CompareReport> {
             .iter()
             .cloned()
             .collect::<BTreeMap<_, _>>(),
+        cross_host_times: args.cross_host_times,
         ..Options::default()
     };
     Ok(compare::compare(&base, &cand, &opts)?)

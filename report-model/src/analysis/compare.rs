@@ -98,6 +98,9 @@ pub struct Options {
     pub metric_thresholds: BTreeMap<String, f64>,
     /// Confidence level of the intervals.
     pub level: f64,
+    /// Judge absolute times ([`is_host_time`]) even when the host classes differ; by default
+    /// they are shown but not judged then, and only ratios and sizes gate.
+    pub cross_host_times: bool,
 }
 
 impl Default for Options {
@@ -106,6 +109,7 @@ impl Default for Options {
             threshold_pct: DEFAULT_THRESHOLD_PCT,
             metric_thresholds: BTreeMap::new(),
             level: stats::DEFAULT_LEVEL,
+            cross_host_times: false,
         }
     }
 }
@@ -135,6 +139,16 @@ pub fn is_known_metric(name: &str) -> bool {
             .strip_prefix("phases.")
             .is_some_and(|p| PHASE_NAMES.contains(&p) || p == "residual")
 }
+
+/// Whether `name` is an absolute time (wall_ms, cpu_ms, tare_cpu_ms, phases.*): a figure of
+/// the machine as much as of the change, so not judged across host classes by default.
+pub fn is_host_time(name: &str) -> bool {
+    matches!(name, "wall_ms" | "cpu_ms" | "tare_cpu_ms") || name.starts_with("phases.")
+}
+
+/// The note of an absolute time shown but not judged.
+const HOST_TIME_NOTE: &str =
+    "an absolute time on another host class: shown, not judged (--cross-host-times judges it)";
 
 /// The values of one side.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,19 +192,24 @@ pub fn compare(base: &Input, cand: &Input, opts: &Options) -> Result<CompareRepo
     check_cells(base, &base_cells, cand, &cand_cells)?;
     let statistical =
         matches!(base.data, Data::Samples { .. }) && matches!(cand.data, Data::Samples { .. });
+    let base_side = side(base);
+    let cand_side = side(cand);
+    let host_parts = base_side.host_parts.differences(&cand_side.host_parts);
+    let host_mismatch = (!host_parts.is_empty()).then(|| HostMismatch {
+        base: base_side.host_class.clone(),
+        cand: cand_side.host_class.clone(),
+        parts: host_parts,
+    });
+    let judge = Judge {
+        statistical,
+        times: host_mismatch.is_none() || opts.cross_host_times,
+    };
 
     let mut cells = Vec::new();
     let mut one_sided = BTreeSet::new();
     for bc in &base_cells {
         match cand_cells.iter().find(|c| c.id == bc.id) {
-            Some(_) => cells.push(compare_cell(
-                bc,
-                base,
-                cand,
-                statistical,
-                opts,
-                &mut one_sided,
-            )),
+            Some(_) => cells.push(compare_cell(bc, base, cand, judge, opts, &mut one_sided)),
             None => cells.push(one_sided_cell(bc, Presence::BaseOnly)),
         }
     }
@@ -200,14 +219,6 @@ pub fn compare(base: &Input, cand: &Input, opts: &Options) -> Result<CompareRepo
         }
     }
 
-    let base_side = side(base);
-    let cand_side = side(cand);
-    let host_parts = base_side.host_parts.differences(&cand_side.host_parts);
-    let host_mismatch = (!host_parts.is_empty()).then(|| HostMismatch {
-        base: base_side.host_class.clone(),
-        cand: cand_side.host_class.clone(),
-        parts: host_parts,
-    });
     let mut counts = VerdictCounts::default();
     for m in cells.iter().flat_map(|c| &c.arms).flat_map(|a| &a.metrics) {
         match m.verdict {
@@ -225,7 +236,14 @@ pub fn compare(base: &Input, cand: &Input, opts: &Options) -> Result<CompareRepo
     } else {
         Outcome::NotCompared
     };
-    let notes = notes(base, cand, &cells, statistical, &one_sided);
+    let notes = notes(
+        (base, cand),
+        (&base_side, &cand_side),
+        host_mismatch.as_ref(),
+        &cells,
+        judge,
+        &one_sided,
+    );
     let mut report = CompareReport {
         schema: CompareReport::SCHEMA.into(),
         base: base_side,
@@ -577,11 +595,18 @@ fn metric_order(names: &BTreeSet<&str>) -> Vec<String> {
 
 /// Compares one cell present on both sides; the [`USAGE_METRICS`] skipped because one side
 /// lacks them go into `one_sided`.
+/// What may be judged: anything at all (both sides have samples), and absolute times.
+#[derive(Debug, Clone, Copy)]
+struct Judge {
+    statistical: bool,
+    times: bool,
+}
+
 fn compare_cell(
     bc: &CellKey,
     base: &Input,
     cand: &Input,
-    statistical: bool,
+    judge: Judge,
     opts: &Options,
     one_sided: &mut BTreeSet<&'static str>,
 ) -> CellComparison {
@@ -601,7 +626,7 @@ fn compare_cell(
             let b = arm_values(base, &bc.id, arm);
             let c = arm_values(cand, &bc.id, arm);
             let metrics = if presence == Presence::Both {
-                compare_arm(&b, &c, statistical, opts, one_sided)
+                compare_arm(&b, &c, judge, opts, one_sided)
             } else {
                 Vec::new()
             };
@@ -628,7 +653,7 @@ fn compare_cell(
 fn compare_arm(
     b: &ArmValues,
     c: &ArmValues,
-    statistical: bool,
+    judge: Judge,
     opts: &Options,
     one_sided: &mut BTreeSet<&'static str>,
 ) -> Vec<MetricComparison> {
@@ -659,7 +684,12 @@ fn compare_arm(
                     return None;
                 }
             }
-            Some(compare_metric(&name, bm, cm, statistical, opts))
+            let mut m = compare_metric(&name, bm, cm, judge.statistical, opts);
+            if !judge.times && is_host_time(&name) && m.shift.is_some() {
+                m.verdict = ChangeVerdict::NotCompared;
+                m.note = Some(HOST_TIME_NOTE.into());
+            }
+            Some(m)
         })
         .collect()
 }
@@ -786,16 +816,16 @@ fn compare_metric(
 }
 
 fn notes(
-    base: &Input,
-    cand: &Input,
+    (base, cand): (&Input, &Input),
+    (bs, cs): (&Side, &Side),
+    host_mismatch: Option<&HostMismatch>,
     cells: &[CellComparison],
-    statistical: bool,
+    judge: Judge,
     one_sided: &BTreeSet<&str>,
 ) -> Vec<String> {
     let mut notes = Vec::new();
-    let (bs, cs) = (side(base), side(cand));
-    if !statistical {
-        let which: Vec<&str> = [(&bs, "base"), (&cs, "cand")]
+    if !judge.statistical {
+        let which: Vec<&str> = [(bs, "base"), (cs, "cand")]
             .iter()
             .filter(|(s, _)| !s.samples)
             .map(|(_, w)| *w)
@@ -808,15 +838,22 @@ fn notes(
             if which.len() == 1 { "is a" } else { "are" }
         ));
     }
-    let differ = bs.host_parts.differences(&cs.host_parts);
-    if !differ.is_empty() {
+    if let Some(h) = host_mismatch {
         notes.push(format!(
             "Host classes differ in {} (base {}, cand {}): a cross-host comparison is not a \
              benchmark claim; the shifts mix the change with the machines.",
-            host_parts_text(&differ),
-            bs.host_class,
-            cs.host_class
+            host_parts_text(&h.parts),
+            h.base,
+            h.cand
         ));
+        if judge.statistical && !judge.times {
+            notes.push(
+                "So absolute times (wall_ms, cpu_ms, tare_cpu_ms, phases.*) are shown but not \
+                 judged: only ratios to the bare arm of the same block and sizes can pass or \
+                 fail. --cross-host-times judges the times too."
+                    .into(),
+            );
+        }
     } else if bs.host_class != cs.host_class {
         notes.push(format!(
             "One host class (arch, kernel major.minor, cores and CPU model agree where both \
@@ -1005,6 +1042,12 @@ fn headline(r: &CompareReport) -> String {
         parts.push(format!(
             "{} with too few samples",
             plural(r.counts.insufficient_samples, "metric", "metrics")
+        ));
+    }
+    if r.counts.not_compared > 0 {
+        parts.push(format!(
+            "{} shown, not judged",
+            plural(r.counts.not_compared, "absolute time", "absolute times")
         ));
     }
     format!("{prefix}{} ({total} compared, {rule}).", parts.join("; "))
