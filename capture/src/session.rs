@@ -114,7 +114,7 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         .into_owned();
     let capture_span = tracing::info_span!(target: "tare::capture", "capture", run_id = %run_id, program = %program, out = %out.display(), pid = Empty).entered();
 
-    let host = {
+    {
         let _p = clock.phase("preflight");
         let checks = preflight::judge(&preflight::gather());
         if !preflight::can_capture(&checks) {
@@ -131,20 +131,36 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
             msg.push_str("\n(run `tare doctor` for the full table)");
             bail!(msg);
         }
-        hostinfo::current()
     };
 
-    // The session: its cgroup, the tree watch, and the child forked into the cgroup and
-    // parked before exec. All of it before the programs load, so that tare's own steps
-    // (joining the v1 memory cgroup) are not recorded as the workload's: its first event is
-    // its exec.
+    // The session: its cgroup, then, while the programs load and verify on a thread of
+    // their own, the tree watch and the child forked into the cgroup and parked before
+    // exec. The programs are attached only once the child is parked, so that tare's own
+    // steps (joining the v1 memory cgroup) are not recorded as the workload's: its first
+    // event is its exec.
     // Caveats of the run's own figures (not of the kernel layer): run.json's notes.
     let mut run_notes = Vec::new();
-    let (cg, watch, prepared) = {
+    let (cg, watch, prepared, loading, host) = {
         let _p = clock.phase("cgroup_prepare");
         // What a killed tare left (its cgroups, its workload's descendants) goes first.
         run_notes.extend(crate::stale::sweep());
         let cg = SessionCgroup::create(&run_id).context("cannot create the session cgroup")?;
+        let cfg = MonitorConfig {
+            ringbuf_bytes: opts.ringbuf_bytes,
+            syscall_hooks: opts.syscall_hooks,
+            ..MonitorConfig::new(cg.id(), cg.level())
+        };
+        let parent = tracing::Span::current();
+        let loading = std::thread::Builder::new()
+            .name("tare-load".into())
+            .spawn(move || {
+                tracing::info_span!(target: "tare::capture", parent: &parent, "monitor_load")
+                    .in_scope(|| {
+                        // Every map is made by now: what they hold of the kernel's memory.
+                        Monitor::load(cfg).map(|v| (v, resources::own_bpf_map_bytes()))
+                    })
+            })
+            .context("cannot start a thread to load the eBPF programs")?;
         let watch = match TreeWatch::start() {
             Ok(w) => Some(w),
             Err(e) => {
@@ -159,16 +175,11 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         if let (Some(w), Some(pid)) = (&watch, prepared.pid()) {
             w.follow(pid);
         }
-        (cg, watch, prepared)
+        (cg, watch, prepared, loading, hostinfo::current())
     };
 
     let (monitor, tare_kernel_bytes) = {
         let _p = clock.phase("monitor_attach");
-        let cfg = MonitorConfig {
-            ringbuf_bytes: opts.ringbuf_bytes,
-            syscall_hooks: opts.syscall_hooks,
-            ..MonitorConfig::new(cg.id(), cg.level())
-        };
         // Events go to a spool beside the archive as they arrive, not into memory.
         let dir = archive::dir_of(&out);
         let spool = KernelSpool::create(&dir, opts.redactor.clone()).map_err(|e| {
@@ -178,13 +189,20 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
             )
         })?;
         let span = tracing::info_span!(target: "tare::capture", "monitor_start", ringbuf_bytes = i64::from(opts.ringbuf_bytes), programs = Empty, btf_us = Empty, load_us = Empty, attach_us = Empty).entered();
-        let m = Monitor::start_spooled(cfg, spool).context("cannot start kernel capture")?;
+        let (verified, tare_kernel_bytes) = loading
+            .join()
+            .map_err(|_| anyhow::anyhow!("the thread loading the eBPF programs panicked"))?
+            .context("cannot start kernel capture")?;
+        prepared.wait_parked();
+        let m = verified
+            .start_spooled(spool)
+            .context("cannot start kernel capture")?;
         let t = m.timings();
         span.record("programs", m.program_ids().len() as i64);
         span.record("btf_us", t.btf.as_micros() as i64);
         span.record("load_us", t.load.as_micros() as i64);
         span.record("attach_us", t.attach.as_micros() as i64);
-        (m, resources::own_bpf_map_bytes())
+        (m, tare_kernel_bytes)
     };
 
     let mut child = {
@@ -258,7 +276,7 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
     };
     let child_ns = child_started.elapsed().as_nanos() as u64;
 
-    let (output, spool): (MonitorOutput, KernelSpool) = {
+    let (mut output, spool): (MonitorOutput, KernelSpool) = {
         let _p = clock.phase("event_flush");
         let span = tracing::info_span!(target: "tare::capture", "drain", events = Empty, seen = Empty, dropped = Empty, decode_errors = Empty).entered();
         let mut out = monitor.finish().await.context("draining the ring buffer")?;
@@ -344,6 +362,8 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         redaction: Some(r.report(&redacted)),
     };
 
+    // The programs detach on a thread of their own while the archive is written.
+    let detach = std::mem::take(&mut output.detach);
     let archive_bytes = {
         let phase = clock.phase("archive_write");
         let bulk = archive::Bulk {
@@ -352,7 +372,7 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
             metrics: Some(metrics),
         };
         let run = &mut run;
-        archive::write(&out, &run_id, bulk, || {
+        let bytes = archive::write(&out, &run_id, bulk, || {
             // The big members are in: what is measured now covers their writing.
             let phases = phase.snapshot_open(NOT_COUNTED);
             run.total_ns = phases.total_ns;
@@ -364,7 +384,10 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
                 health: health.clone(),
                 notes,
             })
-        })?
+        })?;
+        let span = tracing::info_span!(target: "tare::capture", "detach", us = Empty).entered();
+        span.record("us", detach.wait().as_micros() as i64);
+        bytes
     };
     cg.remove().context("cannot remove the session cgroup")?;
     Ok(Captured {

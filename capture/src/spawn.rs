@@ -90,12 +90,14 @@ pub struct Prepared {
 
 #[derive(Debug)]
 enum Parked {
-    /// Forked with clone3: the child waits on `go`; `exec_err` reports a failed exec.
+    /// Forked with clone3: the child waits on `go`; `exec_err` reports a failed exec;
+    /// `parked` reads EOF once the child has joined its cgroups and waits.
     Clone3 {
         pid: libc::pid_t,
         pidfd: OwnedFd,
         go: OwnedFd,
         exec_err: OwnedFd,
+        parked: OwnedFd,
     },
     /// Kernels without CLONE_INTO_CGROUP: std's spawn on a thread, joining by writes.
     Thread {
@@ -228,6 +230,7 @@ fn clone3_parked(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result
     };
     let (go_read, go_write) = pipe_cloexec()?;
     let (err_read, err_write) = pipe_cloexec()?;
+    let (parked_read, parked_write) = pipe_cloexec()?;
 
     let mut pidfd: libc::c_int = -1;
     let mut ca = CloneArgs {
@@ -261,6 +264,7 @@ fn clone3_parked(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result
                 go_write.as_raw_fd(),
                 err_read.as_raw_fd(),
                 err_write.as_raw_fd(),
+                [parked_read.as_raw_fd(), parked_write.as_raw_fd()],
                 null.as_ref().map(|f| f.as_raw_fd()),
                 &v1,
                 &paths,
@@ -269,7 +273,7 @@ fn clone3_parked(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result
             )
         }
     }
-    drop((go_read, err_write, cg_fd, null));
+    drop((go_read, err_write, parked_write, cg_fd, null));
     // SAFETY: CLONE_PIDFD stored a fresh pidfd we own.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
     Ok(Parked::Clone3 {
@@ -277,6 +281,7 @@ fn clone3_parked(argv: &[String], cg: &SessionCgroup, quiet: bool) -> io::Result
         pidfd,
         go: go_write,
         exec_err: err_read,
+        parked: parked_read,
     })
 }
 
@@ -291,6 +296,7 @@ unsafe fn child_after_clone(
     go_write: RawFd,
     err_read: RawFd,
     err_write: RawFd,
+    [parked_read, parked_write]: [RawFd; 2],
     null: Option<RawFd>,
     v1: &[CString],
     paths: &[CString],
@@ -306,6 +312,7 @@ unsafe fn child_after_clone(
         };
         libc::close(go_write);
         libc::close(err_read);
+        libc::close(parked_read);
         // The child dies with tare (even by kill -9): SIGKILL when the thread that forked
         // it ends, which is the thread that waits for it. Had tare died already, go.
         libc::prctl(
@@ -328,6 +335,8 @@ unsafe fn child_after_clone(
                 fail(e.raw_os_error().unwrap_or(libc::EIO));
             }
         }
+        // Nothing of tare's runs in the child from here: `Prepared::wait_parked` returns.
+        libc::close(parked_write);
         let mut b = 0u8;
         loop {
             let n = libc::read(go_read, (&mut b as *mut u8).cast(), 1);
@@ -417,6 +426,20 @@ impl Prepared {
         }
     }
 
+    /// Returns once the child has done tare's steps (joining its cgroups) and waits to
+    /// exec, so that programs attached after this see none of them. Kernels without
+    /// clone3 join in std's pre-exec hook, which cannot say so: there it returns at once.
+    pub fn wait_parked(&self) {
+        if let Some(Parked::Clone3 { parked, .. }) = &self.inner {
+            let mut b = [0u8; 1];
+            // EOF once the child closed its end (or died); nothing is ever written.
+            // SAFETY: read into a local buffer.
+            while unsafe { libc::read(parked.as_raw_fd(), b.as_mut_ptr().cast(), 1) } < 0
+                && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+            {}
+        }
+    }
+
     /// Lets the parked child exec; returns once it has (or says why it could not).
     pub fn start(mut self) -> io::Result<Child> {
         let started = Instant::now();
@@ -430,6 +453,7 @@ impl Prepared {
                 pidfd,
                 go,
                 exec_err,
+                ..
             }) => {
                 go_byte(&go);
                 drop(go);

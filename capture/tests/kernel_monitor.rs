@@ -125,8 +125,10 @@ fn capture(name: &str, argv: &[&str], opts: Opts) -> Captured {
         cg.kill_all();
         cg.wait_empty(Duration::from_secs(5)).expect("cgroup empties");
         let t = Instant::now();
-        let out = mon.finish().await.expect("finish");
+        let mut out = mon.finish().await.expect("finish");
         let t_finish = t.elapsed();
+        // Detaching goes on on a thread of its own; waiting for it, the programs are gone.
+        let detach = std::mem::take(&mut out.detach).wait();
         let tm = out.timings;
         let total = out.counters.total();
         eprintln!(
@@ -140,7 +142,7 @@ fn capture(name: &str, argv: &[&str], opts: Opts) -> Captured {
             tm.attach,
             ended.wall,
             tm.drain,
-            tm.detach,
+            detach,
             out.events.len(),
             out.events.len() as f64 / ended.wall.as_secs_f64(),
             total,

@@ -147,9 +147,13 @@ fn chrome_trace_has_the_seven_phases_under_the_root_span() {
     };
     let m = inner("monitor_start", "monitor_attach");
     assert!(m["programs"].parse::<u32>().unwrap() > 0, "{m:?}");
-    // One program_load and one attach span per program, inside monitor_start; the attaches
-    // (all on this thread) nest under it.
+    // One program_load span per program, inside monitor_load (on a thread of its own from
+    // cgroup_prepare on, so it starts inside that phase and ends before the attaches); one
+    // attach span per program, nested under monitor_start.
     let ms = find("monitor_start");
+    let ml = find("monitor_load");
+    let cgroup_prepare = &spans[find("cgroup_prepare")];
+    assert!(spans[ml].start >= cgroup_prepare.start && spans[ml].start <= cgroup_prepare.end);
     for step in ["program_load", "attach"] {
         let v: Vec<&Span> = spans.iter().filter(|s| s.name == step).collect();
         assert_eq!(
@@ -157,11 +161,15 @@ fn chrome_trace_has_the_seven_phases_under_the_root_span() {
             m["programs"],
             "one {step} span per program"
         );
+        let within = if step == "attach" { ms } else { ml };
         for s in v {
             assert!(
-                s.start >= spans[ms].start && s.end <= spans[ms].end,
+                s.start >= spans[within].start && s.end <= spans[within].end,
                 "{step}"
             );
+            if step == "program_load" {
+                assert!(s.end <= spans[ms].end, "verified before it is attached");
+            }
             assert!(!s.args["program"].is_empty(), "{step}: {:?}", s.args);
             if step == "attach" {
                 assert_eq!(s.parent, Some(ms));

@@ -115,13 +115,20 @@ impl<W: Write> ChunkedGz<W> {
         self.ready = Some(ready);
     }
 
-    fn seal(&mut self) -> io::Result<()> {
+    /// Seals the chunk being filled. The `last` one is compressed on this thread, which
+    /// would only wait for it otherwise (a small capture's only member then costs no
+    /// thread).
+    fn seal(&mut self, last: bool) -> io::Result<()> {
         let index = self.index;
         self.index += 1;
         let ahead = self.ready.as_mut().and_then(|r| r.take(index));
         if let Some(m) = ahead.filter(|m| stands_for(m, &self.buf)) {
             self.buf.clear();
             self.pending.push_back(Pending::Done(Ok(m)));
+        } else if last {
+            let m = member(&self.buf);
+            self.buf = Vec::new();
+            self.pending.push_back(Pending::Done(m));
         } else {
             let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
             self.pending.push_back(Pending::start(chunk, self.threads));
@@ -143,7 +150,7 @@ impl<W: Write> ChunkedGz<W> {
     /// Compresses what is left, writes every member and hands `out` back.
     pub fn finish(mut self) -> io::Result<W> {
         if !self.buf.is_empty() || self.index == 0 {
-            self.seal()?;
+            self.seal(true)?;
         }
         while !self.pending.is_empty() {
             self.write_oldest()?;
@@ -158,7 +165,7 @@ impl<W: Write> Write for ChunkedGz<W> {
         let n = data.len().min(CHUNK - self.buf.len());
         self.buf.extend_from_slice(&data[..n]);
         if self.buf.len() == CHUNK {
-            self.seal()?;
+            self.seal(false)?;
         }
         Ok(n)
     }

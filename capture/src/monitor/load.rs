@@ -18,7 +18,7 @@ use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::time::Instant;
 
-use aya::maps::MapData;
+use aya::maps::{Map, MapData, PerCpuArray, RingBuf};
 use aya_obj::generated::{bpf_attach_type, bpf_cmd, bpf_insn, bpf_prog_type};
 use aya_obj::{EbpfSectionKind, Object};
 use capture_ebpf::{globals, names};
@@ -302,10 +302,11 @@ pub struct Program {
 
 /// Everything loaded and verified, nothing attached yet.
 pub struct Loaded {
-    /// The ring buffer map.
-    pub ring: MapData,
+    /// The ring buffer, mapped into this process (mapping its pages takes a while, so it is
+    /// done here, before anything is attached).
+    pub ring: RingBuf<MapData>,
     /// The per-CPU counters map.
-    pub counters: MapData,
+    pub counters: PerCpuArray<MapData, u64>,
     /// The verified programs: the scheduler's, then the syscalls'.
     pub programs: Vec<Program>,
     /// How the syscalls are hooked by `programs`.
@@ -609,9 +610,15 @@ pub fn load(
         }
     }
     let missing = |n: &str| bad_object("finding a map", &n.to_string());
+    let ring = RingBuf::try_from(Map::RingBuf(ring.ok_or_else(|| missing(names::EVENTS))?))
+        .map_err(|e| classify("mapping the ring buffer", &e))?;
+    let counters = PerCpuArray::try_from(Map::PerCpuArray(
+        counters.ok_or_else(|| missing(names::COUNTERS))?,
+    ))
+    .map_err(|e| classify("opening the counters", &e))?;
     let loaded = Loaded {
-        ring: ring.ok_or_else(|| missing(names::EVENTS))?,
-        counters: counters.ok_or_else(|| missing(names::COUNTERS))?,
+        ring,
+        counters,
         programs,
         hooks,
         fallback,

@@ -31,7 +31,7 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use aya::maps::{Map, MapData, PerCpuArray, RingBuf};
+use aya::maps::{MapData, PerCpuArray};
 use capture_ebpf::{counter_index, CTR_DROPPED, CTR_SEEN, CTR_SUBMITTED, NUM_KINDS};
 use report_model::schema::health::SyscallHooks;
 use report_model::schema::kernel_event::{EventKind, KernelEvent};
@@ -185,8 +185,6 @@ pub struct MonitorTimings {
     pub attach: Duration,
     /// In `finish`: from the call until everything submitted was received.
     pub drain: Duration,
-    /// In `finish`: detaching and unloading.
-    pub detach: Duration,
 }
 
 /// What a finished monitor hands back.
@@ -206,6 +204,9 @@ pub struct MonitorOutput {
     pub syscall_hooks: SyscallHooks,
     /// Why the hooks are not the preferred ones, when they are not.
     pub notes: Vec<String>,
+    /// Detaching and unloading, still under way on a thread: the programs are gone once it
+    /// is waited for or dropped.
+    pub detach: Detach,
 }
 
 /// The kernel objects of a running capture; dropping it detaches (links
@@ -235,38 +236,34 @@ pub struct Monitor {
     notes: Vec<String>,
 }
 
-impl Monitor {
-    /// Loads and attaches the programs and starts collecting events in memory.
-    /// Call inside a tokio runtime with I/O enabled.
-    pub fn start(cfg: MonitorConfig) -> Result<Monitor, MonitorError> {
-        Self::start_with_sink(cfg, Sink::Collect(Vec::new()))
+/// Maps made and programs verified, nothing attached yet (see [`Monitor::load`]); dropping
+/// it unloads them.
+pub struct Verified {
+    loaded: load::Loaded,
+    timings: MonitorTimings,
+}
+
+impl Verified {
+    /// Attaches the programs and collects events in memory. Call inside a tokio runtime with
+    /// I/O enabled.
+    pub fn start(self) -> Result<Monitor, MonitorError> {
+        self.start_with_sink(Sink::Collect(Vec::new()))
     }
 
-    /// Like [`Monitor::start`], writing each event to `spool` as it arrives; `finish` hands
-    /// the spool back in [`MonitorOutput::spool`].
-    pub fn start_spooled(cfg: MonitorConfig, spool: KernelSpool) -> Result<Monitor, MonitorError> {
-        Self::start_with_sink(cfg, Sink::Spool(Box::new(spool)))
+    /// Attaches the programs and writes each event to `spool` as it arrives.
+    pub fn start_spooled(self, spool: KernelSpool) -> Result<Monitor, MonitorError> {
+        self.start_with_sink(Sink::Spool(Box::new(spool)))
     }
 
-    fn start_with_sink(cfg: MonitorConfig, sink: Sink) -> Result<Monitor, MonitorError> {
+    fn start_with_sink(self, sink: Sink) -> Result<Monitor, MonitorError> {
         let rt = tokio::runtime::Handle::try_current().map_err(|_| MonitorError::NoRuntime)?;
-        if cfg.session_cgroup_id == 0 {
-            return Err(MonitorError::Config("session cgroup id 0".into()));
-        }
-        let mut timings = MonitorTimings::default();
-        let t = Instant::now();
-        let (mut loaded, lt) =
-            load::load(&cfg, Path::new(KERNEL_BTF), Path::new(btf::OFFSETS_CACHE))?;
-        timings.load = t.elapsed();
-        timings.btf = lt.offsets;
-        timings.detail = lt;
-
+        let Verified {
+            mut loaded,
+            mut timings,
+        } = self;
         let t = Instant::now();
         let links = attach::attach_all(&mut loaded)?;
-        let ring = RingBuf::try_from(Map::RingBuf(loaded.ring))
-            .map_err(|e| load::classify("opening the ring buffer", &e))?;
-        let counters = PerCpuArray::try_from(Map::PerCpuArray(loaded.counters))
-            .map_err(|e| load::classify("opening the counters", &e))?;
+        let (ring, counters) = (loaded.ring, loaded.counters);
         let ring = {
             let _guard = rt.enter();
             // SAFETY: the RingBuf owns its map fd and keeps it open, unchanged, while the
@@ -302,13 +299,88 @@ impl Monitor {
             notes,
         })
     }
+}
 
+/// Detaching the programs, unloading them and unmapping the ring buffer, on a thread of its
+/// own so that the archive is written meanwhile. [`Detach::wait`] (or dropping it) joins it.
+#[derive(Default)]
+pub struct Detach {
+    thread: Option<std::thread::JoinHandle<Duration>>,
+}
+
+impl Detach {
+    fn spawn(objects: impl Send + 'static) -> Detach {
+        let undo = move || {
+            let t = Instant::now();
+            drop(objects);
+            t.elapsed()
+        };
+        // Where no thread can be made, the objects go with the refused closure, here.
+        let thread = std::thread::Builder::new()
+            .name("tare-detach".into())
+            .spawn(undo)
+            .ok();
+        Detach { thread }
+    }
+
+    /// Waits until everything is detached and unloaded; how long the work took.
+    pub fn wait(mut self) -> Duration {
+        self.join()
+    }
+
+    fn join(&mut self) -> Duration {
+        self.thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Detach {
+    fn drop(&mut self) {
+        self.join();
+    }
+}
+
+impl Monitor {
+    /// Loads and attaches the programs and starts collecting events in memory.
+    /// Call inside a tokio runtime with I/O enabled.
+    pub fn start(cfg: MonitorConfig) -> Result<Monitor, MonitorError> {
+        Self::start_with_sink(cfg, Sink::Collect(Vec::new()))
+    }
+
+    /// Like [`Monitor::start`], writing each event to `spool` as it arrives; `finish` hands
+    /// the spool back in [`MonitorOutput::spool`].
+    pub fn start_spooled(cfg: MonitorConfig, spool: KernelSpool) -> Result<Monitor, MonitorError> {
+        Self::start_with_sink(cfg, Sink::Spool(Box::new(spool)))
+    }
+
+    fn start_with_sink(cfg: MonitorConfig, sink: Sink) -> Result<Monitor, MonitorError> {
+        tokio::runtime::Handle::try_current().map_err(|_| MonitorError::NoRuntime)?;
+        Self::load(cfg)?.start_with_sink(sink)
+    }
+
+    /// Creates the maps and verifies the programs, attaching nothing: the slow part of a
+    /// start, which needs no runtime and may run on another thread while the session is
+    /// prepared. [`Verified::start`] (or [`Verified::start_spooled`]) attaches them.
+    pub fn load(cfg: MonitorConfig) -> Result<Verified, MonitorError> {
+        if cfg.session_cgroup_id == 0 {
+            return Err(MonitorError::Config("session cgroup id 0".into()));
+        }
+        let mut timings = MonitorTimings::default();
+        let t = Instant::now();
+        let (loaded, lt) = load::load(&cfg, Path::new(KERNEL_BTF), Path::new(btf::OFFSETS_CACHE))?;
+        timings.load = t.elapsed();
+        timings.btf = lt.offsets;
+        timings.detail = lt;
+        Ok(Verified { loaded, timings })
+    }
     /// How the syscalls are hooked.
     pub fn syscall_hooks(&self) -> SyscallHooks {
         self.syscall_hooks
     }
 
-    /// Load and attach timings (drain and detach are filled in by `finish`).
+    /// Load and attach timings (drain is filled in by `finish`).
     pub fn timings(&self) -> MonitorTimings {
         self.timings
     }
@@ -329,7 +401,8 @@ impl Monitor {
     }
 
     /// Drains the ring buffer until every kind's delivered count equals the
-    /// kernel's submitted count, then detaches and unloads the programs.
+    /// kernel's submitted count, then detaches and unloads the programs on a thread of
+    /// its own ([`MonitorOutput::detach`]).
     ///
     /// Call once the session cgroup has no tasks left, so the kernel counters
     /// are final. Errors with [`MonitorError::NotConverged`] after `deadline`.
@@ -389,11 +462,9 @@ impl Monitor {
         };
         self.timings.drain = t0.elapsed();
 
-        let t = Instant::now();
         let Consumer { ring, rx, .. } = consumer;
-        drop(ring);
-        self.kernel = None; // detaches the links, closes programs and maps
-        self.timings.detach = t.elapsed();
+        // Detaches the links, closes programs and maps, unmaps the ring: on its own thread.
+        let detach = Detach::spawn((ring.into_inner(), self.kernel.take()));
 
         let counters = MonitorCounters::from_parts(&kernel, &rx.delivered);
         let (events, spool) = match rx.sink {
@@ -410,6 +481,7 @@ impl Monitor {
             program_ids: std::mem::take(&mut self.program_ids),
             syscall_hooks: self.syscall_hooks,
             notes: std::mem::take(&mut self.notes),
+            detach,
         })
     }
 }
