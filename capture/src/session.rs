@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use report_model::redact::{Redactor, Tally};
 use report_model::schema::health::{Health, KindCounters, TareSetup};
 use report_model::schema::phases::Phases;
-use report_model::schema::run::{ExitInfo, Run};
+use report_model::schema::run::{ClockPair, ExitInfo, Run};
 use report_model::schema::Versioned;
 
 use crate::archive;
@@ -61,6 +61,34 @@ pub fn new_run_id() -> String {
     format!("run-{}-{}", utc_stamp(secs), std::process::id())
 }
 
+/// One instant on the realtime, the monotonic and the capture's clock: the closest of
+/// three tries of a monotonic read between two realtime reads.
+pub fn clock_pair(capture: &PhaseClock) -> Option<ClockPair> {
+    let read = |clock: libc::clockid_t| {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime fills the timespec it is given.
+        let ok = unsafe { libc::clock_gettime(clock, &mut t) } == 0;
+        ok.then(|| t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64)
+    };
+    (0..3)
+        .filter_map(|_| {
+            let r1 = read(libc::CLOCK_REALTIME)?;
+            let m = read(libc::CLOCK_MONOTONIC)?;
+            let capture_ns = capture.elapsed_ns();
+            let r2 = read(libc::CLOCK_REALTIME)?.max(r1);
+            Some(ClockPair {
+                realtime_ns: r1 + (r2 - r1) / 2,
+                monotonic_ns: m,
+                uncertainty_ns: (r2 - r1).div_ceil(2),
+                capture_ns,
+            })
+        })
+        .min_by_key(|p| p.uncertainty_ns)
+}
+
 /// `YYYYMMDD-HHMMSS` in UTC for Unix seconds.
 pub fn utc_stamp(secs: u64) -> String {
     let t = i64::try_from(secs)
@@ -100,6 +128,7 @@ pub fn capture(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Captured> {
 
 async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Captured> {
     let run_id = new_run_id();
+    let clock_pair = clock_pair(clock);
     let started_unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -360,6 +389,7 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         tare_version: hostinfo::VERSION.into(),
         notes: run_notes,
         redaction: Some(r.report(&redacted)),
+        clock: clock_pair,
     };
 
     // The programs detach on a thread of their own while the archive is written.

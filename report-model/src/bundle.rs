@@ -756,3 +756,47 @@ pub fn member_text<'a>(
     std::str::from_utf8(&m.data)
         .map_err(|_| ModelError::container(file, format!("member `{path}` is not UTF-8")))
 }
+
+/// The parsed members of one capture archive, each schema-checked.
+#[derive(Debug, Clone, Default)]
+pub struct CaptureMembers {
+    pub events: Vec<crate::schema::kernel_event::KernelEvent>,
+    /// `None` when the archive has no run.json.
+    pub run: Option<crate::schema::run::Run>,
+    /// The workload's OTLP trace, when the capture was given one.
+    pub trace: Option<crate::schema::otlp::TracesData>,
+    /// The resource samples (empty in archives from before them).
+    pub metrics: Vec<crate::schema::metrics::MetricsSample>,
+}
+
+/// The events, run, trace and resource samples of a capture archive's `members`.
+pub fn capture_members(file: &str, members: &[Member]) -> Result<CaptureMembers, ModelError> {
+    let events = member_kernel_events(file, members)?
+        .ok_or_else(|| ModelError::container(file, "no `kernel.ndjson` member"))?;
+    let optional = |path: &str| members.iter().any(|m| m.path == path);
+    let run = if optional("run.json") {
+        let text = member_text(file, members, "run.json")?;
+        Some(crate::schema::parse_json(
+            &format!("{file}:run.json"),
+            text,
+        )?)
+    } else {
+        None
+    };
+    let trace = if optional("trace.json") {
+        let text = member_text(file, members, "trace.json")?;
+        Some(crate::schema::otlp::parse_otlp_json(
+            &format!("{file}:trace.json"),
+            text,
+        )?)
+    } else {
+        None
+    };
+    let metrics = member_ndjson(file, members, "metrics.ndjson")?.unwrap_or_default();
+    Ok(CaptureMembers {
+        events,
+        run,
+        trace,
+        metrics,
+    })
+}

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod capture;
 pub mod compare;
 pub mod doctor;
+pub mod export;
 pub mod redaction;
 pub mod report;
 pub mod trace;
@@ -52,6 +53,7 @@ pub enum Command {
     Capture(capture::Args),
     Bench(bench::Args),
     Compare(compare::Args),
+    Export(export::Args),
     Report(report::Args),
     Trace(trace::Args),
     Verify(verify::Args),
@@ -66,6 +68,7 @@ pub fn run(cli: Cli, clock: &crate::phases::PhaseClock) -> i32 {
         Command::Capture(a) => capture::run(a, clock),
         Command::Bench(a) => bench::run(a),
         Command::Compare(a) => compare::run(a),
+        Command::Export(a) => export::run(a),
         Command::Report(a) => report::run(a),
         Command::Trace(a) => trace::run(a),
         Command::Verify(a) => verify::run(a),

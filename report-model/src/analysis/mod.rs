@@ -1,8 +1,10 @@
-//! Analyses over parsed files: retention of span events, summaries, deltas, comparisons, trace audits.
+//! Analyses over parsed files: retention of span events, summaries, deltas, comparisons, trace audits, process trees and clock mappings.
 
+pub mod clock;
 pub mod compare;
 pub mod fidelity;
 pub mod metric;
+pub mod process_tree;
 pub mod retention;
 pub mod summary;
 pub mod timeline;

@@ -46,6 +46,26 @@ pub struct Run {
     /// What redaction replaced before anything was written (absent in archives before it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redaction: Option<Redaction>,
+    /// One instant on both clocks, read as the capture started: kernel events are on the
+    /// monotonic clock, OTLP spans on the Unix one (absent in archives before it; see
+    /// `analysis::clock`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockPair>,
+}
+
+/// The same instant on `CLOCK_REALTIME` and `CLOCK_MONOTONIC`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockPair {
+    /// Unix time, nanoseconds.
+    pub realtime_ns: u64,
+    /// `CLOCK_MONOTONIC` (the kernel events' `ts_ns` clock), nanoseconds.
+    pub monotonic_ns: u64,
+    /// How far apart the two readings can be: half the time between the two realtime
+    /// reads that bracket the monotonic one, nanoseconds.
+    pub uncertainty_ns: u64,
+    /// The capture's own clock at that instant (the clock of phases.json and of
+    /// metrics.ndjson's `t_ns`), nanoseconds.
+    pub capture_ns: u64,
 }
 
 /// Secret redaction of a run: whether it was on, and how many values of which kind it
