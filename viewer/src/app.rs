@@ -93,6 +93,7 @@ fn Body() -> impl IntoView {
         let (name, id) = (bundle.name.clone(), bundle.id.clone());
         let body = match (page, bundle.summary.clone()) {
             (Page::Events, _) => view! { <views::events::EventsView bundle /> }.into_any(),
+            (Page::Processes, _) => view! { <views::processes::ProcessesView bundle /> }.into_any(),
             (Page::Timeline, _) => view! { <views::timeline::TimelineView bundle /> }.into_any(),
             (Page::Compare, _) => view! { <views::compare::CompareView bundle /> }.into_any(),
             (_, None) => view! { <views::overview::ArchiveOnly bundle /> }.into_any(),

@@ -319,6 +319,40 @@ pub fn metrics(archive: &Archive) -> Result<Option<Vec<MetricsSample>>, String> 
         .map_err(|e| e.to_string())
 }
 
+/// What the processes view shows of an archive: its parsed members, process tree, overview
+/// and health, all computed by report-model.
+#[derive(Debug)]
+pub struct Capture {
+    pub members: bundle::CaptureMembers,
+    pub tree: report_model::analysis::process_tree::ProcessTree,
+    pub overview: report_model::analysis::capture_overview::CaptureOverview,
+    /// None for archives without health.json.
+    pub health: Option<Health>,
+}
+
+/// Files listed in the capture overview.
+pub const TOP_FILES: usize = 10;
+
+/// An archive's capture overview and process tree, from one read of its members.
+pub fn capture(archive: &Archive) -> Result<Capture, String> {
+    let name = archive.path.as_str();
+    let members = archive_members(archive)?;
+    let parts = bundle::capture_members(name, &members).map_err(|e| e.to_string())?;
+    let health = match bundle::member_text(name, &members, "health.json") {
+        Ok(text) => Some(
+            parse_json::<Health>(&format!("{name}:health.json"), text)
+                .map_err(|e| e.to_string())?,
+        ),
+        Err(_) => None,
+    };
+    Ok(Capture {
+        tree: report_model::analysis::process_tree::build(&parts.events),
+        overview: report_model::analysis::capture_overview::overview(&parts.events, TOP_FILES),
+        members: parts,
+        health,
+    })
+}
+
 /// The `bundle` parameter of the page's query string, if any.
 pub fn bundle_param() -> Option<String> {
     let search = window().location().search().ok()?;

@@ -11,13 +11,14 @@ pub enum Page {
     Matrix,
     Rss,
     Events,
+    Processes,
     Timeline,
     Compare,
 }
 
 impl Page {
     /// Every page, in navigation order.
-    pub const ALL: [Page; 10] = [
+    pub const ALL: [Page; 11] = [
         Page::Overview,
         Page::Deltas,
         Page::Wall,
@@ -26,6 +27,7 @@ impl Page {
         Page::Matrix,
         Page::Rss,
         Page::Events,
+        Page::Processes,
         Page::Timeline,
         Page::Compare,
     ];
@@ -41,6 +43,7 @@ impl Page {
             Page::Matrix => "matrix",
             Page::Rss => "rss",
             Page::Events => "events",
+            Page::Processes => "processes",
             Page::Timeline => "timeline",
             Page::Compare => "compare",
         }
@@ -57,6 +60,7 @@ impl Page {
             Page::Matrix => "Sweep matrix",
             Page::Rss => "RSS",
             Page::Events => "Kernel events",
+            Page::Processes => "Processes",
             Page::Timeline => "Resource timeline",
             Page::Compare => "Compare",
         }

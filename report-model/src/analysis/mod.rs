@@ -1,5 +1,6 @@
 //! Analyses over parsed files: retention of span events, summaries, deltas, comparisons, trace audits, process trees and clock mappings.
 
+pub mod capture_overview;
 pub mod clock;
 pub mod compare;
 pub mod fidelity;

@@ -32,7 +32,7 @@ fn paths(e: &KernelEvent) -> Vec<&str> {
 }
 
 /// The kind-specific fields in words.
-fn detail(d: &EventDetail) -> String {
+pub fn detail(d: &EventDetail) -> String {
     match d {
         EventDetail::Exec { filename } => filename.clone(),
         EventDetail::Fork { child_pid } => format!("child pid {child_pid}"),

@@ -6,6 +6,7 @@ pub mod events;
 pub mod matrix;
 pub mod overview;
 pub mod phases;
+pub mod processes;
 pub mod retention;
 pub mod rss;
 pub mod timeline;

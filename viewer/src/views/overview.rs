@@ -192,8 +192,9 @@ pub fn ArchiveOnly(bundle: Arc<Loaded>) -> impl IntoView {
     view! {
         <p class="note" id="archive-only">
             "This is a capture archive (" {bundle.id.clone()} "), not a bench bundle: it has kernel "
-            "events and a resource timeline but no summary. "
-            <a href=Route::new(Page::Events).href()>"Explore its kernel events"</a> ", see its "
+            "events, a process tree and a resource timeline but no summary. "
+            <a href=Route::new(Page::Processes).href() id="to-processes">"See its processes"</a>
+            ", " <a href=Route::new(Page::Events).href()>"explore its kernel events"</a> ", see its "
             <a href=Route::new(Page::Timeline).href() id="to-timeline">"resource timeline"</a>
             ", or open a bundle for the other views."
         </p>

@@ -1,0 +1,96 @@
+// The processes view on a real capture made here (as root): a shell with forks, a failing and
+// a killed child. The tree on the page is held against what the shell itself said of its
+// children ($$, $!) and how they ended, and against the archive's own kernel.ndjson.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launch, newPage, readTarGz, startView, tare } from './lib.js';
+
+const isRoot = process.getuid?.() === 0;
+let dir;
+let archive;
+let said; // what the shell wrote: name -> pid
+let server;
+let browser;
+
+before(async () => {
+  if (!isRoot) return;
+  dir = mkdtempSync(join(tmpdir(), 'tare-processes-'));
+  archive = join(dir, 'shell.tar.gz');
+  const pids = join(dir, 'pids');
+  const script = `echo root $$ > ${pids}; `
+    + `sh -c 'exit 3' & echo exit3 $! >> ${pids}; wait; `
+    + `sh -c 'kill -9 $$' & echo killed $! >> ${pids}; wait; `
+    + `cat /etc/hostname > /dev/null & echo cat $! >> ${pids}; wait; exit 0`;
+  execFileSync(tare, ['capture', '--quiet', '--out', archive, '--', 'sh', '-c', script]);
+  said = Object.fromEntries(readFileSync(pids, 'utf8').trim().split('\n').map((l) => {
+    const [k, v] = l.split(' ');
+    return [k, Number(v)];
+  }));
+  server = await startView(archive);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the processes view of a capture archive', { skip: !isRoot && 'needs root to capture' }, () => {
+  it('shows the tree, the exits and the counts the shell and the archive say', async () => {
+    const { page, context, errors } = await newPage(browser);
+    await page.goto(server.url);
+    await page.waitForSelector('#archive-only');
+    await page.click('#to-processes');
+    await page.waitForSelector('#process-tree');
+    assert.match(page.url(), /#\/processes/);
+    const events = readTarGz(readFileSync(archive)).get('kernel.ndjson').toString('utf8')
+      .split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+    assert.equal(await page.$eval('#cap-events', (d) => Number(d.dataset.v)), events.length);
+    const rows = await page.$$eval('#process-tree tbody tr[data-pid]:not(.proc-events)', (trs) => trs.map((tr) => ({
+      pid: Number(tr.dataset.pid),
+      ppid: tr.dataset.ppid ? Number(tr.dataset.ppid) : null,
+      depth: Number(tr.dataset.depth),
+      failed: tr.classList.contains('failed'),
+      exit: tr.querySelector('td.exit').textContent,
+      opens: Number(tr.cells[6].dataset.v),
+    })));
+    // Every pid the events name, once.
+    const pids = new Set(events.map((e) => e.pid));
+    assert.deepEqual(rows.map((r) => r.pid).sort(), [...pids].sort());
+    assert.equal(await page.$eval('#cap-processes', (d) => Number(d.dataset.v)), pids.size);
+    const byPid = Object.fromEntries(rows.map((r) => [r.pid, r]));
+    assert.equal(rows[0].pid, said.root, 'the shell is the root, first');
+    assert.equal(byPid[said.root].depth, 0);
+    for (const [name, exit, failed] of [['exit3', 'exit 3', true], ['killed', 'signal 9', true], ['cat', 'exit 0', false]]) {
+      const r = byPid[said[name]];
+      assert.ok(r, `${name} (pid ${said[name]}) is in the tree`);
+      assert.equal(r.ppid, said.root, `${name}'s parent is the shell`);
+      assert.equal(r.depth, 1, name);
+      assert.equal(r.exit, exit, name);
+      assert.equal(r.failed, failed, name);
+    }
+    assert.equal(byPid[said.root].exit, 'exit 0');
+    // The opens column is the archive's open events of that pid.
+    for (const r of rows) {
+      assert.equal(r.opens, events.filter((e) => e.pid === r.pid && e.kind === 'open').length, `opens of ${r.pid}`);
+    }
+    // cat's events, expanded: its own, in order.
+    await page.click(`#process-tree tr[data-pid="${said.cat}"] button.expand`);
+    await page.waitForSelector(`#process-tree tr.proc-events[data-pid="${said.cat}"]`);
+    assert.match(page.url(), new RegExp(`open=${said.cat}`));
+    const seqs = await page.$$eval(`#process-tree tr.proc-events[data-pid="${said.cat}"] li`, (lis) => lis.map((li) => Number(li.dataset.seq)));
+    const mine = events.map((e, i) => ({ ...e, seq: e.seq ?? i })).filter((e) => e.pid === said.cat).map((e) => e.seq);
+    assert.deepEqual(seqs, mine.slice(0, 200));
+    assert.ok(seqs.length > 0);
+    // The open files table: /etc/hostname was opened by cat.
+    const files = await page.$$eval('#cap-files tbody td.path', (tds) => tds.map((td) => td.textContent));
+    assert.ok(files.includes('/etc/hostname'), files.join(', '));
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});
