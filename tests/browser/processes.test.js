@@ -94,3 +94,61 @@ describe('the processes view of a capture archive', { skip: !isRoot && 'needs ro
     await context.close();
   });
 });
+
+describe('the capture timeline', { skip: !isRoot && 'needs root to capture' }, () => {
+  let traced;
+  before(() => {
+    if (!isRoot) return;
+    traced = join(dir, 'traced.tar.gz');
+    const t = join(dir, 'trace.json');
+    execFileSync(tare, ['capture', '--quiet', '--trace', t, '--out', traced, '--',
+      tare, 'workload', '--kernel-events', '300', '--span-events', '5', '--trace-out', t, '--delay-ms', '200']);
+  });
+
+  it('draws every process, event and span, and a span selects the kernel events inside it', async () => {
+    const members = readTarGz(readFileSync(traced));
+    const run = JSON.parse(members.get('run.json').toString('utf8'));
+    const trace = JSON.parse(members.get('trace.json').toString('utf8'));
+    // kernel.ndjson v2: each line's dt is from the previous line's time.
+    let ts = 0;
+    const events = members.get('kernel.ndjson').toString('utf8').split('\n').filter((l) => l.trim())
+      .map((l) => JSON.parse(l)).map((e) => { ts = e.ts_ns ?? ts + e.dt; return { ...e, ts }; });
+    const spans = trace.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans));
+    const { page, context, errors } = await newPage(browser);
+    const view = await startView(traced);
+    try {
+      await page.goto(`${view.url}#/processes`);
+      await page.waitForSelector('#capture-timeline');
+      const drawn = () => page.$$eval('#capture-timeline rect.tl-ev', (rs) => rs.reduce((n, r) => n + Number(r.dataset.events), 0));
+      assert.equal(await drawn(), events.length, 'every event is in a bin');
+      const bins = await page.$$eval('#capture-timeline rect.tl-ev', (rs) => rs.length);
+      assert.ok(bins <= 400 * new Set(events.map((e) => e.pid)).size, `${bins} shapes, bounded by columns`);
+      assert.equal(await page.$eval('#capture-timeline', (s) => Number(s.dataset.spans)), spans.length);
+      // The root span, selected: the events between its start and end on the kernel's clock.
+      const root = spans.find((s) => !s.parentSpanId);
+      const offset = BigInt(run.clock.realtime_ns) - BigInt(run.clock.monotonic_ns);
+      const start = Number(BigInt(root.startTimeUnixNano) - offset);
+      const end = Number(BigInt(root.endTimeUnixNano) - offset);
+      const inside = events.filter((e) => e.ts >= start && e.ts <= end).length;
+      assert.ok(inside >= 600, `${inside}: the workload's 300 files are written and read inside its span`);
+      await page.click('#capture-timeline rect.tl-span');
+      await page.waitForSelector('#tl-selected');
+      assert.equal(await page.$eval('#tl-selected', (s) => Number(s.dataset.events)), inside);
+      assert.match(page.url(), /span=\d+/);
+      // Zooming halves the window, keeps the span, and draws only what is inside.
+      const before = await page.$eval('#tl-window', (w) => [Number(w.dataset.from), Number(w.dataset.to)]);
+      await page.click('#tl-in');
+      await page.waitForFunction((f) => Number(document.querySelector('#tl-window').dataset.from) !== f, before[0]);
+      const after = await page.$eval('#tl-window', (w) => [Number(w.dataset.from), Number(w.dataset.to)]);
+      assert.ok(Math.abs((after[1] - after[0]) * 2 - (before[1] - before[0])) <= 2, `${before} -> ${after}`);
+      const visible = events.filter((e) => e.ts >= after[0] && e.ts <= after[1]).length;
+      assert.equal(await drawn(), visible);
+      await page.click('#tl-all');
+      await page.waitForFunction(() => document.querySelector('#tl-window').dataset.from !== undefined);
+      assert.deepEqual(errors, []);
+    } finally {
+      view.stop();
+      await context.close();
+    }
+  });
+});

@@ -1,5 +1,6 @@
 //! One file per view; shared helpers for picking cells out of a summary.
 
+pub mod capture_timeline;
 pub mod compare;
 pub mod deltas;
 pub mod events;

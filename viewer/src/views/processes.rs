@@ -11,6 +11,7 @@ use crate::components::archive_picker::{selected_archive, ArchivePicker, NoArchi
 use crate::components::num;
 use crate::load::{self, Capture};
 use crate::state::{use_state, Loaded, Shared};
+use crate::views::capture_timeline::CaptureTimeline;
 use crate::views::events::detail;
 
 /// Depths indented by the style sheet (`td.depth-N`); deeper ones stay at this one (the
@@ -279,11 +280,13 @@ pub fn ProcessesView(bundle: Arc<Loaded>) -> impl IntoView {
             .into_any(),
             Ok(c) => {
                 let run = c.members.run.as_ref();
+                let capture = c.clone();
                 view! {
                     <section id="capture-overview">
                         {summary_list(run, c.health.as_ref(), c)}
                         {overview_tables(c)}
                     </section>
+                    <CaptureTimeline capture />
                     {tree_table(c, open.get())}
                 }
                 .into_any()
