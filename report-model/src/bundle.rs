@@ -767,6 +767,8 @@ pub struct CaptureMembers {
     pub trace: Option<crate::schema::otlp::TracesData>,
     /// The resource samples (empty in archives from before them).
     pub metrics: Vec<crate::schema::metrics::MetricsSample>,
+    /// tare's own phases; `None` when the archive has no phases.json.
+    pub phases: Option<crate::schema::phases::Phases>,
 }
 
 /// The events, run, trace and resource samples of a capture archive's `members`.
@@ -793,10 +795,20 @@ pub fn capture_members(file: &str, members: &[Member]) -> Result<CaptureMembers,
         None
     };
     let metrics = member_ndjson(file, members, "metrics.ndjson")?.unwrap_or_default();
+    let phases = if optional("phases.json") {
+        let text = member_text(file, members, "phases.json")?;
+        Some(crate::schema::parse_json(
+            &format!("{file}:phases.json"),
+            text,
+        )?)
+    } else {
+        None
+    };
     Ok(CaptureMembers {
         events,
         run,
         trace,
         metrics,
+        phases,
     })
 }

@@ -87,6 +87,11 @@ describe('the processes view of a capture archive', { skip: !isRoot && 'needs ro
     const mine = events.map((e, i) => ({ ...e, seq: e.seq ?? i })).filter((e) => e.pid === said.cat).map((e) => e.seq);
     assert.deepEqual(seqs, mine.slice(0, 200));
     assert.ok(seqs.length > 0);
+    // tare's phases, as phases.json has them.
+    const phases = JSON.parse(readTarGz(readFileSync(archive)).get('phases.json').toString('utf8'));
+    const shown = await page.$$eval('#cap-phases tr[data-phase]', (trs) => trs.map((tr) => [tr.dataset.phase, Number(tr.cells[1].dataset.v)]));
+    assert.deepEqual(shown.map(([n]) => n), [...phases.phases.map((p) => p.name), 'residual']);
+    phases.phases.forEach((p, i) => assert.ok(Math.abs(shown[i][1] - p.duration_ns / 1e6) < 1e-9, p.name));
     // The open files table: /etc/hostname was opened by cat.
     const files = await page.$$eval('#cap-files tbody td.path', (tds) => tds.map((td) => td.textContent));
     assert.ok(files.includes('/etc/hostname'), files.join(', '));
@@ -131,6 +136,9 @@ describe('the capture timeline', { skip: !isRoot && 'needs root to capture' }, (
       const end = Number(BigInt(root.endTimeUnixNano) - offset);
       const inside = events.filter((e) => e.ts >= start && e.ts <= end).length;
       assert.ok(inside >= 600, `${inside}: the workload's 300 files are written and read inside its span`);
+      // The span events, ticks over their span: 5 events, at most one tick a column.
+      const ticks = await page.$$eval('#capture-timeline rect.tl-span-event', (rs) => rs.length);
+      assert.ok(ticks >= 1 && ticks <= 5, `${ticks} ticks`);
       await page.click('#capture-timeline rect.tl-span');
       await page.waitForSelector('#tl-selected');
       assert.equal(await page.$eval('#tl-selected', (s) => Number(s.dataset.events)), inside);

@@ -120,6 +120,10 @@ pub struct SpanBar {
     pub to: f64,
     /// The pid its resource names (`process.pid`), when it does.
     pub pid: Option<u32>,
+    /// Its events' times, monotonic nanoseconds (those that could be placed).
+    pub event_ns: Vec<u64>,
+    /// The same inside the window, as fractions of it.
+    pub events: Vec<f64>,
 }
 
 /// One resource sample placed in the window.
@@ -203,6 +207,12 @@ fn placed_spans(trace: &TracesData, m: &ClockMapping) -> (Vec<SpanBar>, usize) {
                     from: 0.0,
                     to: 0.0,
                     pid,
+                    event_ns: s
+                        .events
+                        .iter()
+                        .filter_map(|e| m.to_monotonic(e.time_unix_nano))
+                        .collect(),
+                    events: Vec::new(),
                 }),
                 _ => unplaced += 1,
             }
@@ -304,6 +314,12 @@ pub fn layout(inputs: &Inputs, window: Option<Window>, columns: u32) -> Option<T
                     .map(|s| SpanBar {
                         from: window.fraction(s.start_ns),
                         to: window.fraction(s.end_ns),
+                        events: s
+                            .event_ns
+                            .iter()
+                            .filter(|t| (window.start..=window.end).contains(*t))
+                            .map(|t| window.fraction(*t))
+                            .collect(),
                         ..s
                     })
                     .collect();
@@ -503,7 +519,8 @@ mod tests {
                 {"traceId":"01","spanId":"aa","name":"root",
                  "startTimeUnixNano":"1000000000001200000","endTimeUnixNano":"1000000000003000000"},
                 {"traceId":"01","spanId":"bb","parentSpanId":"aa","name":"child",
-                 "startTimeUnixNano":"1000000000002000000","endTimeUnixNano":"1000000000002700000"}]}]}]}"#,
+                 "startTimeUnixNano":"1000000000002000000","endTimeUnixNano":"1000000000002700000",
+                 "events":[{"timeUnixNano":"1000000000002100000","name":"e"}]}]}]}]}"#,
         )
         .unwrap();
         let inputs = Inputs {
@@ -518,6 +535,9 @@ mod tests {
         let child = l.spans.iter().find(|s| s.name == "child").unwrap();
         assert_eq!((child.depth, child.pid, child.index), (1, Some(7), 1));
         assert_eq!((child.start_ns, child.end_ns), (2_000_000, 2_700_000));
+        assert_eq!(child.event_ns, vec![2_100_000]);
+        let w = l.window;
+        assert_eq!(child.events, vec![w.fraction(2_100_000)]);
         assert_eq!(l.spans[0].service, "svc");
         // The child's window holds pid 7's open at 2.5 ms; pid 8's open is another process.
         assert_eq!(

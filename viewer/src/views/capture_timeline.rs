@@ -120,15 +120,32 @@ fn svg_of(l: &TimelineLayout) -> impl IntoView {
                 ms(s.end_ns, s.start_ns).replace(" ms", " ms long"),
                 ms(s.start_ns, origin)
             );
+            let row_y = top + s.depth as f64 * ROW_H;
             shapes.push(
                 view! {
-                    <rect x=x(s.from) y=top + s.depth as f64 * ROW_H + 1.0 width=w height=ROW_H - 2.0
+                    <rect x=x(s.from) y=row_y + 1.0 width=w height=ROW_H - 2.0
                         class="tl-span" data-span=s.index.to_string() on:click=select>
                         <title>{title}</title>
                     </rect>
                 }
                 .into_any(),
             );
+            // Its events, as ticks over it (at most one a column).
+            let mut ticks: Vec<u32> = s
+                .events
+                .iter()
+                .map(|f| (f * f64::from(l.columns)) as u32)
+                .collect();
+            ticks.dedup();
+            for c in ticks {
+                shapes.push(
+                    view! {
+                        <rect x=LABEL_W + f64::from(c) * col_w y=row_y width=col_w.max(1.0)
+                            height=ROW_H class="tl-span-event" />
+                    }
+                    .into_any(),
+                );
+            }
         }
         y = top + (depth + 1) as f64 * ROW_H;
     }

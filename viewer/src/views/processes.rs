@@ -74,6 +74,36 @@ fn summary_list(run: Option<&Run>, health: Option<&Health>, c: &Capture) -> impl
     }
 }
 
+/// tare's own phases (phases.json), with the residual.
+fn phases_table(c: &Capture) -> impl IntoView {
+    c.members.phases.as_ref().map(|p| {
+        let rows = p
+            .phases
+            .iter()
+            .map(|ph| {
+                view! {
+                    <tr data-phase=ph.name.clone()>
+                        <td>{ph.name.clone()}</td>
+                        {num::ms(Some(ph.duration_ns as f64 / 1e6))}
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table id="cap-phases">
+                <caption>"tare's phases"</caption>
+                <thead><tr><th scope="col">"phase"</th><th scope="col">"ms"</th></tr></thead>
+                <tbody>
+                    {rows}
+                    <tr class="residual" data-phase="residual">
+                        <td>"residual"</td>{num::ms(Some(p.residual_ns as f64 / 1e6))}
+                    </tr>
+                </tbody>
+            </table>
+        }
+    })
+}
+
 fn overview_tables(c: &Capture) -> impl IntoView {
     let o = &c.overview;
     let kinds = o
@@ -113,6 +143,7 @@ fn overview_tables(c: &Capture) -> impl IntoView {
     let no_conns = o.connections.is_empty();
     view! {
         <div class="side-by-side">
+            {phases_table(c)}
             <table id="cap-kinds">
                 <caption>"Events by kind"</caption>
                 <thead><tr><th scope="col">"kind"</th><th scope="col">"events"</th></tr></thead>
