@@ -15,10 +15,7 @@ use report_model::schema::parse_json;
 
 const TARE: &str = env!("CARGO_BIN_EXE_tare");
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
+use common::is_root;
 
 /// `tare capture --out OUT EXTRA -- ARGV`; the archive's health and events.
 fn capture(out: &Path, extra: &[&str], argv: &[&str]) -> (String, Health, Vec<KernelEvent>) {

@@ -14,10 +14,7 @@ use serde_json::Value;
 
 const TARE: &str = env!("CARGO_BIN_EXE_tare");
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
+use common::is_root;
 
 fn capture(out: &Path, extra: &[&str], argv: &[&str]) {
     let o = Command::new(TARE)

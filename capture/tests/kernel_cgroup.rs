@@ -8,10 +8,7 @@ use std::time::{Duration, Instant};
 use tare::cgroup::{find_cgroup2_mount, CgroupError, PeakMemorySource, SessionCgroup};
 use tare::spawn::{prepare, run_to_end, spawn_into};
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
+use common::is_root;
 
 macro_rules! require_root {
     () => {

@@ -24,10 +24,7 @@ const PYTHON: &str = "/usr/bin/python3";
 /// numbers (and the printed timings) clean.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
+use common::is_root;
 
 macro_rules! require_root {
     () => {

@@ -775,35 +775,25 @@ pub struct CaptureMembers {
 pub fn capture_members(file: &str, members: &[Member]) -> Result<CaptureMembers, ModelError> {
     let events = member_kernel_events(file, members)?
         .ok_or_else(|| ModelError::container(file, "no `kernel.ndjson` member"))?;
-    let optional = |path: &str| members.iter().any(|m| m.path == path);
-    let run = if optional("run.json") {
-        let text = member_text(file, members, "run.json")?;
-        Some(crate::schema::parse_json(
-            &format!("{file}:run.json"),
-            text,
-        )?)
-    } else {
-        None
+    // An optional member, parsed by `parse` when the archive has it.
+    let optional = |path: &str| -> Result<Option<&str>, ModelError> {
+        if members.iter().any(|m| m.path == path) {
+            member_text(file, members, path).map(Some)
+        } else {
+            Ok(None)
+        }
     };
-    let trace = if optional("trace.json") {
-        let text = member_text(file, members, "trace.json")?;
-        Some(crate::schema::otlp::parse_otlp_json(
-            &format!("{file}:trace.json"),
-            text,
-        )?)
-    } else {
-        None
-    };
+    let place = |path: &str| format!("{file}:{path}");
+    let run = optional("run.json")?
+        .map(|t| crate::schema::parse_json(&place("run.json"), t))
+        .transpose()?;
+    let trace = optional("trace.json")?
+        .map(|t| crate::schema::otlp::parse_otlp_json(&place("trace.json"), t))
+        .transpose()?;
+    let phases = optional("phases.json")?
+        .map(|t| crate::schema::parse_json(&place("phases.json"), t))
+        .transpose()?;
     let metrics = member_ndjson(file, members, "metrics.ndjson")?.unwrap_or_default();
-    let phases = if optional("phases.json") {
-        let text = member_text(file, members, "phases.json")?;
-        Some(crate::schema::parse_json(
-            &format!("{file}:phases.json"),
-            text,
-        )?)
-    } else {
-        None
-    };
     Ok(CaptureMembers {
         events,
         run,

@@ -64,3 +64,9 @@ pub fn bench(experiment: &std::path::Path, out: &std::path::Path) -> std::proces
         .output()
         .expect("run tare bench")
 }
+
+/// Whether the tests run as root (the kernel tests need it, and skip without).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}

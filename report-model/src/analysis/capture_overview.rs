@@ -109,16 +109,7 @@ mod tests {
     use super::*;
 
     fn ev(ts: u64, pid: u32, detail: EventDetail) -> KernelEvent {
-        KernelEvent {
-            seq: ts,
-            ts_ns: ts,
-            pid,
-            tid: pid,
-            ppid: None,
-            comm: "x".into(),
-            cgroup_id: 1,
-            detail,
-        }
+        KernelEvent::at(ts, pid, detail)
     }
 
     fn open(path: &str, result: i64) -> EventDetail {

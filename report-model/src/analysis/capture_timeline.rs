@@ -382,16 +382,7 @@ mod tests {
     use crate::schema::run::ClockPair;
 
     fn ev(ts: u64, pid: u32, detail: EventDetail) -> KernelEvent {
-        KernelEvent {
-            seq: ts,
-            ts_ns: ts,
-            pid,
-            tid: pid,
-            ppid: None,
-            comm: "x".into(),
-            cgroup_id: 1,
-            detail,
-        }
+        KernelEvent::at(ts, pid, detail)
     }
 
     fn open(ts: u64, pid: u32) -> KernelEvent {

@@ -145,6 +145,23 @@ pub fn parse_lines(file: &str, text: &str) -> Result<Vec<KernelEvent>, ModelErro
     Ok(out)
 }
 
+#[cfg(test)]
+impl KernelEvent {
+    /// An event of `pid` at `ts` (seq = ts, its own thread, comm `x`): for unit tests.
+    pub(crate) fn at(ts: u64, pid: u32, detail: EventDetail) -> Self {
+        KernelEvent {
+            seq: ts,
+            ts_ns: ts,
+            pid,
+            tid: pid,
+            ppid: None,
+            comm: "x".into(),
+            cgroup_id: 1,
+            detail,
+        }
+    }
+}
+
 /// The kind-specific part of a kernel event; `kind` names it in JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
