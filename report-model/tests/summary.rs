@@ -25,6 +25,9 @@ fn experiment(n: u32, kernel: u32, span: u32) -> Experiment {
             span_events: span,
             concurrency: 1,
             payload_bytes: 128,
+            span_attributes: 0,
+            span_links: 0,
+            spans: 0,
             tier: Tier::Smoke,
         }],
         commands: BTreeMap::new(),
@@ -67,6 +70,7 @@ fn samples(n: u32, kernel_seen: u64, span: Option<SpanFidelity>) -> Vec<Sample> 
                     unique_worker_files: kernel_seen,
                 }),
                 span_fidelity: if arm.traces() { span.clone() } else { None },
+                span_limits: Default::default(),
                 archive: None,
             });
             seq += 1;

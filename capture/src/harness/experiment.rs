@@ -166,6 +166,9 @@ mod tests {
             span_events: 7,
             concurrency: 2,
             payload_bytes: 64,
+            span_attributes: 0,
+            span_links: 0,
+            spans: 0,
             tier: Tier::Smoke,
         };
         assert_eq!(

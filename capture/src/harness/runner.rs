@@ -268,6 +268,7 @@ fn run_sample(
         kernel_events: None,
         kernel_fidelity: None,
         span_fidelity: None,
+        span_limits: Default::default(),
         archive: None,
     };
     if !slot.arm.captures() {
