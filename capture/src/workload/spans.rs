@@ -201,9 +201,12 @@ impl SpanExporter for CollectingExporter {
 }
 
 /// An exporter for the burst: it holds every export until [`HeldExporter::open`] (or a minute),
-/// as an exporter busy on a slow network would, so the batch processor's queue fills
-/// deterministically (the first export batch plus the queue) instead of racing the burst on
-/// this machine's other core. Then it passes the spans to a [`CollectingExporter`].
+/// as an exporter busy on a slow network would, so the batch processor's queue fills instead
+/// of the worker thread draining it as fast as the burst fills it (an in-memory exporter on
+/// the other core keeps up with a 5,000-span burst, and what it loses then depends on
+/// scheduling). What survives: the queue (2048) plus the one export batch (up to 512) the
+/// worker took out of it before the burst ended, which depends on when the worker woke.
+/// Then it passes the spans to a [`CollectingExporter`].
 #[derive(Debug, Clone)]
 pub struct HeldExporter {
     inner: CollectingExporter,
