@@ -11,3 +11,4 @@ pub mod escape;
 pub mod format;
 pub mod markdown;
 pub mod mermaid;
+pub mod span_limits;
