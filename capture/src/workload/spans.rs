@@ -538,7 +538,7 @@ fn index_value(i: u64) -> i64 {
 
 /// A deterministic, valid span context for link `i`: trace id `7461726500..i+1`, span id i+1.
 fn link_target(i: u64) -> SpanContext {
-    let trace = (0x7461_7265_u128 << 96) | u128::from(i) + 1;
+    let trace = (0x7461_7265_u128 << 96) | (u128::from(i) + 1);
     SpanContext::new(
         TraceId::from(trace),
         SpanId::from(i.wrapping_add(1).max(1)),

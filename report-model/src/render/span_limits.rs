@@ -26,8 +26,11 @@ pub struct LimitRow {
     pub clean: bool,
 }
 
+/// Picks one kind's fidelity out of a cell.
+pub type KindOf = fn(&CellSummary) -> Option<&LimitFidelity>;
+
 /// The kinds in table order, with their accessor.
-pub const KINDS: [(&str, fn(&CellSummary) -> Option<&LimitFidelity>); 3] = [
+pub const KINDS: [(&str, KindOf); 3] = [
     ("attributes", |c| c.fidelity.attributes.as_ref()),
     ("links", |c| c.fidelity.links.as_ref()),
     ("spans", |c| c.fidelity.spans.as_ref()),
