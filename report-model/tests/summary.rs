@@ -485,7 +485,7 @@ fn span_limits_take_the_worst_sample_and_each_gate_its_first_cell() {
     assert_eq!(s.boundary.as_ref().unwrap().cell, "attrs-500");
     let md = report_model::render::markdown::summary_md(&s);
     assert!(md.contains("| span\\_drop | spans-5000 |"), "{md}");
-    assert!(md.contains("| spans-5000 | spans | 5000 | **2560** | 0..2559 | oldest_kept | not exposed | 2440 | — |"), "{md}");
+    assert!(md.contains("| spans-5000 | spans | 5000 | **2560** | 0..2559 | oldest\\_kept | not exposed | 2440 | — |"), "{md}");
     // A disagreeing count fails the gate even when nothing seems lost.
     let mut odd = all.clone();
     for smp in odd

@@ -110,9 +110,19 @@ fn tail_cell(arm: &ArmSummary) -> String {
 
 fn cell_section(out: &mut String, cell: &CellSummary) {
     let _ = writeln!(out, "## Cell {}\n", md(&cell.id));
+    let mut knobs = String::new();
+    for (n, what) in [
+        (cell.span_attributes, "root-span attributes"),
+        (cell.span_links, "links"),
+        (cell.spans, "burst spans"),
+    ] {
+        if n > 0 {
+            let _ = write!(knobs, ", {n} {what}");
+        }
+    }
     let _ = writeln!(
         out,
-        "{} kernel events, {} span events, concurrency {}, payload {} bytes.\n",
+        "{} kernel events, {} span events{knobs}, concurrency {}, payload {} bytes.\n",
         cell.kernel_events, cell.span_events, cell.concurrency, cell.payload_bytes
     );
     out.push_str("| Arm | Valid | Discarded | Median (ms) | p95 (ms) | p99 (ms) | p99/median | Peak RSS (median) |\n");
@@ -420,7 +430,7 @@ fn span_limits_section(out: &mut String, summary: &Summary) {
             r.kind,
             r.target,
             md(&r.kept),
-            r.pattern,
+            md(r.pattern),
             md(&r.sdk_dropped),
             r.tare_counted,
             r.counts_agree
