@@ -1,7 +1,9 @@
 //! Each loss beyond span events (attributes, links, whole spans) classified on two real SDKs, read back through report-model.
 //!
 //! The Rust side is `tare workload` (opentelemetry_sdk 0.33.1), the Python side
-//! `scripts/workloads/python_spans.py` (the OTel Python SDK that scripts/setup.sh installs).
+//! `scripts/workloads/python_spans.py` (the OTel Python SDK that scripts/setup.sh installs), the
+//! JS side `scripts/workloads/js_spans.mjs` (`@opentelemetry/sdk-trace-base` from the
+//! tests/browser packages that scripts/setup.sh installs).
 //! Every assertion compares against an independent reference: the indexes the workload
 //! emitted (0..N), the SDK's own counts (OTLP `droppedAttributesCount` and `droppedLinksCount`
 //! written by the SDK's own encoder; for whole spans the Python SDK's internal
@@ -37,6 +39,7 @@ const BATCH: u64 = 512;
 enum Sdk {
     Rust,
     Python,
+    Js,
 }
 
 fn run(
@@ -59,6 +62,11 @@ fn run(
             c.arg(script());
             c
         }
+        Sdk::Js => {
+            let mut c = Command::new("node");
+            c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/workloads/js_spans.mjs"));
+            c
+        }
     };
     cmd.args(args).args(["--trace-out", &trace_s, "--json"]);
     for k in LIMIT_ENV {
@@ -71,7 +79,7 @@ fn run(
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "{sdk:?} workload failed ({:?}); for Python run scripts/setup.sh\n{stderr}",
+        "{sdk:?} workload failed ({:?}); for Python and JS run scripts/setup.sh\n{stderr}",
         out.status
     );
     let report: serde_json::Value =
@@ -286,4 +294,57 @@ fn python_batch_processor_evicts_the_oldest_queued_span() {
         (RetentionPattern::Complete, Some(0))
     );
     assert_eq!(report["spans_dropped_by_sdk"].as_u64(), Some(0));
+}
+
+#[test]
+fn js_sdk_keeps_the_first_attributes_and_the_newest_links_and_events() {
+    let (report, trace) = run(
+        Sdk::Js,
+        "all",
+        &[
+            "--span-events",
+            "500",
+            "--span-attributes",
+            "500",
+            "--span-links",
+            "500",
+        ],
+        &[],
+    );
+    let others = other_root_attributes(&trace);
+    let a = attribute_fidelity(&trace, 500);
+    // The root's own attributes were set first and the JS SDK drops new attributes when full.
+    assert_eq!(kept(&a), range(0..128 - others));
+    assert_eq!(a.pattern, RetentionPattern::OldestKept);
+    assert_eq!(dropped_attributes(&trace), 500 - (128 - others));
+    assert_eq!(report["span_attributes_dropped"].as_u64(), a.dropped_by_sdk);
+    assert_eq!(a.counts_agree(), Some(true));
+    let l = link_fidelity(&trace, 500);
+    assert_eq!(kept(&l), range(372..500));
+    assert_eq!(
+        (l.pattern, l.dropped_by_sdk),
+        (RetentionPattern::NewestKept, Some(372))
+    );
+    let e = report_model::analysis::retention::trace_span_fidelity(&trace, 500);
+    assert_eq!(e.retained_ranges, vec![[372, 499]]);
+    assert_eq!(e.pattern, RetentionPattern::NewestKept);
+}
+
+#[test]
+fn js_batch_processor_drops_the_span_being_ended() {
+    let (report, trace) = run(Sdk::Js, "spans-5000", &["--spans", "5000"], &[]);
+    let f = burst_fidelity(&trace, 5000);
+    // The burst never yields, so the processor takes its first batch out of the queue
+    // synchronously at 512 and then the queue fills: exactly the first QUEUE + BATCH are kept.
+    assert_eq!(kept(&f), range(0..QUEUE + BATCH));
+    assert_eq!(f.pattern, RetentionPattern::OldestKept);
+    // The SDK's own count (what it reports to its self-observability meter) equals tare's.
+    assert_eq!(f.dropped_by_sdk, Some(5000 - QUEUE - BATCH));
+    assert_eq!(report["spans_dropped_by_sdk"].as_u64(), f.dropped_by_sdk);
+    let (_, trace) = run(Sdk::Js, "spans-2000", &["--spans", "2000"], &[]);
+    let f = burst_fidelity(&trace, 2000);
+    assert_eq!(
+        (f.pattern, f.dropped_by_sdk),
+        (RetentionPattern::Complete, Some(0))
+    );
 }
