@@ -1,5 +1,5 @@
-//! The span limits through the harness: `tare bench` cells with span_attributes, span_links and spans, on the Rust SDK (built-in workload) and the Python SDK (an arm command); summary.json, its per-gate boundaries and summary.md.
-//! The Python half needs the OpenTelemetry Python SDK that scripts/setup.sh installs.
+//! The span limits through the harness: `tare bench` cells with span_attributes, span_links and spans, on the Rust SDK (built-in workload) and the Python and JS SDKs (arm commands); summary.json, its per-gate boundaries and summary.md.
+//! The Python and JS halves need the OpenTelemetry Python and JS SDKs that scripts/setup.sh installs.
 
 mod common;
 
@@ -160,4 +160,39 @@ fn python_sdk_cells() {
         .expect("spans");
     assert_eq!(sp.retained_ranges.last().map(|r| r[1]), Some(4999));
     assert_eq!(sp.dropped_by_sdk, Some(sp.dropped_counted));
+}
+
+#[test]
+fn js_sdk_cells() {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/workloads/js_spans.mjs");
+    let (s, md) = bench(
+        "js",
+        &format!(
+            "[commands]\nb = \"node {} --span-attributes {{span_attributes}} --span-links {{span_links}} --spans {{spans}} --trace-out {{trace_out}}\"\n",
+            script.display()
+        ),
+    );
+    common_checks(&s, &md);
+    let a = cell(&s, "attrs-500")
+        .fidelity
+        .attributes
+        .clone()
+        .expect("attrs");
+    assert_eq!(a.pattern, RetentionPattern::OldestKept);
+    assert_eq!(a.dropped_by_sdk, Some(a.dropped_counted));
+    let l = cell(&s, "links-500").fidelity.links.clone().expect("links");
+    assert_eq!(
+        (l.retained_ranges.clone(), l.dropped_by_sdk),
+        (vec![[372, 499]], Some(372))
+    );
+    let sp = cell(&s, "spans-5000")
+        .fidelity
+        .spans
+        .clone()
+        .expect("spans");
+    assert_eq!(
+        (sp.retained_ranges.clone(), sp.dropped_by_sdk),
+        (vec![[0, 2559]], Some(2440))
+    );
 }
