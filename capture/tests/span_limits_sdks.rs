@@ -48,6 +48,17 @@ fn run(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> (serde_json::Value, TracesData) {
+    let (report, parsed, _) = run_raw(sdk, name, args, env);
+    (report, parsed)
+}
+
+/// [`run`], with the trace file's text as the SDK wrote it.
+fn run_raw(
+    sdk: Sdk,
+    name: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (serde_json::Value, TracesData, String) {
     let dir = common::scratch("test-span-limits", &format!("{sdk:?}-{name}"));
     let trace = dir.join("trace.json");
     let trace_s = trace.display().to_string();
@@ -87,7 +98,7 @@ fn run(
     let text = std::fs::read_to_string(&trace).expect("trace written");
     let parsed = parse_otlp_json(&trace_s, &text).expect("the trace parses as OTLP JSON");
     let _ = std::fs::remove_dir_all(&dir);
-    (report, parsed)
+    (report, parsed, text)
 }
 
 fn script() -> PathBuf {
@@ -347,4 +358,46 @@ fn js_batch_processor_drops_the_span_being_ended() {
         (f.pattern, f.dropped_by_sdk),
         (RetentionPattern::Complete, Some(0))
     );
+}
+
+/// `tare trace` on each SDK's own file finds the same retention without being told N: the
+/// target it infers (kept + the SDK's dropped count) is the N the workload emitted.
+#[test]
+fn tare_trace_infers_the_same_retention_on_every_sdk() {
+    for sdk in [Sdk::Rust, Sdk::Python, Sdk::Js] {
+        let (_, trace, text) = run_raw(
+            sdk,
+            "trace",
+            &["--span-attributes", "500", "--span-links", "300"],
+            &[],
+        );
+        let dir = common::scratch("test-span-limits", &format!("{sdk:?}-audit"));
+        let file = dir.join("t.json");
+        // The file as the SDK's own encoder wrote it.
+        std::fs::write(&file, text).expect("write trace");
+        let out = Command::new(env!("CARGO_BIN_EXE_tare"))
+            .args(["trace", "--json"])
+            .arg(&file)
+            .output()
+            .expect("run tare trace");
+        assert!(
+            out.status.success(),
+            "{sdk:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let audit: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let root = audit["spans_detail"]
+            .as_array()
+            .expect("spans_detail")
+            .iter()
+            .find(|s| s["name"] == "tare.workload")
+            .expect("the root span");
+        let a: LimitFidelity =
+            serde_json::from_value(root["attribute_retention"].clone()).expect("attributes");
+        let l: LimitFidelity =
+            serde_json::from_value(root["link_retention"].clone()).expect("links");
+        assert_eq!(a, attribute_fidelity(&trace, 500), "{sdk:?}");
+        assert_eq!(l, link_fidelity(&trace, 300), "{sdk:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -127,6 +127,37 @@ pub fn trace_limits_fidelity(
     }
 }
 
+/// On one span of any trace: its indexed attributes `tare.sweep.attr.<i>`, against the number
+/// it must have had (the kept ones plus its `droppedAttributesCount`, at least the highest
+/// index + 1); `None` when it carries none.
+pub fn span_attribute_retention(span: &Span) -> Option<LimitFidelity> {
+    let kept: BTreeSet<u64> = span
+        .attributes
+        .iter()
+        .filter_map(|kv| attr_index(&kv.key))
+        .collect();
+    inferred(kept, u64::from(span.dropped_attributes_count))
+}
+
+/// On one span of any trace: its links carrying `tare.sweep.index`, as
+/// [`span_attribute_retention`] with `droppedLinksCount`.
+pub fn span_link_retention(span: &Span) -> Option<LimitFidelity> {
+    let kept: BTreeSet<u64> = span
+        .links
+        .iter()
+        .filter_map(|l| index_of(attribute(&l.attributes, SPAN_INDEX_KEY)))
+        .collect();
+    inferred(kept, u64::from(span.dropped_links_count))
+}
+
+fn inferred(kept: BTreeSet<u64>, dropped: u64) -> Option<LimitFidelity> {
+    let last = *kept.last()?;
+    let target = last
+        .saturating_add(1)
+        .max((kept.len() as u64).saturating_add(dropped));
+    Some(limit_fidelity(target, &kept, Some(dropped)))
+}
+
 fn index_of(v: Option<&crate::schema::otlp::AnyValue>) -> Option<u64> {
     v.and_then(|v| v.as_i64())
         .and_then(|i| u64::try_from(i).ok())
@@ -225,6 +256,23 @@ mod tests {
         assert_eq!(burst_fidelity(&t, 4000).counts_agree(), Some(true));
         let complete = trace(&[], 0, &[], 0, &(0..10).collect::<Vec<_>>());
         assert!(burst_fidelity(&complete, 10).is_clean());
+    }
+
+    #[test]
+    fn retention_on_one_span_infers_its_target() {
+        let attrs: Vec<String> = (378..500).map(|i| int_attr(&attr_key(i), i)).collect();
+        let t = trace(&attrs, 378, &(0..128).collect::<Vec<_>>(), 372, &[]);
+        let root = root_span(&t).unwrap();
+        let a = span_attribute_retention(root).unwrap();
+        assert_eq!(
+            (a.target, a.retained, a.pattern),
+            (500, 122, RetentionPattern::NewestKept)
+        );
+        assert_eq!(a.counts_agree(), Some(true));
+        let l = span_link_retention(root).unwrap();
+        assert_eq!((l.target, l.pattern), (500, RetentionPattern::OldestKept));
+        let bare = trace(&[], 5, &[], 0, &[]);
+        assert_eq!(span_attribute_retention(root_span(&bare).unwrap()), None);
     }
 
     #[test]
