@@ -483,6 +483,11 @@ fn span_limits_take_the_worst_sample_and_each_gate_its_first_cell() {
         "100 of 500 root-span attributes retained (oldest_kept); the SDK reported 400 dropped, tare counted 400"
     );
     assert_eq!(s.boundary.as_ref().unwrap().cell, "attrs-500");
+    assert!(
+        s.headline.ends_with(". Beyond span events, attributes in attrs-500: 100 of 500 retained (oldest_kept); spans in spans-5000: 2560 of 5000 retained (oldest_kept)."),
+        "{}",
+        s.headline
+    );
     let md = report_model::render::markdown::summary_md(&s);
     assert!(md.contains("| span\\_drop | spans-5000 |"), "{md}");
     assert!(md.contains("| spans-5000 | spans | 5000 | **2560** | 0..2559 | oldest\\_kept | not exposed | 2440 | — |"), "{md}");

@@ -474,6 +474,32 @@ fn headline(cells: &[CellSummary]) -> String {
             pattern_name(lossy.fidelity.pattern)
         ));
     }
+    let beyond: Vec<String> = [
+        (
+            "attributes",
+            (|c| c.fidelity.attributes.as_ref()) as fn(&CellSummary) -> Option<&LimitFidelity>,
+        ),
+        ("links", |c| c.fidelity.links.as_ref()),
+        ("spans", |c| c.fidelity.spans.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(what, get)| {
+        cells.iter().find_map(|c| {
+            get(c).filter(|f| !f.is_clean()).map(|f| {
+                format!(
+                    "{what} in {}: {} of {} retained ({})",
+                    c.id,
+                    f.retained,
+                    f.target,
+                    pattern_name(Some(f.pattern))
+                )
+            })
+        })
+    })
+    .collect();
+    if !beyond.is_empty() {
+        s.push_str(&format!(". Beyond span events, {}", beyond.join("; ")));
+    }
     s.push('.');
     s
 }
