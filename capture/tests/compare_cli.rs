@@ -169,6 +169,9 @@ fn synthetic_experiment(cells: &[(&str, u32)]) -> Experiment {
                 span_events: 0,
                 concurrency: 1,
                 payload_bytes: 128,
+                span_attributes: 0,
+                span_links: 0,
+                spans: 0,
                 tier: Tier::Smoke,
             })
             .collect(),
@@ -216,6 +219,7 @@ fn write_results(dir: &Path, cells: &[(&str, u32)], host_class: &str, wall_ms: f
                 kernel_events: None,
                 kernel_fidelity: None,
                 span_fidelity: None,
+                span_limits: Default::default(),
                 archive: None,
             });
         }

@@ -22,6 +22,9 @@ fn cell(id: &str, kernel_events: u32) -> Cell {
         span_events: 25,
         concurrency: 1,
         payload_bytes: 128,
+        span_attributes: 0,
+        span_links: 0,
+        spans: 0,
         tier: Tier::Smoke,
     }
 }
@@ -108,6 +111,7 @@ fn samples(exp: &Experiment, n: u32, scale: f64, seed: u64) -> Vec<Sample> {
                     kernel_events: None,
                     kernel_fidelity: None,
                     span_fidelity: None,
+                    span_limits: Default::default(),
                     archive: None,
                 });
                 seq += 1;

@@ -37,6 +37,9 @@ fn cell(id: &str, kernel_events: u32, span_events: u32) -> Cell {
         span_events,
         concurrency: 1,
         payload_bytes: 128,
+        span_attributes: 0,
+        span_links: 0,
+        spans: 0,
         tier: Tier::Smoke,
     }
 }
@@ -157,6 +160,7 @@ pub fn samples(ids: [&str; 2]) -> Vec<Sample> {
                         unique_worker_files: kernel,
                     }),
                     span_fidelity,
+                    span_limits: Default::default(),
                     archive: None,
                 });
                 seq += 1;

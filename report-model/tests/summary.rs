@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use report_model::analysis::summary::{summarize, RSS_CLAIM_N, WALL_CLAIM_N};
 use report_model::schema::experiment::{Arm, Cell, Experiment, Tier};
-use report_model::schema::sample::{KernelFidelity, RetentionPattern, Sample, SpanFidelity};
+use report_model::schema::sample::{
+    KernelFidelity, LimitFidelity, RetentionPattern, Sample, SpanFidelity,
+};
 use report_model::schema::summary::{FidelityVerdict, Summary};
 use report_model::schema::Versioned;
 use report_model::stats::Verdict;
@@ -25,6 +27,9 @@ fn experiment(n: u32, kernel: u32, span: u32) -> Experiment {
             span_events: span,
             concurrency: 1,
             payload_bytes: 128,
+            span_attributes: 0,
+            span_links: 0,
+            spans: 0,
             tier: Tier::Smoke,
         }],
         commands: BTreeMap::new(),
@@ -67,6 +72,7 @@ fn samples(n: u32, kernel_seen: u64, span: Option<SpanFidelity>) -> Vec<Sample> 
                     unique_worker_files: kernel_seen,
                 }),
                 span_fidelity: if arm.traces() { span.clone() } else { None },
+                span_limits: Default::default(),
                 archive: None,
             });
             seq += 1;
@@ -404,4 +410,118 @@ fn samples_without_cpu_figures_give_none_not_zero() {
         "{:?}",
         s.not_shown
     );
+}
+
+fn limit(target: u64, kept: std::ops::Range<u64>, sdk: Option<u64>) -> LimitFidelity {
+    let indexes: std::collections::BTreeSet<u64> = kept.collect();
+    report_model::analysis::span_limits::limit_fidelity(target, &indexes, sdk)
+}
+
+#[test]
+fn span_limits_take_the_worst_sample_and_each_gate_its_first_cell() {
+    let mut e = experiment(6, 0, 0);
+    let base = e.cells[0].clone();
+    e.cells = vec![
+        Cell {
+            id: "attrs-100".into(),
+            span_attributes: 100,
+            ..base.clone()
+        },
+        Cell {
+            id: "attrs-500".into(),
+            span_attributes: 500,
+            ..base.clone()
+        },
+        Cell {
+            id: "spans-5000".into(),
+            spans: 5000,
+            ..base
+        },
+    ];
+    let mut all = Vec::new();
+    for (id, kind) in [("attrs-100", 0), ("attrs-500", 1), ("spans-5000", 2)] {
+        for (i, mut s) in samples(6, 0, None).into_iter().enumerate() {
+            s.cell = id.into();
+            if s.arm.traces() {
+                let l = &mut s.span_limits;
+                match kind {
+                    0 => l.attributes = Some(limit(100, 0..100, Some(0))),
+                    // One sample kept fewer than the others: the cell shows that one.
+                    1 if i == 6 => l.attributes = Some(limit(500, 0..100, Some(400))),
+                    1 => l.attributes = Some(limit(500, 0..119, Some(381))),
+                    // The SDK reports no count for whole spans.
+                    _ => l.spans = Some(limit(5000, 0..2560, None)),
+                }
+            }
+            all.push(s);
+        }
+    }
+    let s = summarize(&e, "h", &all, false);
+    let f = |id: &str| &s.cells.iter().find(|c| c.id == id).unwrap().fidelity;
+    assert_eq!(f("attrs-100").verdict, FidelityVerdict::Clean);
+    let worst = f("attrs-500").attributes.clone().unwrap();
+    assert_eq!((worst.retained, worst.dropped_by_sdk), (100, Some(400)));
+    assert_eq!(worst.pattern, RetentionPattern::OldestKept);
+    assert_eq!(f("attrs-500").verdict, FidelityVerdict::Lossy);
+    let spans = f("spans-5000").spans.clone().unwrap();
+    assert_eq!((spans.dropped_by_sdk, spans.dropped_counted), (None, 2440));
+    assert_eq!(s.cells[2].spans, 5000);
+    let gates: Vec<(&str, &str)> = s
+        .boundaries
+        .iter()
+        .map(|b| (b.gate.as_str(), b.cell.as_str()))
+        .collect();
+    assert_eq!(
+        gates,
+        [
+            ("attribute_fidelity", "attrs-500"),
+            ("span_drop", "spans-5000")
+        ]
+    );
+    assert_eq!(
+        s.boundaries[0].detail,
+        "100 of 500 root-span attributes retained (oldest_kept); the SDK reported 400 dropped, tare counted 400"
+    );
+    assert_eq!(s.boundary.as_ref().unwrap().cell, "attrs-500");
+    assert!(
+        s.headline.ends_with(". Beyond span events, attributes in attrs-500: 100 of 500 retained (oldest_kept); spans in spans-5000: 2560 of 5000 retained (oldest_kept)."),
+        "{}",
+        s.headline
+    );
+    let md = report_model::render::markdown::summary_md(&s);
+    assert!(md.contains("| span\\_drop | spans-5000 |"), "{md}");
+    assert!(md.contains("| spans-5000 | spans | 5000 | **2560** | 0..2559 | oldest\\_kept | not exposed | 2440 | — |"), "{md}");
+    // A disagreeing count fails the gate even when nothing seems lost.
+    let mut odd = all.clone();
+    for smp in odd
+        .iter_mut()
+        .filter(|x| x.cell == "attrs-100" && x.arm.traces())
+    {
+        smp.span_limits.attributes = Some(limit(100, 0..100, Some(3)));
+    }
+    let s = summarize(&e, "h", &odd, false);
+    assert_eq!(s.boundaries[0].cell, "attrs-100");
+    assert_eq!(s.cells[0].fidelity.verdict, FidelityVerdict::Lossy);
+}
+
+#[test]
+fn old_summaries_and_experiments_read_without_the_new_fields() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../baselines/smoke/summary.json"
+    ))
+    .unwrap();
+    let s: Summary = report_model::schema::parse_json("summary.json", &text).unwrap();
+    assert!(s.boundaries.is_empty());
+    assert!(s
+        .cells
+        .iter()
+        .all(|c| c.fidelity.attributes.is_none() && c.spans == 0));
+    let e: Experiment = report_model::schema::parse_toml(
+        "e.toml",
+        "schema = \"tare.experiment.v1\"\nname = \"x\"\nn = 1\ntimeout_s = 1\narms = [\"b\"]\n[[cells]]\nid = \"c\"\nspan_events = 5\n",
+    )
+    .unwrap();
+    let c = &e.cells[0];
+    assert_eq!((c.span_attributes, c.span_links, c.spans), (0, 0, 0));
 }

@@ -112,6 +112,19 @@ pub fn run(args: Args) -> Result<i32> {
             b.cell, b.gate, b.detail
         );
     }
+    // The first cell of each other gate that failed.
+    let first = outcome.summary.boundary.as_ref();
+    for b in outcome
+        .summary
+        .boundaries
+        .iter()
+        .filter(|b| Some(*b) != first)
+    {
+        println!(
+            "  and the {} gate first failed in cell {}: {}",
+            b.gate, b.cell, b.detail
+        );
+    }
     println!(
         "wrote {}/ (summary.md, summary.json, bmf.json, charts/) and {}",
         args.out.display(),

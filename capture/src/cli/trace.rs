@@ -24,7 +24,9 @@ Reported, per service and per span: what the SDK dropped (droppedEventsCount,
 droppedAttributesCount, droppedLinksCount, and the dropped attributes of events and
 links); orphans (a parentSpanId that is no span of the same trace in any of the files);
 and, on spans carrying tare's indexed sweep events (tare.sweep.span_event with
-tare.sweep.index), which indexes survived and the pattern (newest_kept, oldest_kept, ...).
+tare.sweep.index), which indexes survived and the pattern (newest_kept, oldest_kept, ...);
+likewise for indexed attributes (tare.sweep.attr.<i>) and links (tare.sweep.index), each
+against the kept ones plus the SDK's droppedAttributesCount / droppedLinksCount.
 
 Limits: 512 MiB a file, 2 GiB in all, 2,000,000 spans in all.
 
@@ -146,6 +148,25 @@ fn lost(s: &SpanAudit) -> String {
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default()
         ));
+    }
+    for (what, f) in [
+        ("indexed attributes", &s.attribute_retention),
+        ("indexed links", &s.link_retention),
+    ] {
+        if let Some(f) = f {
+            let ranges: Vec<String> = f
+                .retained_ranges
+                .iter()
+                .map(|[a, b]| format!("{a}..{b}"))
+                .collect();
+            parts.push(format!(
+                "kept {}/{} {what} [{}]: {}",
+                f.retained,
+                f.target,
+                ranges.join(", "),
+                report_model::analysis::summary::pattern_name(Some(f.pattern))
+            ));
+        }
     }
     parts.join(", ")
 }

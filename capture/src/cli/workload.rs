@@ -17,7 +17,21 @@ Span events: one root span `tare.workload` with N events `tare.sweep.span_event`
 Its span-event limit is --span-event-limit, else OTEL_SPAN_EVENT_COUNT_LIMIT (read by the
 SDK), else 128. Past the limit the Rust SDK keeps the first events and drops later ones
 (retained 0..L-1, `oldest_kept`); the JS and Python SDKs keep the newest instead.
-Without --span-events and --trace-out no OTel SDK is created at all.
+
+The other span limits, on the same root span and trace:
+  --span-attributes N  attributes `tare.sweep.attr.<i>` = i (i = 0..N-1), set after the root's
+                       own tare.sweep.* attributes, which count toward the same limit
+                       (--span-attribute-limit, else OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, else 128);
+  --span-links N       links, each with attribute `tare.sweep.index` = i
+                       (--span-link-limit, else OTEL_SPAN_LINK_COUNT_LIMIT, else 128);
+  --spans N            N child spans `tare.sweep.span` with `tare.sweep.index` = i, ended back to
+                       back through the SDK's batch span processor (queue 2048, or
+                       OTEL_BSP_MAX_QUEUE_SIZE): past the queue it loses whole spans.
+The Rust SDK keeps the first attributes and links and drops the span being ended when the
+queue is full; it counts dropped attributes and links (OTLP droppedAttributesCount,
+droppedLinksCount) but keeps its dropped-span count private, so that loss is counted from the
+indexes.
+Without --span-events, --trace-out and these, no OTel SDK is created at all.
 
 Exit status:
   0    the workload ran
@@ -32,6 +46,7 @@ Exit status:
 ///   tare workload --span-events 500 --trace-out trace.json --json
 ///   tare workload --span-events 500 --span-event-limit 1000 --trace-out trace.json
 ///   OTEL_SPAN_EVENT_COUNT_LIMIT=64 tare workload --span-events 100 --trace-out t.json
+///   tare workload --span-attributes 500 --span-links 500 --spans 5000 --trace-out t.json
 ///   tare capture -- tare workload --kernel-events 500 --concurrency 4
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment, after_help = AFTER_HELP)]
@@ -73,6 +88,29 @@ pub struct Args {
           value_parser = clap::value_parser!(u64).range(0..=(1 << 26)))]
     pub span_payload_bytes: u64,
 
+    /// Attributes `tare.sweep.attr.<i>` on the root span (the SDK's attribute-count limit).
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    pub span_attributes: u64,
+
+    /// The SDK's max attributes per span [default: OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, else 128].
+    #[arg(long, value_name = "L")]
+    pub span_attribute_limit: Option<u32>,
+
+    /// Links on the root span, each with `tare.sweep.index` = i (the SDK's link limit).
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    pub span_links: u64,
+
+    /// The SDK's max links per span [default: OTEL_SPAN_LINK_COUNT_LIMIT, else 128].
+    #[arg(long, value_name = "L")]
+    pub span_link_limit: Option<u32>,
+
+    /// A burst of N child spans ended through the SDK's batch span processor (queue 2048).
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    pub spans: u64,
+
     /// Write the finished spans as OTLP JSON (the OTel collector file exporter's shape).
     #[arg(long, value_name = "FILE")]
     pub trace_out: Option<PathBuf>,
@@ -90,7 +128,17 @@ pub struct Args {
 impl Args {
     /// The library options, or why the combination is unusable.
     pub fn options(&self) -> Result<Options, String> {
-        let otel = self.span_events.is_some() || self.trace_out.is_some();
+        let otel = self.span_events.is_some()
+            || self.trace_out.is_some()
+            || self.span_attributes > 0
+            || self.span_links > 0
+            || self.spans > 0;
+        if self.span_attribute_limit.is_some() && self.span_attributes == 0 {
+            return Err("--span-attribute-limit needs --span-attributes".into());
+        }
+        if self.span_link_limit.is_some() && self.span_links == 0 {
+            return Err("--span-link-limit needs --span-links".into());
+        }
         if !otel && self.span_event_limit.is_some() {
             return Err("--span-event-limit needs --span-events or --trace-out".into());
         }
@@ -117,6 +165,11 @@ impl Args {
             span_event_limit: self.span_event_limit,
             span_payload_bytes: usize_of(self.span_payload_bytes, "--span-payload-bytes")?,
             trace_out: self.trace_out.clone(),
+            span_attributes: self.span_attributes,
+            span_attribute_limit: self.span_attribute_limit,
+            span_links: self.span_links,
+            span_link_limit: self.span_link_limit,
+            spans: self.spans,
         })
     }
 }

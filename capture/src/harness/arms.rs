@@ -50,6 +50,15 @@ pub fn workload_argv(
             "--trace-out".into(),
             t.display().to_string(),
         ]);
+        for (flag, n) in [
+            ("--span-attributes", cell.span_attributes),
+            ("--span-links", cell.span_links),
+            ("--spans", cell.spans),
+        ] {
+            if n > 0 {
+                argv.extend([flag.into(), n.to_string()]);
+            }
+        }
     }
     argv
 }
@@ -119,6 +128,9 @@ mod tests {
             span_events: 7,
             concurrency: 2,
             payload_bytes: 64,
+            span_attributes: 0,
+            span_links: 0,
+            spans: 0,
             tier: Tier::Smoke,
         };
         (e, cell)
@@ -146,6 +158,20 @@ mod tests {
             .argv
             .ends_with(&["--trace-out".to_string(), "/r/s2.trace.json".to_string()]));
         assert_eq!(b.archive, None);
+        let limits = Cell {
+            span_attributes: 200,
+            span_links: 0,
+            spans: 3000,
+            ..cell.clone()
+        };
+        let b = plan(tare, Arm::B, &limits, &e, Path::new("/r"), "s3", &[]);
+        assert!(b
+            .argv
+            .join(" ")
+            .ends_with("--trace-out /r/s3.trace.json --span-attributes 200 --spans 3000"));
+        // Untraced arms carry no OTel knob at all.
+        let bare = plan(tare, Arm::Bare, &limits, &e, Path::new("/r"), "s4", &[]);
+        assert!(!bare.argv.iter().any(|a| a.starts_with("--span")));
     }
 
     #[test]

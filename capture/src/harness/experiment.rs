@@ -11,6 +11,7 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("smoke", include_str!("../../presets/smoke.toml")),
     ("study", include_str!("../../presets/study.toml")),
     ("sweep", include_str!("../../presets/sweep.toml")),
+    ("limits", include_str!("../../presets/limits.toml")),
 ];
 
 /// Parses a preset by name.
@@ -96,6 +97,9 @@ pub fn expand(command: &str, cell: &Cell, trace_out: &Path) -> String {
         .replace("{span_events}", &cell.span_events.to_string())
         .replace("{concurrency}", &cell.concurrency.to_string())
         .replace("{payload_bytes}", &cell.payload_bytes.to_string())
+        .replace("{span_attributes}", &cell.span_attributes.to_string())
+        .replace("{span_links}", &cell.span_links.to_string())
+        .replace("{spans}", &cell.spans.to_string())
 }
 
 /// The arms to run, in the experiment's order without duplicates.
@@ -130,7 +134,14 @@ mod tests {
         assert!(preset("nope")
             .unwrap_err()
             .to_string()
-            .contains("smoke, study, sweep"));
+            .contains("smoke, study, sweep, limits"));
+        let (limits, _) = preset("limits").unwrap();
+        let a500 = limits.cells.iter().find(|c| c.id == "attrs-500").unwrap();
+        assert_eq!(
+            (a500.span_attributes, a500.span_links, a500.spans),
+            (500, 0, 0)
+        );
+        assert!(limits.cells.iter().any(|c| c.spans > 2560));
     }
 
     #[test]
@@ -166,11 +177,28 @@ mod tests {
             span_events: 7,
             concurrency: 2,
             payload_bytes: 64,
+            span_attributes: 0,
+            span_links: 0,
+            spans: 0,
             tier: Tier::Smoke,
         };
         assert_eq!(
             expand("w --k {kernel_events} --s {span_events} -c {concurrency} -p {payload_bytes} -o {trace_out}", &cell, Path::new("/t/x.json")),
             "w --k 5 --s 7 -c 2 -p 64 -o /t/x.json"
+        );
+        let limits = Cell {
+            span_attributes: 3,
+            span_links: 4,
+            spans: 5,
+            ..cell
+        };
+        assert_eq!(
+            expand(
+                "w -a {span_attributes} -l {span_links} -n {spans}",
+                &limits,
+                Path::new("/t")
+            ),
+            "w -a 3 -l 4 -n 5"
         );
     }
 }

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use report_model::analysis::fidelity::kernel_fidelity;
 use report_model::analysis::retention;
+use report_model::analysis::span_limits;
 use report_model::bundle::{self, member_text, Limits};
 use report_model::redact::{Redactor, Tally};
 use report_model::schema::experiment::{Cell, Experiment};
@@ -268,6 +269,7 @@ fn run_sample(
         kernel_events: None,
         kernel_fidelity: None,
         span_fidelity: None,
+        span_limits: Default::default(),
         archive: None,
     };
     if !slot.arm.captures() {
@@ -385,7 +387,7 @@ fn tare_cost(s: &mut Sample, tree: Option<&TreePeaks>, ended: &spawn::Ended) {
     }
 }
 
-/// Reads the OTLP JSON trace and classifies span-event retention.
+/// Reads the OTLP JSON trace and classifies span-event retention and the other span limits.
 fn judge_trace(p: &ArmPlan, cell: &Cell, s: &mut Sample, problems: &mut Vec<String>) {
     let Some(path) = &p.trace else { return };
     match std::fs::read_to_string(path) {
@@ -396,7 +398,13 @@ fn judge_trace(p: &ArmPlan, cell: &Cell, s: &mut Sample, problems: &mut Vec<Stri
                     s.span_fidelity = Some(retention::trace_span_fidelity(
                         &trace,
                         cell.span_events as u64,
-                    ))
+                    ));
+                    s.span_limits = span_limits::trace_limits_fidelity(
+                        &trace,
+                        u64::from(cell.span_attributes),
+                        u64::from(cell.span_links),
+                        u64::from(cell.spans),
+                    );
                 }
                 Err(e) => problems.push(format!("trace unreadable: {e}")),
             }

@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use report_model::analysis::retention;
-use report_model::schema::sample::{LimitSource, RetentionPattern};
+use report_model::schema::sample::{
+    LimitFidelity, LimitSource, RetentionPattern, SpanLimitsFidelity,
+};
 use serde::{Deserialize, Serialize};
 
 /// Schema of the `--json` result line.
@@ -78,6 +80,14 @@ pub struct Options {
     pub span_event_limit: Option<u32>,
     pub span_payload_bytes: usize,
     pub trace_out: Option<PathBuf>,
+    /// Indexed attributes on the root span (`--span-attributes`).
+    pub span_attributes: u64,
+    pub span_attribute_limit: Option<u32>,
+    /// Indexed links on the root span (`--span-links`).
+    pub span_links: u64,
+    pub span_link_limit: Option<u32>,
+    /// Child spans ended in a burst through the batch span processor (`--spans`).
+    pub spans: u64,
     /// Sleep this long before the work: a planted, fixed slowdown (regression-gate checks).
     pub delay: Duration,
 }
@@ -94,6 +104,11 @@ impl Default for Options {
             span_event_limit: None,
             span_payload_bytes: 0,
             trace_out: None,
+            span_attributes: 0,
+            span_attribute_limit: None,
+            span_links: 0,
+            span_link_limit: None,
+            spans: 0,
             delay: Duration::ZERO,
         }
     }
@@ -102,7 +117,11 @@ impl Default for Options {
 impl Options {
     /// Whether the OTel SDK is initialised.
     pub fn uses_otel(&self) -> bool {
-        self.span_events.is_some() || self.trace_out.is_some()
+        self.span_events.is_some()
+            || self.trace_out.is_some()
+            || self.span_attributes > 0
+            || self.span_links > 0
+            || self.spans > 0
     }
 }
 
@@ -132,6 +151,20 @@ pub struct Report {
     pub retention_pattern: Option<RetentionPattern>,
     pub trace_out: Option<String>,
     pub trace_bytes: Option<u64>,
+    /// Root-span attributes, links and burst spans kept (each absent when not asked for), with
+    /// the SDK's own drop counts where it exposes them.
+    #[serde(default, skip_serializing_if = "SpanLimitsFidelity::is_empty")]
+    pub span_limits: SpanLimitsFidelity,
+    /// The attribute-count limit in force, when `--span-attributes` was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_attribute_limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_attribute_limit_source: Option<LimitSource>,
+    /// The link limit in force, when `--span-links` was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_link_limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_link_limit_source: Option<LimitSource>,
     /// Wall-clock time of the whole workload, nanoseconds.
     pub wall_ns: u64,
     pub notes: Vec<String>,
@@ -185,6 +218,15 @@ impl Report {
             }
             _ => parts.push("no OTel SDK".into()),
         }
+        for (what, f) in [
+            ("root-span attributes", &self.span_limits.attributes),
+            ("links", &self.span_limits.links),
+            ("burst spans", &self.span_limits.spans),
+        ] {
+            if let Some(f) = f {
+                parts.push(limit_line(what, f));
+            }
+        }
         if let (Some(path), Some(bytes)) = (&self.trace_out, self.trace_bytes) {
             parts.push(format!("trace {path} ({bytes} bytes)"));
         }
@@ -194,6 +236,34 @@ impl Report {
         let ms = self.wall_ns as f64 / 1e6;
         format!("tare workload: {}; {ms:.1} ms", parts.join("; "))
     }
+}
+
+/// `500 links, 128 retained [0..127] (oldest_kept), SDK dropped 372, tare counted 372`.
+fn limit_line(what: &str, f: &LimitFidelity) -> String {
+    let ranges = f
+        .retained_ranges
+        .iter()
+        .map(|[a, b]| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}..{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    let sdk = f
+        .dropped_by_sdk
+        .map_or("SDK count not exposed".to_string(), |d| {
+            format!("SDK dropped {d}")
+        });
+    format!(
+        "{} {what}, {} retained [{ranges}] ({}), {sdk}, tare counted {}",
+        f.target,
+        f.retained,
+        pattern_name(f.pattern),
+        f.dropped_counted
+    )
 }
 
 /// `complete`, `newest_kept`, ... as in JSON.
@@ -322,6 +392,11 @@ pub fn run(opts: &Options) -> Result<Report, WorkloadError> {
         retention_pattern: None,
         trace_out: opts.trace_out.as_ref().map(|p| p.display().to_string()),
         trace_bytes,
+        span_limits: SpanLimitsFidelity::default(),
+        span_attribute_limit: None,
+        span_attribute_limit_source: None,
+        span_link_limit: None,
+        span_link_limit_source: None,
         wall_ns: 0,
         notes: Vec::new(),
     };
@@ -347,6 +422,15 @@ pub fn run(opts: &Options) -> Result<Report, WorkloadError> {
         report.span_event_limit_source = fidelity.limit_source;
         report.retained_ranges = Some(fidelity.retained_ranges);
         report.retention_pattern = Some(fidelity.pattern);
+        if opts.span_attributes > 0 {
+            report.span_attribute_limit = Some(u64::from(s.attribute_limit.limit));
+            report.span_attribute_limit_source = Some(s.attribute_limit.source);
+        }
+        if opts.span_links > 0 {
+            report.span_link_limit = Some(u64::from(s.link_limit.limit));
+            report.span_link_limit_source = Some(s.link_limit.source);
+        }
+        report.span_limits = s.limits;
     }
     report.notes = notes;
     report.wall_ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -386,7 +470,24 @@ fn run_parts(
                 "tare.sweep.payload_bytes".into(),
                 i64::try_from(opts.payload_bytes).unwrap_or(i64::MAX),
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(
+            [
+                ("tare.sweep.span_attributes", opts.span_attributes),
+                ("tare.sweep.span_links", opts.span_links),
+                ("tare.sweep.spans", opts.spans),
+            ]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| (k.to_string(), i64::try_from(n).unwrap_or(i64::MAX))),
+        )
+        .collect(),
+        attributes: opts.span_attributes,
+        attribute_limit_flag: opts.span_attribute_limit,
+        links: opts.span_links,
+        link_limit_flag: opts.span_link_limit,
+        spans: opts.spans,
     });
     // The root span (if any) covers the whole workload.
     let mut tracing = match &span_plan {
@@ -428,7 +529,8 @@ fn run_parts(
     let spans = match (tracing.take(), &span_plan) {
         (Some(mut t), Some(plan)) => {
             t.emit(plan);
-            Some(t.finish(plan.events)?)
+            t.burst(plan)?;
+            Some(t.finish(plan)?)
         }
         _ => None,
     };

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::analysis::metric::{self, counted, Accessor, NS_PER_MS};
 use crate::schema::experiment::{Arm, Cell, Experiment};
-use crate::schema::sample::{RetentionPattern, Sample, SpanFidelity};
+use crate::schema::sample::{LimitFidelity, RetentionPattern, Sample, SpanFidelity};
 use crate::schema::summary::{
     ArmSummary, Boundary, CellFidelity, CellSummary, Delta, FidelityVerdict, Summary,
 };
@@ -51,6 +51,10 @@ pub fn summarize(
         .map(|cell| summarize_cell(cell, &experiment.arms, samples))
         .collect();
     let boundary = cells.iter().find_map(first_failed_gate);
+    let boundaries = GATES
+        .iter()
+        .filter_map(|gate| cells.iter().find_map(|c| gate_failure(c, gate)))
+        .collect();
     let headline = headline(&cells);
     let not_shown = not_shown(&cells, host_class, partial);
     Summary {
@@ -62,6 +66,7 @@ pub fn summarize(
         partial,
         cells,
         boundary,
+        boundaries,
         not_shown,
     }
 }
@@ -95,6 +100,9 @@ fn summarize_cell(cell: &Cell, arms: &[Arm], samples: &[Sample]) -> CellSummary 
         span_events: cell.span_events,
         concurrency: cell.concurrency,
         payload_bytes: cell.payload_bytes,
+        span_attributes: cell.span_attributes,
+        span_links: cell.span_links,
+        spans: cell.spans,
         arms: arm_summaries,
         deltas,
         fidelity: fidelity(cell, samples),
@@ -277,10 +285,26 @@ fn fidelity(cell: &Cell, samples: &[Sample]) -> CellFidelity {
         None if cell.span_events == 0 || traced.is_empty() => None,
         None => Some(false),
     };
-    let verdict = match (kernel_ok, span_ok) {
-        (Some(false), _) | (_, Some(false)) => FidelityVerdict::Lossy,
-        (None, None) => FidelityVerdict::Inconclusive,
-        _ => FidelityVerdict::Clean,
+    let limit = |target: u32, pick: fn(&Sample) -> Option<&LimitFidelity>| {
+        let worst = worst_limit(traced.iter().filter_map(|s| pick(s)));
+        let ok = match &worst {
+            Some(f) => Some(f.is_clean()),
+            None if target == 0 || traced.is_empty() => None,
+            None => Some(false),
+        };
+        (worst, ok)
+    };
+    let (attributes, attributes_ok) =
+        limit(cell.span_attributes, |s| s.span_limits.attributes.as_ref());
+    let (links, links_ok) = limit(cell.span_links, |s| s.span_limits.links.as_ref());
+    let (spans_f, spans_ok) = limit(cell.spans, |s| s.span_limits.spans.as_ref());
+    let oks = [kernel_ok, span_ok, attributes_ok, links_ok, spans_ok];
+    let verdict = if oks.contains(&Some(false)) {
+        FidelityVerdict::Lossy
+    } else if oks.iter().all(Option::is_none) {
+        FidelityVerdict::Inconclusive
+    } else {
+        FidelityVerdict::Clean
     };
     CellFidelity {
         kernel_target: cell.kernel_events as u64,
@@ -294,58 +318,100 @@ fn fidelity(cell: &Cell, samples: &[Sample]) -> CellFidelity {
         pattern: span.as_ref().map(|f| f.pattern),
         effective_limit: span.as_ref().and_then(|f| f.effective_limit),
         limit_source: span.as_ref().and_then(|f| f.limit_source),
+        attributes,
+        links,
+        spans: spans_f,
         verdict,
     }
 }
 
-/// The first gate a cell fails, in the order: health, kernel fidelity, span fidelity, tail.
-fn first_failed_gate(cell: &CellSummary) -> Option<Boundary> {
-    if let Some((arm, s)) = cell.arms.iter().find(|(_, s)| s.discarded > 0) {
-        return Some(Boundary {
-            cell: cell.id.clone(),
-            gate: "validity".into(),
-            detail: format!(
-                "arm {} discarded {} sample(s): {}",
-                arm.as_str(),
-                s.discarded,
-                s.discard_reasons.join("; ")
-            ),
-        });
-    }
+/// The sample that kept the fewest items; among equals, one whose SDK count disagrees.
+fn worst_limit<'a>(fids: impl Iterator<Item = &'a LimitFidelity>) -> Option<LimitFidelity> {
+    fids.min_by_key(|f| (f.retained, f.counts_agree() != Some(false)))
+        .cloned()
+}
+
+/// The gates, in the order a cell is checked.
+pub const GATES: [&str; 7] = [
+    "validity",
+    "kernel_fidelity",
+    "span_fidelity",
+    "attribute_fidelity",
+    "link_fidelity",
+    "span_drop",
+    "tail_ratio",
+];
+
+/// Why `cell` fails `gate`, if it does.
+pub fn gate_failure(cell: &CellSummary, gate: &str) -> Option<Boundary> {
     let f = &cell.fidelity;
-    if let Some(seen) = f.kernel_seen_min.filter(|s| *s < f.kernel_target) {
-        return Some(Boundary {
-            cell: cell.id.clone(),
-            gate: "kernel_fidelity".into(),
-            detail: format!("{seen} of {} worker files seen", f.kernel_target),
-        });
+    let boundary = |detail: String| Boundary {
+        cell: cell.id.clone(),
+        gate: gate.into(),
+        detail,
+    };
+    match gate {
+        "validity" => cell
+            .arms
+            .iter()
+            .find(|(_, s)| s.discarded > 0)
+            .map(|(arm, s)| {
+                boundary(format!(
+                    "arm {} discarded {} sample(s): {}",
+                    arm.as_str(),
+                    s.discarded,
+                    s.discard_reasons.join("; ")
+                ))
+            }),
+        "kernel_fidelity" => f
+            .kernel_seen_min
+            .filter(|s| *s < f.kernel_target)
+            .map(|seen| boundary(format!("{seen} of {} worker files seen", f.kernel_target))),
+        "span_fidelity" => f
+            .pattern
+            .filter(|p| *p != RetentionPattern::Complete && *p != RetentionPattern::None)
+            .map(|p| {
+                boundary(format!(
+                    "{} of {} span events retained ({})",
+                    f.span_retained.unwrap_or(0),
+                    f.span_target,
+                    pattern_name(Some(p))
+                ))
+            }),
+        "attribute_fidelity" => {
+            limit_failure(f.attributes.as_ref(), "root-span attributes").map(boundary)
+        }
+        "link_fidelity" => limit_failure(f.links.as_ref(), "links").map(boundary),
+        "span_drop" => limit_failure(f.spans.as_ref(), "burst spans").map(boundary),
+        "tail_ratio" => cell
+            .arms
+            .iter()
+            .find(|(_, s)| s.tail_band == Some(TailBand::Fail))
+            .map(|(arm, _)| boundary(format!("arm {} p99/median > 2.0", arm.as_str()))),
+        _ => None,
     }
-    if f.pattern
-        .is_some_and(|p| p != RetentionPattern::Complete && p != RetentionPattern::None)
-    {
-        return Some(Boundary {
-            cell: cell.id.clone(),
-            gate: "span_fidelity".into(),
-            detail: format!(
-                "{} of {} span events retained ({})",
-                f.span_retained.unwrap_or(0),
-                f.span_target,
-                pattern_name(f.pattern)
-            ),
-        });
-    }
-    if let Some((arm, _)) = cell
-        .arms
-        .iter()
-        .find(|(_, s)| s.tail_band == Some(TailBand::Fail))
-    {
-        return Some(Boundary {
-            cell: cell.id.clone(),
-            gate: "tail_ratio".into(),
-            detail: format!("arm {} p99/median > 2.0", arm.as_str()),
-        });
-    }
-    None
+}
+
+/// `"122 of 500 root-span attributes retained (oldest_kept); the SDK reported 378 dropped,
+/// tare counted 378"`, when the limit lost something or the counts disagree.
+pub fn limit_failure(f: Option<&LimitFidelity>, what: &str) -> Option<String> {
+    let f = f.filter(|f| !f.is_clean())?;
+    let sdk = match f.dropped_by_sdk {
+        Some(d) => format!("the SDK reported {d} dropped"),
+        None => "the SDK reported no count".into(),
+    };
+    Some(format!(
+        "{} of {} {what} retained ({}); {sdk}, tare counted {}",
+        f.retained,
+        f.target,
+        pattern_name(Some(f.pattern)),
+        f.dropped_counted
+    ))
+}
+
+/// The first gate a cell fails, in the order of [`GATES`].
+fn first_failed_gate(cell: &CellSummary) -> Option<Boundary> {
+    GATES.iter().find_map(|gate| gate_failure(cell, gate))
 }
 
 /// The JSON name of a retention pattern.
@@ -407,6 +473,32 @@ fn headline(cells: &[CellSummary]) -> String {
             lossy.fidelity.span_target,
             pattern_name(lossy.fidelity.pattern)
         ));
+    }
+    let beyond: Vec<String> = [
+        (
+            "attributes",
+            (|c| c.fidelity.attributes.as_ref()) as fn(&CellSummary) -> Option<&LimitFidelity>,
+        ),
+        ("links", |c| c.fidelity.links.as_ref()),
+        ("spans", |c| c.fidelity.spans.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(what, get)| {
+        cells.iter().find_map(|c| {
+            get(c).filter(|f| !f.is_clean()).map(|f| {
+                format!(
+                    "{what} in {}: {} of {} retained ({})",
+                    c.id,
+                    f.retained,
+                    f.target,
+                    pattern_name(Some(f.pattern))
+                )
+            })
+        })
+    })
+    .collect();
+    if !beyond.is_empty() {
+        s.push_str(&format!(". Beyond span events, {}", beyond.join("; ")));
     }
     s.push('.');
     s

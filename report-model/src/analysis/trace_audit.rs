@@ -10,7 +10,9 @@
 //!   ([`retention::SPAN_EVENT_NAME`] with [`retention::SPAN_INDEX_KEY`]), which indexes
 //!   survived, classified by [`retention::span_fidelity`] against the number the span
 //!   must have had: the kept events plus the ones the SDK says it dropped (at least the
-//!   highest index + 1).
+//!   highest index + 1); likewise for the workload's indexed root-span attributes
+//!   (`tare.sweep.attr.<i>`) and links (`tare.sweep.index`) against `droppedAttributesCount`
+//!   and `droppedLinksCount` ([`span_limits`]).
 //!
 //! Ids are compared as hex: base64 ids (protobuf's own JSON) are normalised with
 //! [`id_hex`]; an id that is neither is kept as written.
@@ -19,10 +21,10 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 
-use crate::analysis::retention;
+use crate::analysis::{retention, span_limits};
 use crate::error::ModelError;
 use crate::schema::otlp::{attribute, id_hex, parse_otlp_json, AnyValue, Span, TracesData};
-use crate::schema::sample::SpanFidelity;
+use crate::schema::sample::{LimitFidelity, SpanFidelity};
 
 /// Spans read over all the files of one audit; more is refused as bad input.
 pub const MAX_SPANS: usize = 2_000_000;
@@ -105,6 +107,12 @@ pub struct SpanAudit {
     /// Present when the span carries the workload's indexed events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retention: Option<SpanFidelity>,
+    /// Present when the span carries the workload's indexed attributes `tare.sweep.attr.<i>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute_retention: Option<LimitFidelity>,
+    /// Present when the span has links carrying `tare.sweep.index`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_retention: Option<LimitFidelity>,
 }
 
 impl SpanAudit {
@@ -274,6 +282,8 @@ pub fn audit(inputs: &[(String, TracesData)]) -> TraceAudit {
                             .sum(),
                         orphan,
                         retention: retention_of(span),
+                        attribute_retention: span_limits::span_attribute_retention(span),
+                        link_retention: span_limits::span_link_retention(span),
                     };
                     let d = a.dropped();
                     let svc = services

@@ -1,9 +1,11 @@
 //! summary.md: a GitHub-flavoured report of a summary, pasteable into an issue, with mermaid charts.
 //!
-//! Layout: title, headline, a run table, the boundary (when a gate failed), one section per
+//! Layout: title, headline, a run table, the boundary (when a gate failed, and the first cell
+//! of every failed gate when more than one failed), one section per
 //! cell (arms table, median chart, wall-clock deltas table; then, when the samples recorded
 //! them, a CPU table with the CPU deltas and what they decompose, and a memory table), the
-//! fidelity table with a span-retention chart, and "What this does not show". Every string
+//! fidelity table with a span-retention chart, the span-limits table (attributes, links, whole
+//! spans) when a cell asked for them, and "What this does not show". Every string
 //! from the result goes through [`crate::render::escape::markdown`] (tables cannot break,
 //! nothing renders as HTML, links, mentions or emphasis) or [`mermaid::label`]. Numbers: ms with two decimals, bytes as MiB with one,
 //! p-values to three significant digits.
@@ -12,7 +14,7 @@ use std::fmt::Write as _;
 
 use crate::analysis::summary::{pattern_name, CPU_MS, RSS_CLAIM_N, WALL_CLAIM_N, WALL_MS};
 use crate::render::escape::markdown as md;
-use crate::render::{format, mermaid};
+use crate::render::{format, mermaid, span_limits};
 use crate::schema::experiment::Tier;
 use crate::schema::summary::{ArmSummary, CellSummary, Delta, FidelityVerdict, Summary};
 use crate::stats::{Distribution, Verdict};
@@ -60,10 +62,26 @@ pub fn summary_md(summary: &Summary) -> String {
             md(&b.detail)
         );
     }
+    if summary.boundaries.len() > 1 {
+        out.push_str(
+            "The first cell where each gate failed:\n\n| Gate | Cell | Detail |\n|---|---|---|\n",
+        );
+        for b in &summary.boundaries {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                md(&b.gate),
+                md(&b.cell),
+                md(&b.detail)
+            );
+        }
+        out.push('\n');
+    }
     for cell in &summary.cells {
         cell_section(&mut out, cell);
     }
     fidelity_section(&mut out, summary);
+    span_limits_section(&mut out, summary);
     out.push_str("## What this does not show\n\n");
     if summary.not_shown.is_empty() {
         out.push_str("- Nothing was recorded as not shown.\n");
@@ -92,9 +110,19 @@ fn tail_cell(arm: &ArmSummary) -> String {
 
 fn cell_section(out: &mut String, cell: &CellSummary) {
     let _ = writeln!(out, "## Cell {}\n", md(&cell.id));
+    let mut knobs = String::new();
+    for (n, what) in [
+        (cell.span_attributes, "root-span attributes"),
+        (cell.span_links, "links"),
+        (cell.spans, "burst spans"),
+    ] {
+        if n > 0 {
+            let _ = write!(knobs, ", {n} {what}");
+        }
+    }
     let _ = writeln!(
         out,
-        "{} kernel events, {} span events, concurrency {}, payload {} bytes.\n",
+        "{} kernel events, {} span events{knobs}, concurrency {}, payload {} bytes.\n",
         cell.kernel_events, cell.span_events, cell.concurrency, cell.payload_bytes
     );
     out.push_str("| Arm | Valid | Discarded | Median (ms) | p95 (ms) | p99 (ms) | p99/median | Peak RSS (median) |\n");
@@ -378,6 +406,38 @@ fn delta_row(out: &mut String, d: &Delta) {
         "| {name} | {} | {ci} | {p} | {n} | {verdict} |",
         format::signed_ms(d.estimate.unwrap_or(f64::NAN))
     );
+}
+
+/// Attributes, links and whole spans per cell, when any cell asked for them.
+fn span_limits_section(out: &mut String, summary: &Summary) {
+    let rows = span_limits::limit_rows(summary);
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str("## Span limits: attributes, links, whole spans\n\n");
+    out.push_str("| Cell | Kind | Target | Retained | Kept indexes | Pattern | SDK dropped | tare counted | Counts agree |\n");
+    out.push_str("|---|---|---:|---:|---|---|---:|---:|---|\n");
+    for r in &rows {
+        let retained = if r.clean {
+            r.retained.to_string()
+        } else {
+            format!("**{}**", r.retained)
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {retained} | {} | {} | {} | {} | {} |",
+            md(&r.cell),
+            r.kind,
+            r.target,
+            md(&r.kept),
+            md(r.pattern),
+            md(&r.sdk_dropped),
+            r.tare_counted,
+            r.counts_agree
+        );
+    }
+    out.push('\n');
+    out.push_str("Per cell, the traced sample that kept the fewest. Attributes: `tare.sweep.attr.<i>` on the root span (its other attributes count toward the same limit); SDK dropped is its `droppedAttributesCount`. Links: the root span's links with `tare.sweep.index`; SDK dropped is `droppedLinksCount`. Spans: the burst's child spans `tare.sweep.span` through the batch span processor; OTLP has no field for lost spans, so SDK dropped is the SDK's own count where it exposes one (`tare.sweep.spans_dropped_by_sdk` on the root span) and `not exposed` otherwise. tare counted: target - retained.\n\n");
 }
 
 fn fidelity_section(out: &mut String, summary: &Summary) {

@@ -13,3 +13,4 @@ pub mod format;
 pub mod markdown;
 pub mod mermaid;
 pub mod perfetto;
+pub mod span_limits;

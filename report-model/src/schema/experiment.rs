@@ -90,7 +90,8 @@ pub struct Experiment {
     pub arms: Vec<Arm>,
     pub cells: Vec<Cell>,
     /// Optional command per arm with `{trace_out}`, `{kernel_events}`, `{span_events}`,
-    /// `{concurrency}`, `{payload_bytes}` placeholders: run by `sh -c` when it has shell
+    /// `{concurrency}`, `{payload_bytes}`, `{span_attributes}`, `{span_links}`, `{spans}`
+    /// placeholders: run by `sh -c` when it has shell
     /// syntax, else executed directly word by word.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub commands: BTreeMap<Arm, String>,
@@ -109,9 +110,22 @@ pub struct Cell {
     pub concurrency: u32,
     #[serde(default = "default_payload")]
     pub payload_bytes: u32,
+    /// Attributes `tare.sweep.attr.<i>` on the root span (the SDK's attribute-count limit).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub span_attributes: u32,
+    /// Links on the root span, each with `tare.sweep.index` (the SDK's link limit).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub span_links: u32,
+    /// A burst of child spans ended through the SDK's batch span processor (its queue).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub spans: u32,
     /// Tier of this cell; `tare bench --tier smoke` runs only smoke cells.
     #[serde(default)]
     pub tier: Tier,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 fn one() -> u32 {

@@ -51,6 +51,10 @@ pub struct Sample {
     pub kernel_fidelity: Option<KernelFidelity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span_fidelity: Option<SpanFidelity>,
+    /// Attributes, links and whole spans against the SDK's other limits (absent when the cell
+    /// asked for none of them).
+    #[serde(default, skip_serializing_if = "SpanLimitsFidelity::is_empty")]
+    pub span_limits: SpanLimitsFidelity,
     /// The per-sample archive, relative to the results directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive: Option<String>,
@@ -77,6 +81,62 @@ pub struct SpanFidelity {
     pub effective_limit: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_source: Option<LimitSource>,
+}
+
+/// One loss beyond span events in one trace: N indexed items (root-span attributes, root-span
+/// links, or whole child spans) against what the trace kept, and against what the SDK itself
+/// reported dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitFidelity {
+    /// Items the workload emitted, indexed 0..target.
+    pub target: u64,
+    /// Distinct indexes the trace kept.
+    pub retained: u64,
+    /// The kept indexes as inclusive ranges.
+    pub retained_ranges: Vec<[u64; 2]>,
+    pub pattern: RetentionPattern,
+    /// What the SDK says it dropped: the root span's OTLP `droppedAttributesCount` or
+    /// `droppedLinksCount`; for whole spans, the SDK's own count as the workload wrote it on the
+    /// root span. Absent when the SDK does not expose one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped_by_sdk: Option<u64>,
+    /// What tare counted from the indexes: target - retained.
+    pub dropped_counted: u64,
+}
+
+impl LimitFidelity {
+    /// Whether the SDK's own count equals tare's; `None` when the SDK reports none.
+    pub fn counts_agree(&self) -> Option<bool> {
+        self.dropped_by_sdk.map(|d| d == self.dropped_counted)
+    }
+
+    /// Everything emitted was kept (or nothing was asked), and the SDK's count, if any, agrees.
+    pub fn is_clean(&self) -> bool {
+        matches!(
+            self.pattern,
+            RetentionPattern::Complete | RetentionPattern::None
+        ) && self.counts_agree() != Some(false)
+    }
+}
+
+/// The losses beyond span events, per kind; a kind the cell did not ask for is absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpanLimitsFidelity {
+    /// Root-span attributes `tare.sweep.attr.<i>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<LimitFidelity>,
+    /// Root-span links carrying `tare.sweep.index`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<LimitFidelity>,
+    /// Child spans `tare.sweep.span` carrying `tare.sweep.index`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spans: Option<LimitFidelity>,
+}
+
+impl SpanLimitsFidelity {
+    pub fn is_empty(&self) -> bool {
+        self.attributes.is_none() && self.links.is_none() && self.spans.is_none()
+    }
 }
 
 /// Which span events survived.

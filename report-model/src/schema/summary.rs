@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::experiment::{Arm, Tier};
-use super::sample::{LimitSource, RetentionPattern};
+use super::sample::{LimitFidelity, LimitSource, RetentionPattern};
 use super::Versioned;
 use crate::stats::{Distribution, TailBand, Verdict};
 
@@ -24,6 +24,9 @@ pub struct Summary {
     /// The first cell where a gate failed, and which gate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boundary: Option<Boundary>,
+    /// Per gate, the first cell where it failed (in gate order); `boundary` is the first of all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub boundaries: Vec<Boundary>,
     /// What the data does not show (claims not made and why).
     pub not_shown: Vec<String>,
 }
@@ -36,6 +39,15 @@ pub struct CellSummary {
     pub span_events: u32,
     pub concurrency: u32,
     pub payload_bytes: u32,
+    /// Root-span attributes asked for (`tare.sweep.attr.<i>`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub span_attributes: u32,
+    /// Root-span links asked for.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub span_links: u32,
+    /// Child spans in the burst through the batch span processor.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub spans: u32,
     pub arms: BTreeMap<Arm, ArmSummary>,
     pub deltas: Vec<Delta>,
     pub fidelity: CellFidelity,
@@ -151,6 +163,15 @@ pub struct CellFidelity {
     pub effective_limit: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_source: Option<LimitSource>,
+    /// Root-span attributes: the traced sample that kept the fewest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<LimitFidelity>,
+    /// Root-span links: the traced sample that kept the fewest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<LimitFidelity>,
+    /// Whole child spans of the burst: the traced sample that kept the fewest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spans: Option<LimitFidelity>,
     pub verdict: FidelityVerdict,
 }
 
@@ -169,6 +190,10 @@ pub struct Boundary {
     pub cell: String,
     pub gate: String,
     pub detail: String,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 impl Versioned for Summary {

@@ -1,4 +1,4 @@
-//! Retained span-event indexes: a strip per cell over 0..target (the report's chart), ranges and pattern in a table.
+//! Retained span-event indexes: a strip per cell over 0..target (the report's chart), ranges and pattern in a table; then the other span limits (attributes, links, whole spans).
 
 use std::sync::Arc;
 
@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use report_model::analysis::summary::pattern_name;
 use report_model::render::charts::retention_svg;
 use report_model::render::format;
+use report_model::render::span_limits::{limit_rows, LimitRow};
 use report_model::schema::summary::Summary;
 
 use crate::components::badge;
@@ -33,8 +34,61 @@ pub fn evicted(target: u64, retained: &[[u64; 2]]) -> Vec<[u64; 2]> {
     out
 }
 
+/// One row of the span-limits table; every string is text.
+fn limit_row(r: LimitRow) -> impl IntoView {
+    let retained_class = if r.clean { "num" } else { "num lossy" };
+    let cell = r.cell.clone();
+    view! {
+        <tr data-cell=cell data-kind=r.kind>
+            <th scope="row">{r.cell}</th>
+            <td class="text">{r.kind}</td>
+            {num::count(r.target)}
+            <td class=retained_class data-v=r.retained.to_string()>{r.retained.to_string()}</td>
+            <td class="text ranges">{r.kept}</td>
+            <td class="text pattern">{r.pattern}</td>
+            <td class="num sdk-dropped">{r.sdk_dropped}</td>
+            {num::count(r.tare_counted)}
+            <td class="text agree">{r.counts_agree}</td>
+        </tr>
+    }
+}
+
+/// Attributes, links and whole spans per cell, when any cell asked for them.
+#[component]
+fn SpanLimitsTable(summary: Arc<Summary>) -> impl IntoView {
+    let rows = limit_rows(&summary);
+    (!rows.is_empty()).then(|| {
+        let rows = rows.into_iter().map(limit_row).collect_view();
+        view! {
+            <h3>"Span limits: attributes, links, whole spans"</h3>
+            <p class="muted">
+                "Root-span attributes " <code>"tare.sweep.attr.<i>"</code> ", root-span links and a burst of child spans "
+                <code>"tare.sweep.span"</code> " through the batch span processor, each indexed 0..target (the traced "
+                "sample that kept the fewest). SDK dropped: the root span's " <code>"droppedAttributesCount"</code> " / "
+                <code>"droppedLinksCount"</code> ", and for whole spans the SDK's own count where it exposes one; tare "
+                "counted: target - retained."
+            </p>
+            <div class="scroll">
+                <table id="span-limits">
+                    <thead>
+                        <tr>
+                            <th scope="col">"cell"</th><th scope="col">"kind"</th>
+                            <th scope="col">"target"</th><th scope="col">"retained"</th>
+                            <th scope="col">"kept indexes"</th><th scope="col">"pattern"</th>
+                            <th scope="col">"SDK dropped"</th><th scope="col">"tare counted"</th>
+                            <th scope="col">"counts agree"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        }
+    })
+}
+
 #[component]
 pub fn RetentionView(summary: Arc<Summary>) -> impl IntoView {
+    let limits = summary.clone();
     let svg = retention_svg(&summary);
     let rows = summary
         .cells
@@ -90,6 +144,7 @@ pub fn RetentionView(summary: Arc<Summary>) -> impl IntoView {
                 <tbody>{rows}</tbody>
             </table>
         </div>
+        <SpanLimitsTable summary=limits />
     }
 }
 
