@@ -506,9 +506,10 @@ fn span_limits_take_the_worst_sample_and_each_gate_its_first_cell() {
 
 #[test]
 fn old_summaries_and_experiments_read_without_the_new_fields() {
+    // The viewer fixture's summary.json was written before span limits other than events.
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../baselines/smoke/summary.json"
+        "/../fixtures/bundles/smoke.summary.json"
     ))
     .unwrap();
     let s: Summary = report_model::schema::parse_json("summary.json", &text).unwrap();

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, newPage, readTarGz, startView, tare } from './lib.js';
+import { fixtures, launch, loadBundle, newPage, readTarGz, startView, tare } from './lib.js';
 
 const isRoot = process.getuid?.() === 0;
 let dir;
@@ -58,6 +58,7 @@ describe('the processes view of a capture archive', { skip: !isRoot && 'needs ro
       failed: tr.classList.contains('failed'),
       exit: tr.querySelector('td.exit').textContent,
       opens: Number(tr.cells[6].dataset.v),
+      filesWritten: Number(tr.cells[8].dataset.v),
     })));
     // Every pid the events name, once.
     const pids = new Set(events.map((e) => e.pid));
@@ -79,6 +80,13 @@ describe('the processes view of a capture archive', { skip: !isRoot && 'needs ro
     for (const r of rows) {
       assert.equal(r.opens, events.filter((e) => e.pid === r.pid && e.kind === 'open').length, `opens of ${r.pid}`);
     }
+    // Files written: distinct paths opened with O_WRONLY, O_RDWR, O_CREAT or O_TRUNC.
+    for (const r of rows) {
+      const written = new Set(events.filter((e) => e.pid === r.pid && e.kind === 'open' && e.result >= 0
+        && ((e.flags & 3) !== 0 || (e.flags & 0o1100) !== 0)).map((e) => e.path));
+      assert.equal(r.filesWritten, written.size, `files written by ${r.pid}`);
+    }
+    assert.ok(byPid[said.cat].filesWritten >= 1, 'its > /dev/null');
     // cat's events, expanded: its own, in order.
     await page.click(`#process-tree tr[data-pid="${said.cat}"] button.expand`);
     await page.waitForSelector(`#process-tree tr.proc-events[data-pid="${said.cat}"]`);
@@ -157,6 +165,36 @@ describe('the capture timeline', { skip: !isRoot && 'needs root to capture' }, (
     } finally {
       view.stop();
       await context.close();
+    }
+  });
+});
+
+describe('the processes view of a bundle', () => {
+  it('shows the tree of the sample archive the picker names', async () => {
+    const fixture = join(fixtures, 'smoke.bundle.tar.gz');
+    const { samples, kernelEvents } = loadBundle(fixture);
+    const armLabel = { bare: 'bare', a: 'A (capture)', b: 'B (OTel)', c: 'C (capture + OTel)' };
+    const labelOf = (s) => `${s.cell} · ${armLabel[s.arm]} · sample ${s.seq}${s.warmup ? ', warm-up' : ''}`;
+    const view = await startView(fixture);
+    const b = browser || await launch();
+    const { page, context, errors } = await newPage(b);
+    try {
+      await page.goto(`${view.url}#/processes`);
+      await page.waitForSelector('#process-tree');
+      await page.selectOption('#proc-archive', { index: 1 });
+      await page.waitForFunction(() => document.querySelector('#proc-archive').value === '1' && document.querySelector('#process-tree'));
+      const label = await page.$eval('#proc-archive', (s) => s.options[s.selectedIndex].textContent.trim());
+      const sample = samples.find((s) => s.archive && labelOf(s) === label);
+      assert.ok(sample, `the picker's "${label}" is a sample of the bundle`);
+      const expected = [...new Set(kernelEvents(sample.archive).map((e) => e.pid))].sort((x, y) => x - y);
+      await page.waitForFunction((n) => document.querySelectorAll('#process-tree tbody tr[data-pid]:not(.proc-events)').length === n, expected.length);
+      const shown = await page.$$eval('#process-tree tbody tr[data-pid]:not(.proc-events)', (trs) => trs.map((tr) => Number(tr.dataset.pid)).sort((x, y) => x - y));
+      assert.deepEqual(shown, expected);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+      if (!browser) await b.close();
+      view.stop();
     }
   });
 });

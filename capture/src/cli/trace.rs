@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use report_model::analysis::trace_audit::{self, SpanAudit, TraceAudit};
 use report_model::bundle::Limits;
+use report_model::render::format;
 use report_model::schema::otlp::TracesData;
 
 use super::EXIT_BAD_INPUT;
@@ -133,16 +134,12 @@ fn lost(s: &SpanAudit) -> String {
         parts.push(format!("orphan (parent {} not found)", s.parent_span_id));
     }
     if let Some(r) = &s.retention {
-        let ranges: Vec<String> = r
-            .retained_ranges
-            .iter()
-            .map(|[a, b]| format!("{a}..{b}"))
-            .collect();
+        let ranges = format::ranges(&r.retained_ranges, usize::MAX);
         parts.push(format!(
             "kept {}/{} indexed events [{}]: {}",
             r.retained,
             r.target,
-            ranges.join(", "),
+            ranges,
             serde_json::to_value(r.pattern)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
@@ -154,16 +151,12 @@ fn lost(s: &SpanAudit) -> String {
         ("indexed links", &s.link_retention),
     ] {
         if let Some(f) = f {
-            let ranges: Vec<String> = f
-                .retained_ranges
-                .iter()
-                .map(|[a, b]| format!("{a}..{b}"))
-                .collect();
+            let ranges = format::ranges(&f.retained_ranges, usize::MAX);
             parts.push(format!(
                 "kept {}/{} {what} [{}]: {}",
                 f.retained,
                 f.target,
-                ranges.join(", "),
+                ranges,
                 report_model::analysis::summary::pattern_name(Some(f.pattern))
             ));
         }

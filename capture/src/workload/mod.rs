@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use report_model::analysis::retention;
+use report_model::render::format;
 use report_model::schema::sample::{
     LimitFidelity, LimitSource, RetentionPattern, SpanLimitsFidelity,
 };
@@ -193,20 +194,10 @@ impl Report {
             self.span_event_limit_source,
         ) {
             (Some(emitted), Some(retained), Some(limit), Some(source)) => {
-                let ranges = self
-                    .retained_ranges
-                    .as_deref()
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|[a, b]| {
-                        if a == b {
-                            a.to_string()
-                        } else {
-                            format!("{a}..{b}")
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(",");
+                let ranges = format::ranges(
+                    self.retained_ranges.as_deref().unwrap_or_default(),
+                    usize::MAX,
+                );
                 let pattern = self
                     .retention_pattern
                     .map(pattern_name)
@@ -240,18 +231,7 @@ impl Report {
 
 /// `500 links, 128 retained [0..127] (oldest_kept), SDK dropped 372, tare counted 372`.
 fn limit_line(what: &str, f: &LimitFidelity) -> String {
-    let ranges = f
-        .retained_ranges
-        .iter()
-        .map(|[a, b]| {
-            if a == b {
-                a.to_string()
-            } else {
-                format!("{a}..{b}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",");
+    let ranges = format::ranges(&f.retained_ranges, usize::MAX);
     let sdk = f
         .dropped_by_sdk
         .map_or("SDK count not exposed".to_string(), |d| {

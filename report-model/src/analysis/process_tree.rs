@@ -16,6 +16,11 @@ pub struct ProcessCounts {
     pub opens: u64,
     /// Opens that failed (a negative result).
     pub open_failures: u64,
+    /// Distinct paths it opened successfully.
+    pub files_opened: u64,
+    /// Distinct paths it opened successfully for writing (`O_WRONLY`, `O_RDWR`, `O_CREAT`
+    /// or `O_TRUNC` in the flags).
+    pub files_written: u64,
     /// Write calls.
     pub writes: u64,
     /// Bytes the writes wrote (their positive results).
@@ -123,6 +128,8 @@ impl ProcessTree {
 /// Builds the tree of `events` (in any order; each event's `ts_ns` places it).
 pub fn build(events: &[KernelEvent]) -> ProcessTree {
     let mut by_pid: BTreeMap<u32, Process> = BTreeMap::new();
+    // Per pid, the distinct paths opened, and whether for writing.
+    let mut files: BTreeMap<(u32, &str), bool> = BTreeMap::new();
     let mut order: Vec<usize> = (0..events.len()).collect();
     order.sort_by_key(|&i| (events[i].ts_ns, events[i].seq));
     let blank = |pid: u32, ts: u64| Process {
@@ -157,9 +164,17 @@ pub fn build(events: &[KernelEvent]) -> ProcessTree {
                 p.exit_code = *code;
                 p.exit_signal = *signal;
             }
-            EventDetail::Open { result, .. } => {
+            EventDetail::Open {
+                path,
+                flags,
+                result,
+                ..
+            } => {
                 c.opens += 1;
                 c.open_failures += u64::from(*result < 0);
+                if *result >= 0 {
+                    *files.entry((ev.pid, path.as_str())).or_default() |= opens_for_writing(*flags);
+                }
             }
             EventDetail::Write { result, .. } => {
                 c.writes += 1;
@@ -182,9 +197,24 @@ pub fn build(events: &[KernelEvent]) -> ProcessTree {
             EventDetail::IoUring { .. } | EventDetail::CompatExec { .. } => {}
         }
     }
+    for ((pid, _), written) in files {
+        if let Some(p) = by_pid.get_mut(&pid) {
+            p.counts.files_opened += 1;
+            p.counts.files_written += u64::from(written);
+        }
+    }
     let mut processes: Vec<Process> = by_pid.into_values().collect();
     processes.sort_by_key(|p| (p.start_ns, p.pid));
     ProcessTree { processes }
+}
+
+/// Whether open flags ask for writing: an access mode of `O_WRONLY` or `O_RDWR`, or
+/// `O_CREAT` or `O_TRUNC` (Linux's values, the same on every architecture tare runs on).
+pub fn opens_for_writing(flags: i32) -> bool {
+    const O_ACCMODE: i32 = 0o3;
+    const O_CREAT: i32 = 0o100;
+    const O_TRUNC: i32 = 0o1000;
+    flags & O_ACCMODE != 0 || flags & (O_CREAT | O_TRUNC) != 0
 }
 
 #[cfg(test)]
@@ -351,6 +381,8 @@ mod tests {
             ProcessCounts {
                 opens: 1,
                 open_failures: 1,
+                files_opened: 0,
+                files_written: 0,
                 writes: 1,
                 written_bytes: 5,
                 failed_execs: 1,
@@ -366,6 +398,36 @@ mod tests {
         assert!(!t.get(11).unwrap().failed());
         let rows: Vec<(usize, u32)> = t.rows().iter().map(|(d, p)| (*d, p.pid)).collect();
         assert_eq!(rows, vec![(0, 10), (1, 11), (1, 12), (1, 13)]);
+    }
+
+    #[test]
+    fn distinct_files_opened_and_written() {
+        use EventDetail::*;
+        let open = |ts, path: &str, flags, result| {
+            ev(
+                ts,
+                ts,
+                5,
+                "w",
+                Open {
+                    path: path.into(),
+                    flags,
+                    mode: 0o644,
+                    result,
+                },
+            )
+        };
+        let evs = vec![
+            open(1, "/r", 0, 3),          // O_RDONLY
+            open(2, "/r", 0, 3),          // again: one file
+            open(3, "/w", 0o1101, 4),     // O_WRONLY|O_CREAT|O_TRUNC
+            open(4, "/rw", 0o2, 5),       // O_RDWR
+            open(5, "/gone", 0o101, -13), // failed: not counted
+        ];
+        let c = build(&evs).get(5).unwrap().counts;
+        assert_eq!((c.opens, c.open_failures), (5, 1));
+        assert_eq!((c.files_opened, c.files_written), (3, 2));
+        assert!(!opens_for_writing(0o2000000 | 0o200000)); // O_CLOEXEC|O_DIRECTORY
     }
 
     #[test]

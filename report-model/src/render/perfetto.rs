@@ -111,7 +111,8 @@ pub fn chrome_trace(parts: &CaptureParts, tree: &ProcessTree) -> ChromeTrace {
             "exit_code": p.exit_code,
             "exit_signal": p.exit_signal,
             "exited_in_capture": p.end_ns.is_some(),
-            "opens": c.opens, "writes": c.writes, "written_bytes": c.written_bytes,
+            "opens": c.opens, "files_opened": c.files_opened, "files_written": c.files_written,
+            "writes": c.writes, "written_bytes": c.written_bytes,
             "renames": c.renames, "unlinks": c.unlinks, "connects": c.connects,
             "failed_execs": c.failed_execs, "forks": c.forks,
         });

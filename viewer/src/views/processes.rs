@@ -217,6 +217,8 @@ fn process_row(depth: usize, p: &Process, origin: u64, open: bool) -> impl IntoV
             {num::ms(p.duration_ns().map(|d| d as f64 / 1e6))}
             <td class="exit">{exit_text(p.exit_code, p.exit_signal)}</td>
             {num::count(c.opens)}
+            {num::count(c.files_opened)}
+            {num::count(c.files_written)}
             {num::count(c.writes)}
             {num::count(c.renames)}
             {num::count(c.unlinks)}
@@ -240,7 +242,7 @@ fn events_row(p: &Process, c: &Capture, origin: u64) -> impl IntoView {
     let more = p.events.len().saturating_sub(SHOWN_EVENTS);
     view! {
         <tr class="proc-events" data-pid=p.pid.to_string()>
-            <td colspan="12">
+            <td colspan="14">
                 <ol class="events" data-n=p.events.len().to_string()>{shown.collect_view()}</ol>
                 {(more > 0).then(|| view! {
                     <p class="muted">{format!("{more} more: the kernel events view filters by pid.")}</p>
@@ -276,7 +278,8 @@ fn tree_table(c: &Capture, open: Option<u32>) -> impl IntoView {
                         <th scope="col">"command"</th><th scope="col">"pid"</th>
                         <th scope="col">"parent"</th><th scope="col">"start (ms)"</th>
                         <th scope="col">"duration (ms)"</th><th scope="col">"exit"</th>
-                        <th scope="col">"opens"</th><th scope="col">"writes"</th>
+                        <th scope="col">"opens"</th><th scope="col">"files opened"</th>
+                        <th scope="col">"files written"</th><th scope="col">"writes"</th>
                         <th scope="col">"renames"</th><th scope="col">"unlinks"</th>
                         <th scope="col">"connects"</th><th scope="col">"failed execs"</th>
                     </tr>
