@@ -13,23 +13,11 @@ use report_model::schema::health::{Health, KernelLayer};
 use report_model::schema::kernel_event::{EventDetail, KernelEvent};
 use report_model::schema::parse_json;
 
-const TARE: &str = env!("CARGO_BIN_EXE_tare");
-
 use common::is_root;
 
 /// `tare capture --out OUT EXTRA -- ARGV`; the archive's health and events.
 fn capture(out: &Path, extra: &[&str], argv: &[&str]) -> (String, Health, Vec<KernelEvent>) {
-    let o = Command::new(TARE)
-        .arg("capture")
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .arg("--")
-        .args(argv)
-        .output()
-        .expect("run tare");
-    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(out.exists(), "no archive: {stderr}");
+    let stderr = common::capture(out, extra, argv);
     let bytes = std::fs::read(out).expect("archive");
     let members = bundle::read_tar_gz("a", &bytes, &Limits::default()).expect("read");
     bundle::verify("a", &members).expect("verifies");

@@ -16,19 +16,6 @@ const TARE: &str = env!("CARGO_BIN_EXE_tare");
 
 use common::is_root;
 
-fn capture(out: &Path, extra: &[&str], argv: &[&str]) {
-    let o = Command::new(TARE)
-        .arg("capture")
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .arg("--")
-        .args(argv)
-        .output()
-        .expect("run tare");
-    assert!(out.exists(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
 fn export(archive: &Path, out: &Path) -> Value {
     let o = Command::new(TARE)
         .args(["export", "--perfetto"])
@@ -83,7 +70,7 @@ fn a_shell_pipeline_exports_every_process_and_event() {
         p = pids.display()
     );
     let archive = dir.join("a.tar.gz");
-    capture(&archive, &[], &["sh", "-c", &script]);
+    common::capture(&archive, &[], &["sh", "-c", &script]);
     let said: BTreeMap<String, u32> = std::fs::read_to_string(&pids)
         .unwrap()
         .lines()
@@ -197,7 +184,7 @@ fn spans_land_inside_the_process_that_made_them() {
     let trace_file = dir.join("trace.json");
     let archive = dir.join("a.tar.gz");
     let t = trace_file.to_str().unwrap();
-    capture(
+    common::capture(
         &archive,
         &["--trace", t, "--sample-interval", "100ms"],
         &[

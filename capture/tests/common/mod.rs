@@ -70,3 +70,19 @@ pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
 }
+
+/// `tare capture --out OUT EXTRA -- ARGV`; its stderr, once the archive is there.
+pub fn capture(out: &std::path::Path, extra: &[&str], argv: &[&str]) -> String {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tare"))
+        .arg("capture")
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .arg("--")
+        .args(argv)
+        .output()
+        .expect("run tare");
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(out.exists(), "no archive: {stderr}");
+    stderr
+}
