@@ -1,11 +1,10 @@
 //! Writes a capture's `.tar.gz` through report-model, atomically: never a truncated file under the final name.
 
 use std::convert::Infallible;
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use report_model::bundle::{Member, PackStream, Spooled};
 use report_model::schema::health::Health;
 use report_model::schema::manifest::ContainerKind;
@@ -13,6 +12,8 @@ use report_model::schema::phases::Phases;
 use report_model::schema::run::Run;
 use report_model::schema::to_canonical_json;
 use tracing::field::Empty;
+
+pub use crate::outfile::{write_atomically, write_atomically_with};
 
 /// The big members of an archive, written first.
 pub struct Bulk {
@@ -97,74 +98,4 @@ where
     span.record("bytes", data.len() as i64);
     pack.member(&Member::new(path, data))?;
     Ok(())
-}
-
-/// The directory an archive at `path` goes in (`.` for a bare file name).
-pub fn dir_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// What to add to a write error: on a full disk, how to go on (and that nothing was left).
-pub fn full_disk_hint(e: &std::io::Error) -> &'static str {
-    if e.raw_os_error() == Some(libc::ENOSPC) {
-        "; free space or choose another --out (nothing was left under the final name)"
-    } else {
-        ""
-    }
-}
-
-/// Writes `bytes` to `path` via a temporary file in the same directory and a rename,
-/// so a failure (e.g. a full disk) leaves nothing under the final name.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomically_with(path, |mut out| {
-        out.write_all(bytes)?;
-        Ok(out)
-    })
-    .map(|_| ())
-}
-
-/// As [`write_atomically`], with the bytes written by `fill` into a buffered temporary
-/// file as they are made (nothing is held whole in memory). Returns the file's size.
-pub fn write_atomically_with(
-    path: &Path,
-    fill: impl FnOnce(BufWriter<File>) -> Result<BufWriter<File>>,
-) -> Result<u64> {
-    let dir = dir_of(path);
-    let name = path
-        .file_name()
-        .with_context(|| format!("{}: not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.partial-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> Result<u64> {
-        let f = File::create(&tmp)?;
-        let f = fill(BufWriter::with_capacity(256 << 10, f))?
-            .into_inner()
-            .map_err(|e| e.into_error())?;
-        let bytes = f.metadata()?.len();
-        let _s = tracing::info_span!(target: "tare::archive", "archive_file", path = %path.display(), bytes = bytes as i64).entered();
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(bytes)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        let hint = e
-            .chain()
-            .find_map(|c| c.downcast_ref::<std::io::Error>())
-            .map(full_disk_hint)
-            .unwrap_or_else(|| {
-                if format!("{e:#}").contains("No space left") {
-                    full_disk_hint(&std::io::Error::from_raw_os_error(libc::ENOSPC))
-                } else {
-                    ""
-                }
-            });
-        anyhow::anyhow!("cannot write {}: {e:#}{hint}", path.display())
-    })
 }

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use report_model::redact::{Redactor, Tally};
 use report_model::schema::health::{Health, KindCounters, TareSetup};
 use report_model::schema::phases::Phases;
-use report_model::schema::run::{ClockPair, ExitInfo, Run};
+use report_model::schema::run::{describe_killed_at_end, ClockPair, ExitInfo, Run};
 use report_model::schema::Versioned;
 
 use crate::archive;
@@ -18,7 +18,7 @@ use crate::phases::PhaseClock;
 use crate::sampler::{self, Sampler};
 use crate::spool::KernelSpool;
 use crate::treewatch::TreeWatch;
-use crate::{hostinfo, preflight, resources, spawn};
+use crate::{hostinfo, leavers, preflight, resources, spawn};
 use tracing::field::Empty;
 
 /// What to capture and where to put it.
@@ -141,6 +141,9 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         .redactor
         .text("--trace-chrome", &opts.command[0], &mut Tally::default())
         .into_owned();
+    // Where the archive goes is checked before anything runs: a workload is not run for an
+    // archive that cannot be written.
+    crate::outfile::check_target(&out, "--out")?;
     let capture_span = tracing::info_span!(target: "tare::capture", "capture", run_id = %run_id, program = %program, out = %out.display(), pid = Empty).entered();
 
     {
@@ -210,7 +213,7 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
     let (monitor, tare_kernel_bytes) = {
         let _p = clock.phase("monitor_attach");
         // Events go to a spool beside the archive as they arrive, not into memory.
-        let dir = archive::dir_of(&out);
+        let dir = crate::outfile::dir_of(&out);
         let spool = KernelSpool::create(&dir, opts.redactor.clone()).map_err(|e| {
             anyhow::anyhow!(
                 "cannot write in {}, where the archive goes: {e}",
@@ -260,7 +263,11 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
     )
     .context("cannot start the resource sampler")?;
 
-    let (ended, samples, tree, mut notes) = {
+    // The tree's processes (by fork ancestry, from the tree watch), and what redaction
+    // replaced in the names of those killed at the end.
+    let mut members = BTreeSet::new();
+    let mut end_tally = Tally::default();
+    let (ended, killed_at_end, samples, tree, mut notes) = {
         let _p = clock.phase("child_runtime");
         let mut notes = Vec::new();
         let waited = child.wait_with(opts.timeout).await;
@@ -283,9 +290,30 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
             notes.push("interrupted by Ctrl-C (SIGINT/SIGTERM): the run is incomplete".into());
         }
         // Anything the child left behind in the cgroup goes too: the counters must be final.
+        // What still ran is named first (daemons the command started).
+        let mut killed =
+            leavers::outlived_in_cgroup(&cg.pids(), child.pid(), &opts.redactor, &mut end_tally);
         cg.kill_all();
         cg.wait_empty(Duration::from_secs(5))
             .context("tasks of the session cgroup would not exit")?;
+        // Processes of the tree that left the cgroup, still running outside it, go too.
+        if let Some(w) = &watch {
+            let (outside, unkilled) = leavers::kill_outside(
+                || w.snapshot().map(|(_, alive, lost)| (alive, lost)),
+                &opts.redactor,
+                &mut end_tally,
+            );
+            killed.extend(outside);
+            if !unkilled.is_empty() {
+                run_notes.push(format!(
+                    "{} process(es) that left the session's cgroup may still run (pids {:?}): \
+                     fork or exit notices were lost, so tare did not kill them by pid",
+                    unkilled.len(),
+                    unkilled
+                ));
+            }
+            members = w.snapshot().map(|(m, _, _)| m).unwrap_or_default();
+        }
         // Every process of the tree has exited: its exit notices are all queued.
         let tree = match watch.map(TreeWatch::finish).transpose() {
             Ok(t) => t,
@@ -301,7 +329,7 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
                 "fork or exit notices were lost (socket overflow): peak RSS may be low".into(),
             );
         }
-        (waited, samples, tree, notes)
+        (waited, killed, samples, tree, notes)
     };
     let child_ns = child_started.elapsed().as_nanos() as u64;
 
@@ -325,6 +353,11 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         ));
     }
 
+    let left = {
+        let mut lifetimes = spool.lifetimes().clone();
+        lifetimes.root(child.pid());
+        lifetimes.left(&members)
+    };
     let allowed = subtree_ids(cg.path());
     let foreign = spool.foreign(&allowed);
     let events = spool.events();
@@ -333,11 +366,12 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         anyhow::anyhow!(
             "cannot write the kernel events beside {}: {e}{}",
             out.display(),
-            archive::full_disk_hint(&e)
+            crate::outfile::full_disk_hint(&e)
         )
     })?;
     // What redaction replaced, by place: the events' strings so far, then the rest.
     let mut redacted = spool_redacted;
+    redacted.absorb(&end_tally);
     let r = &opts.redactor;
     let trace = match &opts.trace {
         Some(p) => match std::fs::read(p) {
@@ -354,9 +388,13 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         .map(|n| r.text("notes", n, &mut redacted).into_owned())
         .collect();
     let mut health = health_of(&output.counters, foreign, notes.clone());
+    if let Some(b) = leavers::blind_spot(&left) {
+        health.add_blind_spot(b);
+    }
     health.tare_setup = Some(TareSetup::BeforeCapture);
     health.syscall_hooks = Some(output.syscall_hooks);
     run_notes.extend(output.notes.iter().cloned());
+    run_notes.extend(describe_killed_at_end(&killed_at_end));
     let run_notes = run_notes
         .iter()
         .map(|n| r.text("notes", n, &mut redacted).into_owned())
@@ -390,6 +428,7 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         notes: run_notes,
         redaction: Some(r.report(&redacted)),
         clock: clock_pair,
+        killed_at_end,
     };
 
     // The programs detach on a thread of their own while the archive is written.

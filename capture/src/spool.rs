@@ -1,7 +1,7 @@
 //! kernel.ndjson written to an unlinked file as events arrive, with its length, sha256 and per-cgroup counts, and compressed behind the writer on an idle-priority thread: a capture holds no event in memory.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -38,13 +38,15 @@ pub struct KernelSpool {
     redacted: Tally,
     /// The last command name found clean: it changes only at exec, so it is checked once.
     clean_comm: String,
+    /// Which processes were seen to start and end (to find those that left the cgroup).
+    lifetimes: crate::leavers::Lifetimes,
 }
 
 impl KernelSpool {
     /// A spool in `dir` (the archive's directory, so it is on the archive's filesystem): the
     /// file is unlinked at once, so nothing is left behind whatever happens to tare.
     pub fn create(dir: &Path, redactor: Redactor) -> io::Result<KernelSpool> {
-        let file = unlinked_file(dir, "ndjson")?;
+        let file = unlinked_file(dir)?;
         // Best effort: without it the archive is compressed whole at the end.
         let ahead = Precompressor::start(&file, dir).ok();
         Ok(KernelSpool {
@@ -60,6 +62,7 @@ impl KernelSpool {
             redactor,
             redacted: Tally::default(),
             clean_comm: String::new(),
+            lifetimes: crate::leavers::Lifetimes::default(),
         })
     }
 
@@ -68,6 +71,7 @@ impl KernelSpool {
     pub fn push(&mut self, ev: &KernelEvent) {
         self.events += 1;
         *self.by_cgroup.entry(ev.cgroup_id).or_default() += 1;
+        self.lifetimes.observe(ev);
         if self.error.is_some() {
             return;
         }
@@ -88,6 +92,11 @@ impl KernelSpool {
             }
             Err(e) => self.error = Some(e),
         }
+    }
+
+    /// Which processes the events so far saw start and end.
+    pub fn lifetimes(&self) -> &crate::leavers::Lifetimes {
+        &self.lifetimes
     }
 
     /// What redaction replaced in the events so far.
@@ -129,17 +138,11 @@ impl KernelSpool {
     }
 }
 
-/// A new file in `dir`, open for reading and writing, and unlinked at once: nothing is left
-/// behind whatever happens to tare, and nobody else can open it.
-fn unlinked_file(dir: &Path, ext: &str) -> io::Result<File> {
-    let path = dir.join(format!(".tare-kernel-{}.{ext}.part", std::process::id()));
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    std::fs::remove_file(&path)?;
-    Ok(file)
+/// A new file in `dir`, open for reading and writing, with no name (`O_TMPFILE`, else an
+/// exclusive random name unlinked at once): nothing is left behind whatever happens to tare,
+/// nobody else can open it, and no link planted in `dir` is followed.
+fn unlinked_file(dir: &Path) -> io::Result<File> {
+    tempfile::tempfile_in(dir)
 }
 
 /// The bytes before kernel.ndjson in the archive's stream: its tar header (it is the first
@@ -181,7 +184,7 @@ impl ReadyMembers for Ahead {
 impl Precompressor {
     fn start(spool: &File, dir: &Path) -> io::Result<Precompressor> {
         let src = spool.try_clone()?;
-        let out = unlinked_file(dir, "gz")?;
+        let out = unlinked_file(dir)?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()

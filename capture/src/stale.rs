@@ -59,6 +59,29 @@ pub fn start_of_stat(stat: &str) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// The state letter (field 3) from the text of /proc/<pid>/stat.
+pub fn state_of_stat(stat: &str) -> Option<char> {
+    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
+}
+
+/// Whether a process with this stat text runs code: it is not a zombie (nor dead). A
+/// zombie has exited; only its parent's wait is missing, so what it owned is abandoned.
+pub fn runs(stat: &str) -> bool {
+    state_of_stat(stat).is_some_and(|s| !matches!(s, 'Z' | 'X' | 'x'))
+}
+
+/// Whether `pid` is a live process (it exists and is not a zombie).
+pub fn process_alive(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| runs(&s))
+}
+
+/// Whether the owner of a record still runs: the same process (pid and start time) and not
+/// a zombie.
+fn owner_runs(pid: u32, start: u64) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| start_of_stat(&s) == Some(start) && runs(&s))
+}
+
 fn start_of(pid: u32) -> Option<u64> {
     start_of_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
@@ -73,8 +96,10 @@ pub fn record(run_id: &str, cgroups: &[PathBuf]) {
         start,
         cgroups: cgroups.to_vec(),
     };
-    let _ = fs::create_dir_all(SESSIONS_DIR);
-    let _ = fs::write(Path::new(SESSIONS_DIR).join(run_id), format_record(&r));
+    if crate::outfile::private_dir(Path::new(SESSIONS_DIR)) {
+        let path = Path::new(SESSIONS_DIR).join(run_id);
+        let _ = crate::outfile::write_atomically(&path, format_record(&r).as_bytes());
+    }
 }
 
 /// Removes `run_id`'s record (its cgroups are gone).
@@ -97,7 +122,7 @@ pub fn sweep() -> Vec<String> {
         else {
             continue;
         };
-        if start_of(r.pid) == Some(r.start) {
+        if owner_runs(r.pid, r.start) {
             continue; // its tare still runs
         }
         let mut killed = 0;
@@ -145,5 +170,33 @@ mod tests {
         assert_eq!(start_of_stat("12 (tare"), None);
         let own = start_of(std::process::id()).expect("our own start time");
         assert!(own > 0);
+    }
+
+    #[test]
+    fn a_zombie_owner_is_gone() {
+        let tail = "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 98765 20 21";
+        assert!(runs(&format!("12 (tare) S {tail}")));
+        assert!(
+            runs(&format!("12 (a) Z) R {tail}")),
+            "the state after the last paren"
+        );
+        assert!(!runs(&format!("12 (tare) Z {tail}")));
+        assert!(!runs(&format!("12 (tare) X {tail}")));
+        assert!(!runs("garbage"));
+        assert!(process_alive(std::process::id()));
+        // A real zombie: a child that exited and is not waited for yet.
+        let child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let zombie = (0..500).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !runs(&s))
+        });
+        assert!(
+            zombie && !process_alive(pid),
+            "pid {pid} is a zombie, not alive"
+        );
+        let start = start_of(pid).unwrap();
+        assert!(!owner_runs(pid, start));
+        drop(child.wait_with_output());
     }
 }

@@ -11,7 +11,6 @@
 //! never writes them anywhere. A failing endpoint gives one warning on stderr and is
 //! otherwise ignored; the final flush waits at most [`EXPORT_TIMEOUT`] (plus a margin).
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -312,7 +311,8 @@ impl<E: SpanExporter> SpanExporter for TareExporter<E> {
 /// The installed telemetry; [`Telemetry::finish`] flushes it (also done on drop).
 #[must_use = "dropping it flushes and stops the telemetry"]
 pub struct Telemetry {
-    chrome: Option<FlushGuard>,
+    /// The Chrome trace's writer and what renames its file into place once it is closed.
+    chrome: Option<(FlushGuard, crate::outfile::Streamed)>,
     otlp: Option<Otlp>,
 }
 
@@ -344,7 +344,12 @@ impl Telemetry {
 
     fn flush(&mut self) {
         // Dropping the guard ends the writer thread, which closes the JSON array.
-        drop(self.chrome.take());
+        if let Some((guard, file)) = self.chrome.take() {
+            drop(guard);
+            if let Err(e) = file.finish() {
+                eprintln!("tare: warning: --trace-chrome: {e:#}");
+            }
+        }
         if let Some(o) = self.otlp.take() {
             let limit = EXPORT_TIMEOUT + Duration::from_millis(500);
             if let Err(e) = o.provider.shutdown_with_timeout(limit) {
@@ -402,20 +407,30 @@ pub fn init(opts: &Options) -> Result<Telemetry, TelemetryError> {
 
 fn chrome_layer<S>(
     path: &Path,
-) -> Result<(tracing_chrome::ChromeLayer<S>, FlushGuard), TelemetryError>
+) -> Result<
+    (
+        tracing_chrome::ChromeLayer<S>,
+        (FlushGuard, crate::outfile::Streamed),
+    ),
+    TelemetryError,
+>
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
 {
-    let file = File::create(path).map_err(|source| TelemetryError::ChromeFile {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(ChromeLayerBuilder::new()
+    // Written beside its target under a temporary name, renamed over it at the end: never
+    // through a link planted at the target.
+    let (file, streamed) =
+        crate::outfile::streamed(path).map_err(|source| TelemetryError::ChromeFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let (layer, guard) = ChromeLayerBuilder::new()
         .writer(std::io::BufWriter::new(file))
         .include_args(true)
         .include_locations(false)
         .name_fn(Box::new(chrome_name::<S>))
-        .build())
+        .build();
+    Ok((layer, (guard, streamed)))
 }
 
 fn otlp_provider(url: &str) -> Otlp {

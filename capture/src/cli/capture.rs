@@ -93,6 +93,12 @@ pub fn run(args: Args, clock: &PhaseClock) -> Result<i32> {
         Some(s) => anyhow::bail!("--timeout must be a positive number of seconds, not {s}"),
         None => None,
     };
+    if let Some(out) = &args.out {
+        if let Err(e) = crate::outfile::check_target(out, "--out") {
+            eprintln!("tare: error: {e:#}");
+            return Ok(crate::cli::EXIT_BAD_INPUT);
+        }
+    }
     let opts = CaptureOptions {
         command: args.command,
         out: args.out,
@@ -117,6 +123,21 @@ pub fn run(args: Args, clock: &PhaseClock) -> Result<i32> {
         }
     }
     Ok(c.run.exit.shell_status())
+}
+
+/// `; N killed at end (outlived the command)`, or nothing.
+fn killed_at_end(r: &report_model::schema::run::Run) -> String {
+    let n = r.killed_at_end.len();
+    if n == 0 {
+        return String::new();
+    }
+    let outside = r.killed_at_end.iter().filter(|p| p.left_cgroup).count();
+    let outside = if outside > 0 {
+        format!(", {outside} outside the cgroup")
+    } else {
+        String::new()
+    };
+    format!("; {n} killed at end (outlived the command{outside})")
 }
 
 /// The one line a capture prints: counts, phases, memory and CPU of the workload and of tare,
@@ -147,7 +168,8 @@ pub fn summary_line(c: &session::Captured, total_ns: u64) -> String {
         mib(r.tare_kernel_bytes.unwrap_or(0)),
         r.exit.shell_status(),
         c.archive.display()
-    ) + &r
+    ) + &killed_at_end(r)
+        + &r
         .redaction
         .as_ref()
         .map(|x| format!("; {}", report_model::redact::describe(x)))

@@ -199,10 +199,7 @@ fn append_sample(dir: &Path, sample: &Sample) -> std::io::Result<()> {
     use std::io::Write;
     let line =
         to_ndjson("samples.jsonl", std::slice::from_ref(sample)).map_err(std::io::Error::other)?;
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(dir.join("samples.jsonl"))?;
+    let mut f = crate::outfile::open_append(&dir.join("samples.jsonl"))?;
     let before = f.metadata()?.len();
     if let Err(e) = f.write_all(line.as_bytes()) {
         let _ = f.set_len(before);

@@ -384,15 +384,9 @@ pub fn kernel_offsets_cached(btf: &Path, cache: &Path) -> Result<(KernelOffsets,
 }
 
 fn write_cache(cache: &Path, text: &str) {
-    use std::os::unix::fs::DirBuilderExt;
     let Some(dir) = cache.parent() else { return };
-    let _ = std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir);
-    let tmp = dir.join(format!(".kernel-offsets.{}", std::process::id()));
-    if std::fs::write(&tmp, text).is_ok() && std::fs::rename(&tmp, cache).is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    if crate::outfile::private_dir(dir) {
+        let _ = crate::outfile::write_atomically(cache, text.as_bytes());
     }
 }
 

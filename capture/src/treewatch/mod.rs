@@ -9,7 +9,7 @@
 
 pub mod wire;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Mutex};
@@ -71,6 +71,8 @@ impl TreePeaks {
 #[derive(Debug, Default)]
 pub struct Tree {
     members: HashSet<u32>,
+    /// Members whose thread-group leader's exit was seen.
+    gone: HashSet<u32>,
     peaks: TreePeaks,
     /// Exits of tasks not known to be members, read since the last settle, and before it.
     pending_new: Vec<TaskExit>,
@@ -102,6 +104,9 @@ impl Tree {
     }
 
     fn record(&mut self, t: TaskExit) {
+        if t.pid == t.tgid {
+            self.gone.insert(t.tgid);
+        }
         let p = self.peaks.processes.entry(t.tgid).or_insert(ProcessPeak {
             tgid: t.tgid,
             ppid: t.ppid,
@@ -126,6 +131,23 @@ impl Tree {
             }
         }
         self.pending_old = std::mem::take(&mut self.pending_new);
+    }
+
+    /// Members not known to have exited, and whether notices were lost (then some of them
+    /// may have, and their pids may be another process's now).
+    pub fn not_gone(&self) -> (BTreeSet<u32>, bool) {
+        let alive = self
+            .members
+            .iter()
+            .filter(|p| !self.gone.contains(p))
+            .copied()
+            .collect();
+        (alive, self.peaks.lost)
+    }
+
+    /// Every process of the tree so far (by fork ancestry from the roots).
+    pub fn members(&self) -> BTreeSet<u32> {
+        self.members.iter().copied().collect()
     }
 
     /// Notices were lost.
@@ -176,6 +198,14 @@ impl TreeWatch {
         if let Ok(mut t) = self.tree.lock() {
             t.follow(tgid);
         }
+    }
+
+    /// What [`Tree::not_gone`] says now, with every process of the tree so far; `None` if the
+    /// reader thread failed.
+    pub fn snapshot(&self) -> Option<(BTreeSet<u32>, BTreeSet<u32>, bool)> {
+        let t = self.tree.lock().ok()?;
+        let (alive, lost) = t.not_gone();
+        Some((t.members(), alive, lost))
     }
 
     /// Reads what is left and returns the tree's processes. Every process of the tree must
@@ -538,5 +568,22 @@ mod tests {
         let p = t.into_peaks();
         assert_eq!(p.processes.keys().copied().collect::<Vec<_>>(), [2]);
         assert_eq!(TreePeaks::default().peak_rss(None), None);
+    }
+
+    #[test]
+    fn members_not_gone_are_those_whose_leader_exit_was_not_seen() {
+        let mut t = Tree::default();
+        t.follow(100);
+        t.fork(fork(100, 101));
+        t.fork(fork(101, 102));
+        t.exit(exit(103, 101, 5)); // a thread of 101: 101 still runs
+        t.exit(exit(102, 102, 5));
+        t.settle();
+        let (alive, lost) = t.not_gone();
+        assert_eq!(alive.into_iter().collect::<Vec<_>>(), [100, 101]);
+        assert!(!lost);
+        assert_eq!(t.members().into_iter().collect::<Vec<_>>(), [100, 101, 102]);
+        t.lost();
+        assert!(t.not_gone().1);
     }
 }

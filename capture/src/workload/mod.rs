@@ -334,12 +334,12 @@ pub fn run(opts: &Options) -> Result<Report, WorkloadError> {
 
     // Fail fast on an unwritable trace path, before any work.
     let trace_file = match &opts.trace_out {
-        Some(path) => Some(
-            File::create(path).map_err(|source| WorkloadError::TraceOut {
+        Some(path) => Some(crate::outfile::create_nofollow(path).map_err(|source| {
+            WorkloadError::TraceOut {
                 path: path.clone(),
                 source,
-            })?,
-        ),
+            }
+        })?),
         None => None,
     };
     if !opts.delay.is_zero() {

@@ -178,6 +178,13 @@ impl Health {
         }
     }
 
+    /// Adds a blind spot found outside the counters (e.g. processes that left the session's
+    /// cgroup): like every blind spot, it makes the kernel layer partial.
+    pub fn add_blind_spot(&mut self, b: BlindSpot) {
+        self.blind_spots.push(b);
+        self.kernel_layer = KernelLayer::Partial;
+    }
+
     /// Events delivered to userspace, all kinds.
     pub fn delivered(&self) -> u64 {
         self.counters.iter().map(|c| c.delivered).sum()

@@ -51,6 +51,47 @@ pub struct Run {
     /// `analysis::clock`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<ClockPair>,
+    /// The session's processes still running when its command ended (daemons, and those
+    /// that left the session's cgroup), which tare killed then (absent when there were none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub killed_at_end: Vec<EndedProcess>,
+}
+
+/// A process of the session that tare killed because it outlived the command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndedProcess {
+    pub pid: u32,
+    /// Its command name (`comm`), redacted as every string is.
+    pub comm: String,
+    /// It had left the session's cgroup (so its events after that are not recorded).
+    #[serde(default)]
+    pub left_cgroup: bool,
+}
+
+/// "2 processes outlived the command and were killed at its end: sleep (pid 7), x (pid 9,
+/// outside the session's cgroup)"; `None` when there were none.
+pub fn describe_killed_at_end(ended: &[EndedProcess]) -> Option<String> {
+    if ended.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = ended
+        .iter()
+        .map(|p| {
+            let outside = if p.left_cgroup {
+                ", outside the session's cgroup"
+            } else {
+                ""
+            };
+            format!("{} (pid {}{outside})", p.comm, p.pid)
+        })
+        .collect();
+    Some(format!(
+        "{} process{} outlived the command and {} killed at its end: {}",
+        ended.len(),
+        if ended.len() == 1 { "" } else { "es" },
+        if ended.len() == 1 { "was" } else { "were" },
+        list.join(", ")
+    ))
 }
 
 /// The same instant on `CLOCK_REALTIME` and `CLOCK_MONOTONIC`.
@@ -118,4 +159,35 @@ impl ExitInfo {
 
 impl Versioned for Run {
     const SCHEMA: &'static str = "tare.run.v1";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn processes_killed_at_the_end_are_described() {
+        assert_eq!(describe_killed_at_end(&[]), None);
+        let one = EndedProcess {
+            pid: 7,
+            comm: "sleep".into(),
+            left_cgroup: false,
+        };
+        assert_eq!(
+            describe_killed_at_end(std::slice::from_ref(&one)).unwrap(),
+            "1 process outlived the command and was killed at its end: sleep (pid 7)"
+        );
+        let two = [
+            one,
+            EndedProcess {
+                pid: 9,
+                comm: "x".into(),
+                left_cgroup: true,
+            },
+        ];
+        assert_eq!(
+            describe_killed_at_end(&two).unwrap(),
+            "2 processes outlived the command and were killed at its end: sleep (pid 7), x (pid 9, outside the session's cgroup)"
+        );
+    }
 }
