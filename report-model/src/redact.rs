@@ -961,7 +961,9 @@ mod tests {
         );
         // A value with a byte that is not UTF-8 inside is taken whole.
         let mut t = Tally::default();
-        let out = r.bytes("p", b"x --password=ab\xe4cd y", &mut t).into_owned();
+        let out = r
+            .bytes("p", b"x --password=ab\xe4cd y", &mut t)
+            .into_owned();
         assert_eq!(out, b"x --password=[redacted:secret-option] y");
         // Other bytes are kept as they were, and a clean buffer is borrowed.
         let odd = b"\xc3(\xff\xfe plain \xe2\x82 text \xf0\x9f\x98\x80";
@@ -1006,7 +1008,8 @@ mod tests {
 
     #[test]
     fn a_secret_option_and_its_value_inside_one_string() {
-        let (out, t) = red_once(r#"curl --token s3cr3t x && tool -password 'hunter2' --api-key "k-1""#);
+        let (out, t) =
+            red_once(r#"curl --token s3cr3t x && tool -password 'hunter2' --api-key "k-1""#);
         assert_eq!(
             out,
             r#"curl --token [redacted:secret-option] x && tool -password '[redacted:secret-option]' --api-key "[redacted:secret-option]""#
@@ -1081,16 +1084,17 @@ mod tests {
             let (out, t) = red_once(&attr);
             assert_eq!(
                 out,
-                format!(r#"{{"key":"{key}","value":{{"stringValue":"[redacted:secret-attribute]"}}}}"#),
+                format!(
+                    r#"{{"key":"{key}","value":{{"stringValue":"[redacted:secret-attribute]"}}}}"#
+                ),
                 "{key}"
             );
             assert_eq!(kinds(&t), ["secret-attribute"], "{key}");
             assert_eq!(t.total(), 1, "{key}");
         }
         // Spaced JSON, and a value other rules would take a part of: replaced whole, once.
-        let (out, t) = red_once(
-            r#"{ "key" : "db.password", "value" : { "stringValue" : "--token=abc" } }"#,
-        );
+        let (out, t) =
+            red_once(r#"{ "key" : "db.password", "value" : { "stringValue" : "--token=abc" } }"#);
         assert_eq!(
             out,
             r#"{ "key" : "db.password", "value" : { "stringValue" : "[redacted:secret-attribute]" } }"#
@@ -1161,15 +1165,15 @@ a = "curl --token s3cr3t x; echo corp-1"
         let r = Redactor::new(&[r"corp-\d+".into()]).unwrap();
         let s = r.settings();
         assert_eq!((s.schema.as_str(), s.enabled), ("tare.redact.v1", true));
-        let back: Settings = parse_json(
-            SETTINGS_FILE,
-            &serde_json::to_string(&s).unwrap(),
-        )
-        .unwrap();
+        let back: Settings =
+            parse_json(SETTINGS_FILE, &serde_json::to_string(&s).unwrap()).unwrap();
         let again = Redactor::from_settings(&back).unwrap();
         assert_eq!(again.report(&Tally::default()).custom_patterns, 1);
         let mut t = Tally::default();
-        assert_eq!(again.text("p", "id corp-42", &mut t), "id [redacted:custom]");
+        assert_eq!(
+            again.text("p", "id corp-42", &mut t),
+            "id [redacted:custom]"
+        );
         let off = Redactor::from_settings(&Redactor::off().settings()).unwrap();
         assert!(!off.enabled());
         let bad = Settings {
