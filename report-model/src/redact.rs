@@ -1,8 +1,10 @@
 //! Secret redaction: well-known secret forms (and the user's patterns) become `[redacted:<kind>]` before anything is written.
 //!
 //! The rules run in order over a string, each on what the ones before left; a replaced value
-//! starts with `[`, which no rule's value may start with, so nothing is counted twice. What
-//! was replaced is tallied by place (e.g. `run.json:command`) and kind, never by value.
+//! starts with `[`, which no built-in value may start with, and a match that starts with
+//! `[redacted:` is never replaced, so nothing is counted twice. Bytes that are not UTF-8 are
+//! redacted as text too. What was replaced is tallied by place (e.g. `run.json:command`) and
+//! kind, never by value.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -13,26 +15,53 @@ use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet};
 
 use crate::bundle::{self, Limits, Member, MANIFEST};
+use crate::schema::experiment::Experiment;
 use crate::schema::kernel_event::{EventDetail, KernelEvent};
 use crate::schema::manifest::Manifest;
-use crate::schema::parse_json;
 use crate::schema::run::{Redacted, Redaction};
+use crate::schema::{parse_json, Versioned};
 use crate::ModelError;
 
 /// A value after `=` or `:`: up to a space, quote, backslash or separator, never starting
 /// with `[` (so a `[redacted:…]` is not taken again).
 const VALUE: &str = r#"[^\s"'\\,;&\[][^\s"'\\,;&]*"#;
 
+/// A value after a space (`--token VALUE` inside one string): as [`VALUE`], and not
+/// starting with `-` either (that is the next option, not a value).
+const SPACED_VALUE: &str = r#"[^\s"'\\,;&\[-][^\s"'\\,;&]*"#;
+
+/// An opening quote before a value, plain or JSON-escaped (`"`, `'`, `\"`).
+const QUOTE: &str = r#"(?:\\?["'])?"#;
+
+/// The option names that hold a secret (after `-` or `--`, with any `word-` prefix).
+const SECRET_NAMES: &str = "password|passwd|token|secret|api-?key|apikey";
+
 /// The kind of a user's `--redact` pattern.
 pub const CUSTOM: &str = "custom";
 
+/// Where [`Settings`] are kept in a results directory (never in its bundle).
+pub const SETTINGS_FILE: &str = "redact.json";
+
 /// The built-in forms: (kind, pattern). Where a pattern has a group, only the group is
-/// replaced (the name of the option or header stays, so the reader sees what was there).
+/// replaced (the name of the option, header or key stays, so the reader sees what was there).
 fn builtin() -> Vec<(&'static str, String)> {
     vec![
         (
+            // An OTLP attribute whose key names a secret (`db.password`, `x-api-key`): its
+            // string value, whole (escapes included), before any rule takes a part of it.
+            "secret-attribute",
+            r#"(?i)"key"\s*:\s*"[^"\\]*(?:password|passwd|secret|token|authorization|api[-_.]?key|apikey)"\s*,\s*"value"\s*:\s*\{\s*"stringValue"\s*:\s*"((?:[^"\\]|\\.)+)""#.into(),
+        ),
+        (
+            // A PEM private key's body (headers and base64, raw or with JSON/TOML `\n`
+            // escapes), up to its END line or the first character no body holds.
+            "private-key",
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----((?:[A-Za-z0-9+/=\s:,.]|\\[nrt/]|-[A-Za-z0-9])+)".into(),
+        ),
+        (
+            // `scheme://user:pw@`, also JSON-escaped (`scheme:\/\/user:pw@`).
             "url-userinfo",
-            r#"(?i)\b[a-z][a-z0-9+.-]*://([^\s/?#@"'\\\[][^\s/?#@"'\\]*)@"#.into(),
+            r#"(?i)\b[a-z][a-z0-9+.-]*:(?://|\\/\\/)([^\s/?#@"'\\\[][^\s/?#@"'\\]*)@"#.into(),
         ),
         (
             "authorization",
@@ -54,7 +83,15 @@ fn builtin() -> Vec<(&'static str, String)> {
         ),
         (
             "secret-option",
-            format!(r"(?i)--?(?:[a-z0-9]+[-_])*(?:password|passwd|token|secret)=({VALUE})"),
+            format!(r"(?i)--?(?:[a-z0-9]+[-_])*(?:{SECRET_NAMES})={QUOTE}({VALUE})"),
+        ),
+        (
+            // `--token VALUE` inside one string (an `sh -c` command line): the option
+            // starts the string or follows a space or quote.
+            "secret-option",
+            format!(
+                r#"(?i)(?:^|[\s"'])--?(?:[a-z0-9]+[-_])*(?:{SECRET_NAMES})\s+{QUOTE}({SPACED_VALUE})"#
+            ),
         ),
         (
             "secret-assignment",
@@ -71,6 +108,7 @@ const SECRET_FLAG: &str = r"(?i)^--?(?:[a-z0-9]+[-_])*(?:password|passwd|token|s
 /// (compiling them all costs ~4 ms).
 const NEEDLES: &[&str] = &[
     "://",
+    r":\/\/",
     "authorization",
     "bearer",
     "gh",
@@ -87,7 +125,9 @@ const NEEDLES: &[&str] = &[
     "secret",
     "_key",
     "api-key",
+    "api.key",
     "apikey",
+    "private key",
 ];
 
 /// One rule: what it is called and what it matches.
@@ -115,6 +155,25 @@ pub struct Redactor {
     needles: AhoCorasick,
     compiled: Arc<OnceLock<Compiled>>,
     custom_patterns: u32,
+}
+
+/// `redact.json` (`tare.redact.v1`): the redaction a bench ran with, kept in its results
+/// directory so that every later rebuild of the bundle (`tare report DIR`, `tare view DIR`)
+/// redacts the same. It holds the `--redact` patterns, which may name secrets: it is never
+/// put in a bundle, and only its owner may read it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub schema: String,
+    /// False under `--no-redact`.
+    pub enabled: bool,
+    /// The `--redact` patterns, as given.
+    #[serde(default)]
+    pub patterns: Vec<String>,
+}
+
+impl Versioned for Settings {
+    const SCHEMA: &'static str = "tare.redact.v1";
 }
 
 /// A pattern given with `--redact` that is not a regular expression.
@@ -231,15 +290,63 @@ impl Redactor {
         out
     }
 
-    /// Bytes that are UTF-8 text, redacted; other bytes are returned as they are.
+    /// Bytes redacted as text, whether or not they are UTF-8. Valid UTF-8 comes out exactly
+    /// as [`Redactor::text`] gives it. In other bytes each byte that is not UTF-8 stands for
+    /// a character no rule stops at or takes for a word (so `\xff ghp_…` is still a token, and
+    /// `password=\xffabc` a value, whole), and is put back as it was.
     pub fn bytes<'a>(&self, place: &str, data: &'a [u8], tally: &mut Tally) -> Cow<'a, [u8]> {
-        match std::str::from_utf8(data) {
-            Ok(s) => match self.text(place, s, tally) {
+        if let Ok(s) = std::str::from_utf8(data) {
+            return match self.text(place, s, tally) {
                 Cow::Borrowed(_) => Cow::Borrowed(data),
                 Cow::Owned(r) => Cow::Owned(r.into_bytes()),
-            },
-            Err(_) => Cow::Borrowed(data),
+            };
         }
+        if !self.enabled || (self.custom.is_empty() && !self.needles.is_match(data)) {
+            return Cow::Borrowed(data);
+        }
+        let Some(escaped) = escape_invalid(data) else {
+            // The text already holds the stand-in characters (never seen in practice): each
+            // UTF-8 run between the bytes that are not is redacted on its own.
+            return self.runs(place, data, tally);
+        };
+        match self.text(place, &escaped, tally) {
+            Cow::Borrowed(_) => Cow::Borrowed(data),
+            Cow::Owned(r) => Cow::Owned(unescape_invalid(&r)),
+        }
+    }
+
+    /// Each UTF-8 run of `data` redacted as text; the bytes between them kept.
+    fn runs<'a>(&self, place: &str, data: &'a [u8], tally: &mut Tally) -> Cow<'a, [u8]> {
+        let mut out = Vec::with_capacity(data.len());
+        let mut changed = false;
+        for chunk in data.utf8_chunks() {
+            let t = self.text(place, chunk.valid(), tally);
+            changed |= matches!(t, Cow::Owned(_));
+            out.extend_from_slice(t.as_bytes());
+            out.extend_from_slice(chunk.invalid());
+        }
+        if changed {
+            Cow::Owned(out)
+        } else {
+            Cow::Borrowed(data)
+        }
+    }
+
+    /// The redaction to remember beside a results directory (see [`Settings`]).
+    pub fn settings(&self) -> Settings {
+        Settings {
+            schema: Settings::SCHEMA.into(),
+            enabled: self.enabled,
+            patterns: self.custom.clone(),
+        }
+    }
+
+    /// The redactor that `settings` describe.
+    pub fn from_settings(settings: &Settings) -> Result<Redactor, BadPattern> {
+        if !settings.enabled {
+            return Ok(Redactor::off());
+        }
+        Redactor::new(&settings.patterns)
     }
 
     /// What run.json records: on or off, how many user patterns, and what was replaced.
@@ -306,6 +413,18 @@ pub fn event<'a>(
         | EventDetail::IoUring { .. } => {}
     }
     Cow::Owned(out)
+}
+
+/// The experiment as a results directory keeps it (experiment.toml): its name and arm
+/// commands redacted (places `experiment.toml:name`, `experiment.toml:commands`). The commands
+/// that run are the caller's own, unredacted.
+pub fn experiment(r: &Redactor, e: &Experiment, tally: &mut Tally) -> Experiment {
+    let mut out = e.clone();
+    r.string("experiment.toml:name", &mut out.name, tally);
+    for cmd in out.commands.values_mut() {
+        r.string("experiment.toml:commands", cmd, tally);
+    }
+    out
 }
 
 /// The bundle writer's second look: every text member redacted as text, and every archive
@@ -380,6 +499,44 @@ pub fn marker(kind: &str) -> String {
     format!("[redacted:{kind}]")
 }
 
+/// Where the bytes that are not UTF-8 stand while bytes are redacted as text: U+10FF00 + the
+/// byte, private-use characters that no rule stops at or counts as a word character.
+const STAND_IN: u32 = 0x10_FF00;
+
+fn is_stand_in(c: char) -> bool {
+    (STAND_IN..=STAND_IN + 0xFF).contains(&(c as u32))
+}
+
+/// `data` as text, each byte that is not UTF-8 replaced by its stand-in; `None` if the
+/// UTF-8 in it already holds a stand-in (it could not be told apart when put back).
+fn escape_invalid(data: &[u8]) -> Option<String> {
+    let mut out = String::with_capacity(data.len() + data.len() / 8);
+    for chunk in data.utf8_chunks() {
+        if chunk.valid().chars().any(is_stand_in) {
+            return None;
+        }
+        out.push_str(chunk.valid());
+        for &b in chunk.invalid() {
+            out.push(char::from_u32(STAND_IN + u32::from(b))?);
+        }
+    }
+    Some(out)
+}
+
+/// [`escape_invalid`] undone: every stand-in is its byte again.
+fn unescape_invalid(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut buf = [0u8; 4];
+    for c in s.chars() {
+        if is_stand_in(c) {
+            out.push((c as u32 - STAND_IN) as u8);
+        } else {
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+    }
+    out
+}
+
 /// `s` with `rule`'s matches (or their first group) replaced, and how many; `None` if none.
 fn replace(rule: &Rule, s: &str) -> Option<(String, u64)> {
     let mut out = String::with_capacity(s.len());
@@ -389,7 +546,7 @@ fn replace(rule: &Rule, s: &str) -> Option<(String, u64)> {
         let Some(m) = caps.get(1).or_else(|| caps.get(0)) else {
             continue;
         };
-        if m.is_empty() {
+        if m.is_empty() || m.as_str().starts_with("[redacted:") {
             continue;
         }
         out.push_str(&s[last..m.start()]);
@@ -747,11 +904,283 @@ mod tests {
                 "jwt" => "eyJabcd.eyJabcd.sig",
                 "secret-option" => "--passwd=x",
                 "secret-assignment" => "MY_KEY=x",
+                "secret-attribute" => r#"{"key":"x-api-key","value":{"stringValue":"v"}}"#,
+                "private-key" => "-----BEGIN PRIVATE KEY-----\nMIIE",
                 other => panic!("no example for {other}"),
             };
             assert!(r.matches(example), "{kind}: {example}");
         }
         assert!(r.compiled.get().is_some());
+        // The new forms' clean look-alikes hold no needle either: nothing compiles for them.
+        let r = Redactor::new(&[]).unwrap();
+        let mut t = Tally::default();
+        for clean in [
+            r#"{"key":"db.name","value":{"stringValue":"orders"}}"#,
+            "-----BEGIN CERTIFICATE-----\nMIIB",
+            "curl --verbose -o out x",
+        ] {
+            assert!(matches!(r.text("p", clean, &mut t), Cow::Borrowed(_)));
+            assert!(matches!(
+                r.bytes("p", &[clean.as_bytes(), b"\xff"].concat(), &mut t),
+                Cow::Borrowed(_)
+            ));
+        }
+        assert!(r.compiled.get().is_none(), "nothing was compiled");
+    }
+
+    /// `text` of `s` twice: the second pass finds nothing more (nothing counted twice).
+    fn red_once(s: &str) -> (String, Tally) {
+        let (out, t) = red(s);
+        let (again, t2) = red(&out);
+        assert_eq!(again, out, "a second pass changes nothing");
+        assert_eq!(t2.total(), 0, "a second pass counts nothing: {again}");
+        (out, t)
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_redacted_too() {
+        let r = Redactor::new(&[]).unwrap();
+        let token = format!("ghp_{}", "a1B2".repeat(9));
+        let mut data = br#"{"stringValue":""#.to_vec();
+        data.push(0xff);
+        data.extend_from_slice(format!(" {token} AKIAIOSFODNN7EXAMPLE").as_bytes());
+        data.push(0xfe);
+        data.extend_from_slice(format!("{token}\"}}").as_bytes());
+        let mut t = Tally::default();
+        let out = r.bytes("trace.json", &data, &mut t).into_owned();
+        let mut want = br#"{"stringValue":""#.to_vec();
+        want.push(0xff);
+        want.extend_from_slice(b" [redacted:github-token] [redacted:aws-access-key]");
+        want.push(0xfe);
+        want.extend_from_slice(b"[redacted:github-token]\"}");
+        assert_eq!(out, want, "{}", String::from_utf8_lossy(&out));
+        let rows: Vec<(String, u64)> = t.rows().into_iter().map(|x| (x.kind, x.count)).collect();
+        assert_eq!(
+            rows,
+            [("aws-access-key".into(), 1), ("github-token".into(), 2)]
+        );
+        // A value with a byte that is not UTF-8 inside is taken whole.
+        let mut t = Tally::default();
+        let out = r
+            .bytes("p", b"x --password=ab\xe4cd y", &mut t)
+            .into_owned();
+        assert_eq!(out, b"x --password=[redacted:secret-option] y");
+        // Other bytes are kept as they were, and a clean buffer is borrowed.
+        let odd = b"\xc3(\xff\xfe plain \xe2\x82 text \xf0\x9f\x98\x80";
+        assert!(matches!(r.bytes("p", odd, &mut t), Cow::Borrowed(_)));
+        let mut t = Tally::default();
+        let mut with_key = odd.to_vec();
+        with_key.extend_from_slice(b" --token=zz");
+        let mut want = odd.to_vec();
+        want.extend_from_slice(b" --token=[redacted:secret-option]");
+        assert_eq!(r.bytes("p", &with_key, &mut t).into_owned(), want);
+        assert_eq!(t.total(), 1);
+    }
+
+    #[test]
+    fn valid_utf8_bytes_come_out_as_text_gives() {
+        let r = Redactor::new(&[r"corp-\d+".into()]).unwrap();
+        for s in [
+            "é --token s3cr3t https://u:p@h corp-12 \u{10FF80}",
+            "clean ünïcode",
+            "GH_TOKEN=x\u{a0}y",
+        ] {
+            let (mut t1, mut t2) = (Tally::default(), Tally::default());
+            assert_eq!(
+                r.bytes("p", s.as_bytes(), &mut t1).as_ref(),
+                r.text("p", s, &mut t2).as_bytes()
+            );
+            assert_eq!(t1, t2);
+        }
+    }
+
+    #[test]
+    fn text_already_holding_a_stand_in_is_redacted_run_by_run() {
+        let r = Redactor::new(&[]).unwrap();
+        let mut t = Tally::default();
+        let mut data = "\u{10FF41} AKIAIOSFODNN7EXAMPLE".as_bytes().to_vec();
+        data.push(0xff);
+        let mut want = "\u{10FF41} [redacted:aws-access-key]".as_bytes().to_vec();
+        want.push(0xff);
+        assert_eq!(r.bytes("p", &data, &mut t).into_owned(), want);
+        assert_eq!(t.total(), 1);
+    }
+
+    #[test]
+    fn a_secret_option_and_its_value_inside_one_string() {
+        let (out, t) =
+            red_once(r#"curl --token s3cr3t x && tool -password 'hunter2' --api-key "k-1""#);
+        assert_eq!(
+            out,
+            r#"curl --token [redacted:secret-option] x && tool -password '[redacted:secret-option]' --api-key "[redacted:secret-option]""#
+        );
+        assert_eq!(kinds(&t), ["secret-option"]);
+        assert_eq!(t.total(), 3);
+        // JSON-escaped quotes, and `=` with a quote.
+        let (out, _) = red_once(r#"["sh","-c","x --client-secret \"v\" --token='w'"]"#);
+        assert_eq!(
+            out,
+            r#"["sh","-c","x --client-secret \"[redacted:secret-option]\" --token='[redacted:secret-option]'"]"#
+        );
+        // Look-alikes are kept: an option after the name, a name inside a word, prose.
+        for clean in [
+            "tool --token --verbose",
+            "tool --no-token-check file",
+            "cp my-token file",
+            "a token here",
+            "--passwords-file f",
+        ] {
+            assert_eq!(red(clean).0, clean);
+        }
+    }
+
+    #[test]
+    fn pem_private_key_bodies() {
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,9F3A\n\nMIIEpAIBAAKCAQEA0Z3+/x=\n-----END RSA PRIVATE KEY-----\n";
+        let (out, t) = red_once(&format!("key: {pem}tail"));
+        assert_eq!(
+            out,
+            "key: -----BEGIN RSA PRIVATE KEY-----[redacted:private-key]-----END RSA PRIVATE KEY-----\ntail"
+        );
+        assert_eq!(kinds(&t), ["private-key"]);
+        // Inside a JSON string, with `\n` (and `\/`) escapes.
+        let json = r#"{"k":"-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\/NzaC1r\n-----END OPENSSH PRIVATE KEY-----\n"}"#;
+        let (out, t) = red_once(json);
+        assert_eq!(
+            out,
+            r#"{"k":"-----BEGIN OPENSSH PRIVATE KEY-----[redacted:private-key]-----END OPENSSH PRIVATE KEY-----\n"}"#
+        );
+        assert_eq!(t.total(), 1);
+        // Cut short (no END line): the body up to where no body goes on.
+        let (out, _) = red_once(r#"{"k":"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE","n":1}"#);
+        assert_eq!(
+            out,
+            r#"{"k":"-----BEGIN EC PRIVATE KEY-----[redacted:private-key]","n":1}"#
+        );
+        // Public keys and certificates are kept.
+        for clean in [
+            "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+            "the private key is in the vault",
+        ] {
+            assert_eq!(red(clean).0, clean);
+        }
+    }
+
+    #[test]
+    fn otlp_attributes_whose_key_names_a_secret() {
+        for key in [
+            "password",
+            "db.password",
+            "secret",
+            "client_secret",
+            "token",
+            "http.request.header.x-auth-token",
+            "authorization",
+            "x-api-key",
+            "API_KEY",
+        ] {
+            let attr = format!(r#"{{"key":"{key}","value":{{"stringValue":"hun\"ter 2"}}}}"#);
+            let (out, t) = red_once(&attr);
+            assert_eq!(
+                out,
+                format!(
+                    r#"{{"key":"{key}","value":{{"stringValue":"[redacted:secret-attribute]"}}}}"#
+                ),
+                "{key}"
+            );
+            assert_eq!(kinds(&t), ["secret-attribute"], "{key}");
+            assert_eq!(t.total(), 1, "{key}");
+        }
+        // Spaced JSON, and a value other rules would take a part of: replaced whole, once.
+        let (out, t) =
+            red_once(r#"{ "key" : "db.password", "value" : { "stringValue" : "--token=abc" } }"#);
+        assert_eq!(
+            out,
+            r#"{ "key" : "db.password", "value" : { "stringValue" : "[redacted:secret-attribute]" } }"#
+        );
+        assert_eq!(t.total(), 1);
+        // Keys that only contain the word, other values and other types are kept.
+        for clean in [
+            r#"{"key":"gen_ai.usage.input_tokens","value":{"stringValue":"5"}}"#,
+            r#"{"key":"password.length","value":{"stringValue":"12"}}"#,
+            r#"{"key":"db.password","value":{"intValue":"12"}}"#,
+            r#"{"key":"token","value":{"stringValue":""}}"#,
+        ] {
+            assert_eq!(red(clean).0, clean);
+        }
+    }
+
+    #[test]
+    fn url_userinfo_json_escaped() {
+        let (out, t) = red_once(r#"{"url":"postgres:\/\/admin:PW@db:5432\/app"}"#);
+        assert_eq!(
+            out,
+            r#"{"url":"postgres:\/\/[redacted:url-userinfo]@db:5432\/app"}"#
+        );
+        assert_eq!(kinds(&t), ["url-userinfo"]);
+        for clean in [
+            r#"{"url":"http:\/\/example.com\/a@b"}"#,
+            r#"{"url":"https:\/\/example.com\/"}"#,
+        ] {
+            assert_eq!(red(clean).0, clean);
+        }
+    }
+
+    #[test]
+    fn the_experiment_kept_has_its_name_and_commands_redacted() {
+        let text = r#"schema = "tare.experiment.v1"
+name = "e GH_TOKEN=abc"
+n = 1
+timeout_s = 5
+arms = ["a"]
+[[cells]]
+id = "k0"
+[commands]
+a = "curl --token s3cr3t x; echo corp-1"
+"#;
+        let e: Experiment = crate::schema::parse_toml("e", text).unwrap();
+        let r = Redactor::new(&[r"corp-\d".into()]).unwrap();
+        let mut t = Tally::default();
+        let kept = experiment(&r, &e, &mut t);
+        assert_eq!(kept.name, "e GH_TOKEN=[redacted:secret-assignment]");
+        assert_eq!(
+            kept.commands.values().collect::<Vec<_>>(),
+            ["curl --token [redacted:secret-option] x; echo [redacted:custom]"]
+        );
+        assert_eq!((kept.cells.clone(), kept.n), (e.cells.clone(), e.n));
+        let places: Vec<(String, u64)> = t.rows().into_iter().map(|x| (x.place, x.count)).collect();
+        assert_eq!(
+            places,
+            [
+                ("experiment.toml:commands".into(), 1),
+                ("experiment.toml:commands".into(), 1),
+                ("experiment.toml:name".into(), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn settings_give_back_the_same_redactor() {
+        let r = Redactor::new(&[r"corp-\d+".into()]).unwrap();
+        let s = r.settings();
+        assert_eq!((s.schema.as_str(), s.enabled), ("tare.redact.v1", true));
+        let back: Settings =
+            parse_json(SETTINGS_FILE, &serde_json::to_string(&s).unwrap()).unwrap();
+        let again = Redactor::from_settings(&back).unwrap();
+        assert_eq!(again.report(&Tally::default()).custom_patterns, 1);
+        let mut t = Tally::default();
+        assert_eq!(
+            again.text("p", "id corp-42", &mut t),
+            "id [redacted:custom]"
+        );
+        let off = Redactor::from_settings(&Redactor::off().settings()).unwrap();
+        assert!(!off.enabled());
+        let bad = Settings {
+            patterns: vec!["(".into()],
+            ..s
+        };
+        assert!(Redactor::from_settings(&bad).is_err());
     }
 
     #[test]

@@ -14,7 +14,9 @@ use crate::harness::{experiment, results, runner};
 /// Runs warm-ups, then n counterbalanced blocks of all arms per cell; checks every
 /// sample's validity and fidelity; writes DIR/ (experiment.toml, host.json,
 /// samples.jsonl, summary.json, summary.md, bmf.json, charts/, archives/) and
-/// DIR.bundle.tar.gz. Ctrl-C stops after the current sample and still writes a
+/// DIR.bundle.tar.gz. experiment.toml is kept with its secrets redacted; the
+/// redaction (--redact patterns, --no-redact) is kept in DIR/redact.json (0600,
+/// never in the bundle) so that `tare report DIR` redacts the same. Ctrl-C stops after the current sample and still writes a
 /// (partial) summary.
 ///
 /// Examples:
@@ -91,8 +93,13 @@ pub fn run(args: Args) -> Result<i32> {
         exp.warmups = w;
     }
     experiment::validate(&exp)?;
-    let exp = experiment::filter_tier(exp, args.tier.map(Tier::from))?;
-    let as_run = report_model::schema::to_toml("experiment.toml", &exp)?;
+    let mut exp = experiment::filter_tier(exp, args.tier.map(Tier::from))?;
+    // experiment.toml as the results directory keeps it: redacted (the commands that run
+    // are the real ones); the name is the bundle's id and the summary's title, so it too.
+    let mut kept_redacted = Tally::default();
+    let kept = report_model::redact::experiment(&redactor, &exp, &mut kept_redacted);
+    exp.name = kept.name.clone();
+    let as_run = report_model::schema::to_toml("experiment.toml", &kept)?;
     let outcome = runner::run(
         exp,
         as_run,
@@ -105,6 +112,12 @@ pub fn run(args: Args) -> Result<i32> {
         },
     )?;
     println!("{}", outcome.summary.headline);
+    if kept_redacted.total() > 0 {
+        println!(
+            "experiment.toml: {}",
+            report_model::redact::describe(&redactor.report(&kept_redacted))
+        );
+    }
     println!("{}", bundle_redaction_line(&redactor, &outcome.redacted));
     if let Some(b) = &outcome.summary.boundary {
         println!(

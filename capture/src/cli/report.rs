@@ -50,7 +50,10 @@ pub fn run(args: Args) -> Result<i32> {
         return Ok(EXIT_BAD_INPUT);
     }
     let inputs = results::load(&args.input)?;
-    let redactor = report_model::redact::Redactor::new(&[])?;
+    let redactor = match super::redaction::remembered(&args.input) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
     let (summary, bundle, redacted) =
         results::render_all(&args.input, &inputs, args.bundle_cap, &redactor)?;
     println!("{}", summary.headline);

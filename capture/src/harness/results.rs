@@ -14,7 +14,7 @@ use report_model::schema::sample::Sample;
 use report_model::schema::summary::Summary;
 use report_model::schema::{parse_json, parse_ndjson, parse_toml, to_canonical_json, to_ndjson};
 
-use crate::archive::write_atomically;
+use crate::archive::{write_atomically, write_atomically_with};
 
 /// Default size cap of the bundle: fits an issue attachment.
 pub const DEFAULT_BUNDLE_CAP: u64 = 20 << 20;
@@ -136,13 +136,58 @@ pub fn render_all(
     Ok((summary, bundle_path, redacted))
 }
 
-/// The bundle of a results directory, built in memory (nothing is written), with the
-/// built-in redaction.
+/// The bundle of a results directory, built in memory (nothing is written), redacted as its
+/// bench was (redact.json; the built-in forms without one).
 pub fn bundle_of_dir(dir: &Path, bundle_cap: u64) -> Result<Vec<u8>> {
     let inputs = load(dir)?;
     let (_, files) = rendered(&inputs)?;
-    let redactor = Redactor::new(&[])?;
+    let redactor = match remembered_redaction(dir)? {
+        Some(r) => r,
+        None => Redactor::new(&[])?,
+    };
     Ok(bundle_bytes(dir, &inputs, &files, bundle_cap, &redactor)?.0)
+}
+
+/// Keeps the redaction a bench runs with in `dir/redact.json` (readable by its owner only,
+/// never put in the bundle), so that every later rebuild of the bundle redacts the same.
+pub fn remember_redaction(dir: &Path, redactor: &Redactor) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let json = to_canonical_json(redact::SETTINGS_FILE, &redactor.settings())?;
+    write_atomically_with(&dir.join(redact::SETTINGS_FILE), |mut out| {
+        // Before a byte is written: the patterns may name secrets.
+        out.get_ref()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        out.write_all(json.as_bytes())?;
+        Ok(out)
+    })?;
+    Ok(())
+}
+
+/// The redaction `dir`'s bench ran with (its redact.json); `None` if it has none (written by
+/// a tare before redact.json).
+pub fn remembered_redaction(dir: &Path) -> Result<Option<Redactor>> {
+    let path = dir.join(redact::SETTINGS_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!(
+                    "cannot read {} (the redaction of this bench)",
+                    path.display()
+                )
+            })
+        }
+    };
+    let settings: redact::Settings = parse_json(&path.display().to_string(), &text)?;
+    let r = Redactor::from_settings(&settings).with_context(|| {
+        format!(
+            "{} holds a pattern that does not compile; fix it there",
+            path.display()
+        )
+    })?;
+    Ok(Some(r))
 }
 
 /// `results/smoke` -> `results/smoke.bundle.tar.gz`.
@@ -232,4 +277,34 @@ fn archive_order(samples: &[Sample]) -> Vec<&str> {
     }
     first.extend(rest);
     first
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_redaction_is_remembered_owner_only_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("tare-results-redact-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(remembered_redaction(&dir).unwrap().is_none(), "none yet");
+
+        remember_redaction(&dir, &Redactor::new(&[r"corp-\d+".into()]).unwrap()).unwrap();
+        let path = dir.join(redact::SETTINGS_FILE);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let r = remembered_redaction(&dir).unwrap().expect("remembered");
+        let mut t = Tally::default();
+        assert_eq!(r.text("p", "corp-7", &mut t), "[redacted:custom]");
+
+        remember_redaction(&dir, &Redactor::off()).unwrap();
+        assert!(!remembered_redaction(&dir).unwrap().unwrap().enabled());
+
+        std::fs::write(&path, "not json").unwrap();
+        let e = remembered_redaction(&dir).unwrap_err();
+        assert!(format!("{e:#}").contains("redact.json"), "{e:#}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

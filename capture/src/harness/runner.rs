@@ -72,6 +72,7 @@ pub fn run(experiment: Experiment, experiment_text: String, opts: &Options) -> R
         samples: Vec::new(),
     };
     results::write_inputs(&opts.out, &inputs)?;
+    results::remember_redaction(&opts.out, &opts.redactor)?;
     let plan_all: Vec<(Cell, Vec<Slot>)> = inputs
         .experiment
         .cells
