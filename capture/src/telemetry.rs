@@ -259,10 +259,10 @@ fn warn_once(warned: &AtomicBool, endpoint: &str, problem: &str) {
         .filter_map(|v| std::env::var(v).ok())
         .flat_map(|l| header_values(&l))
         .collect::<Vec<_>>();
-        eprintln!(
+        crate::cli::out::error(&format!(
             "tare: warning: cannot export tare's spans to {endpoint}: {}; carrying on without them (further export errors are not shown)",
             redact(problem, &secrets)
-        );
+        ));
     }
 }
 
