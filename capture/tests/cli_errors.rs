@@ -316,6 +316,28 @@ fn control_characters_from_input_reach_the_terminal_escaped() {
         "the value is unchanged"
     );
 
+    // compare: the experiment's name and the file's path (a summary.json alone).
+    let mut summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("baselines/smoke/summary.json")).unwrap(),
+    )
+    .unwrap();
+    summary["experiment"] = format!("exp-{HOSTILE}").into();
+    let hostile_dir = dir.join(format!("d-{HOSTILE}"));
+    std::fs::create_dir_all(&hostile_dir).unwrap();
+    let summary_path = hostile_dir.join("summary.json");
+    std::fs::write(&summary_path, summary.to_string()).unwrap();
+    let s = summary_path.to_str().unwrap();
+    let o = tare(&["compare", s, s]);
+    let (out, err) = texts(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_escaped("compare stdout", &out, true);
+    assert!(out.contains("experiment exp-x\\x1b[2J"), "{out}");
+    for flag in ["--markdown", "--json"] {
+        let o = tare(&["compare", flag, s, s]);
+        assert_eq!(o.status.code(), Some(0), "{flag}");
+        assert_inert(flag, &texts(&o).0);
+    }
+
     // Errors quoting a path or a file's content.
     let missing = dir.join(format!("missing-{HOSTILE}.tar.gz"));
     for args in [

@@ -99,7 +99,7 @@ pub fn run(args: Args) -> Result<i32> {
             redactor: redactor.clone(),
         },
     )?;
-    outln!("{}", outcome.summary.headline)?;
+    outln!("{}", esc(&outcome.summary.headline))?;
     outln!("{}", bundle_redaction_line(&redactor, &outcome.redacted))?;
     if let Some(b) = &outcome.summary.boundary {
         outln!(

@@ -54,7 +54,7 @@ pub fn run(args: Args) -> Result<i32> {
     let redactor = report_model::redact::Redactor::new(&[])?;
     let (summary, bundle, redacted) =
         results::render_all(&args.input, &inputs, args.bundle_cap, &redactor)?;
-    outln!("{}", summary.headline)?;
+    outln!("{}", esc(&summary.headline))?;
     outln!(
         "{}",
         super::bench::bundle_redaction_line(&redactor, &redacted)
