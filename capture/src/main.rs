@@ -8,16 +8,18 @@ fn main() {
     // A capture's time zero is process start: argument parsing counts too.
     let clock = PhaseClock::start();
     // As `Cli::parse()`, keeping the subcommand's name for the root span.
-    let matches = Cli::command().get_matches();
+    let matches = Cli::command()
+        .try_get_matches()
+        .unwrap_or_else(|e| cli::usage_error(e));
     let subcommand = matches.subcommand_name().unwrap_or_default().to_string();
-    let args = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let args = Cli::from_arg_matches(&matches).unwrap_or_else(|e| cli::usage_error(e));
     let telemetry = match tare::telemetry::init(&tare::telemetry::Options {
         trace_chrome: args.trace_chrome.clone(),
         otlp_endpoint: args.otlp_endpoint.clone(),
     }) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("tare: error: {e}");
+            cli::out::error(&format!("tare: error: {e}"));
             std::process::exit(cli::EXIT_BAD_INPUT);
         }
     };

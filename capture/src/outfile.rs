@@ -144,10 +144,28 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     .map(|_| ())
 }
 
+/// As [`write_atomically`], for a file only its owner may read (mode 0600 from its first
+/// byte on: the temporary is made so).
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_with_mode(path, 0o600, |mut out| {
+        out.write_all(bytes)?;
+        Ok(out)
+    })
+    .map(|_| ())
+}
+
 /// As [`write_atomically`], with the bytes written by `fill` into a buffered temporary
 /// file as they are made (nothing is held whole in memory). Returns the file's size.
 pub fn write_atomically_with(
     path: &Path,
+    fill: impl FnOnce(BufWriter<File>) -> Result<BufWriter<File>>,
+) -> Result<u64> {
+    write_with_mode(path, MODE, fill)
+}
+
+fn write_with_mode(
+    path: &Path,
+    mode: u32,
     fill: impl FnOnce(BufWriter<File>) -> Result<BufWriter<File>>,
 ) -> Result<u64> {
     sweep_partials(&dir_of(path));
@@ -160,7 +178,7 @@ pub fn write_atomically_with(
             .map_err(|e| e.into_error())?;
         let bytes = f.metadata()?.len();
         let _s = tracing::info_span!(target: "tare::archive", "archive_file", path = %path.display(), bytes = bytes as i64).entered();
-        f.set_permissions(std::fs::Permissions::from_mode(MODE))?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
         f.sync_all()?;
         tmp_path.persist(path).map_err(|e| e.error)?;
         Ok(bytes)

@@ -46,15 +46,16 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
             "{text:?} is not a duration: use e.g. 250ms, 0.5s or 250"
         ));
     }
+    // Bounded before it becomes a Duration: from_secs_f64 panics past u64 seconds.
+    if ms > MAX_INTERVAL.as_secs_f64() * 1000.0 {
+        return Err(format!("{text} is longer than an hour"));
+    }
     let d = Duration::from_secs_f64(ms / 1000.0);
     if d < MIN_INTERVAL {
         return Err(format!(
             "{text} is below the floor of {} ms: sampling faster would disturb the workload it measures",
             MIN_INTERVAL.as_millis()
         ));
-    }
-    if d > MAX_INTERVAL {
-        return Err(format!("{text} is longer than an hour"));
     }
     Ok(d)
 }
@@ -351,6 +352,12 @@ mod tests {
         assert!(parse_interval("NaNs").is_err());
         assert!(parse_interval("2h").is_err());
         assert!(parse_interval("7200s").is_err());
+        // Past u64 seconds: an error, not a panic in Duration::from_secs_f64.
+        assert!(parse_interval("1e30s")
+            .unwrap_err()
+            .contains("longer than an hour"));
+        assert!(parse_interval("1e300").is_err());
+        assert_eq!(parse_interval("3600s"), Ok(MAX_INTERVAL));
     }
 
     #[test]

@@ -258,10 +258,10 @@ fn warn_once(warned: &AtomicBool, endpoint: &str, problem: &str) {
         .filter_map(|v| std::env::var(v).ok())
         .flat_map(|l| header_values(&l))
         .collect::<Vec<_>>();
-        eprintln!(
+        crate::cli::out::error(&format!(
             "tare: warning: cannot export tare's spans to {endpoint}: {}; carrying on without them (further export errors are not shown)",
             redact(problem, &secrets)
-        );
+        ));
     }
 }
 
@@ -347,7 +347,7 @@ impl Telemetry {
         if let Some((guard, file)) = self.chrome.take() {
             drop(guard);
             if let Err(e) = file.finish() {
-                eprintln!("tare: warning: --trace-chrome: {e:#}");
+                crate::cli::out::note(&format!("tare: warning: --trace-chrome: {e:#}"));
             }
         }
         if let Some(o) = self.otlp.take() {

@@ -1,4 +1,10 @@
 //! A static HTTP server on loopback for the viewer embedded from dist/, with one bundle preloaded behind a token, to its own origin only.
+//!
+//! It stays up under load: at most [`connection_bound`] connections are served at once (well
+//! under the file-descriptor limit; the rest wait in the kernel's listen queue of
+//! [`LISTEN_BACKLOG`], holding no descriptor), a client that stalls while sending its head or reading the reply is cut after
+//! [`HEAD_TIMEOUT`], and running out of descriptors anyway (EMFILE, ENFILE) makes the server
+//! wait and accept again, never exit.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,6 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 
 /// The built viewer, embedded at compile time (dist/ is committed).
 const ASSETS: &[(&str, &[u8], &str)] = &[
@@ -45,8 +52,76 @@ pub fn bundle_path(token: &str) -> String {
 /// The biggest request head read; a bigger one gets 431.
 pub const MAX_HEAD: usize = 8192;
 
-/// How long a client may take to send its request head before the connection is closed.
+/// How long a client may take to send its request head before the connection is closed;
+/// also how long a write of the reply may stall (a client that stops reading).
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most connections served at once, however high the file-descriptor limit.
+pub const MAX_CONNECTIONS: usize = 1024;
+
+/// Descriptors kept for tare itself (stdio, the listener, the runtime's epoll and wakers).
+const RESERVED_FDS: u64 = 32;
+
+/// How long to wait before accepting again when the process or system is out of descriptors.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How many connections to serve at once under a soft file-descriptor limit of `nofile`:
+/// half of what is left after [`RESERVED_FDS`], between 1 and [`MAX_CONNECTIONS`]. With
+/// `ulimit -n 256`, 112.
+pub fn connection_bound(nofile: u64) -> usize {
+    let half = nofile.saturating_sub(RESERVED_FDS) / 2;
+    usize::try_from(half)
+        .unwrap_or(usize::MAX)
+        .clamp(1, MAX_CONNECTIONS)
+}
+
+/// The soft limit on open files (`ulimit -n`); unlimited when it cannot be read.
+fn nofile_limit() -> u64 {
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(u64::MAX, |(soft, _hard)| soft)
+}
+
+/// What the accept loop does after `accept` failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AcceptFailure {
+    /// That one connection failed (reset or aborted before it was taken): take the next.
+    Connection,
+    /// Out of descriptors or memory: wait [`ACCEPT_BACKOFF`], then accept again.
+    Resources,
+    /// The listening socket itself is broken: stop serving.
+    Fatal,
+}
+
+/// Sorts an error of `accept` (accept(2)'s list, and Linux's note that errors of the new
+/// connection are passed on).
+pub fn accept_failure(e: &std::io::Error) -> AcceptFailure {
+    match e.raw_os_error() {
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
+            AcceptFailure::Resources
+        }
+        Some(
+            libc::ECONNABORTED
+            | libc::ECONNRESET
+            | libc::EINTR
+            | libc::EPROTO
+            | libc::EPERM
+            | libc::ETIMEDOUT
+            | libc::ENETDOWN
+            | libc::ENETUNREACH
+            | libc::EHOSTDOWN
+            | libc::EHOSTUNREACH
+            | libc::ENONET
+            | libc::ENOPROTOOPT
+            | libc::EOPNOTSUPP,
+        ) => AcceptFailure::Connection,
+        _ => match e.kind() {
+            std::io::ErrorKind::Interrupted
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset => AcceptFailure::Connection,
+            _ => AcceptFailure::Fatal,
+        },
+    }
+}
 
 /// What a request gets: status, content type, body.
 #[derive(Debug, PartialEq, Eq)]
@@ -176,11 +251,38 @@ pub fn new_token() -> Result<String> {
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
-/// Binds `host:port` (port 0 picks a free one).
+/// Connections the kernel queues for the server while every permit is taken (capped by
+/// `net.core.somaxconn`); std's `bind` would queue only 128.
+pub const LISTEN_BACKLOG: u32 = 1024;
+
+/// Binds `host:port` (port 0 picks a free one), with a listen queue of [`LISTEN_BACKLOG`].
 pub async fn bind(host: &str, port: u16) -> Result<TcpListener> {
-    TcpListener::bind((host, port))
+    let context = || format!("cannot listen on {host}:{port}; pick another --port");
+    let mut last = None;
+    for addr in tokio::net::lookup_host((host, port))
         .await
-        .with_context(|| format!("cannot listen on {host}:{port}; pick another --port"))
+        .with_context(context)?
+    {
+        let listen = || -> std::io::Result<TcpListener> {
+            let socket = if addr.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()?
+            } else {
+                tokio::net::TcpSocket::new_v6()?
+            };
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(LISTEN_BACKLOG)
+        };
+        match listen() {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(match last {
+        Some(e) => anyhow::Error::new(e),
+        None => anyhow::anyhow!("{host} resolves to no address"),
+    })
+    .with_context(context)
 }
 
 /// What the server serves and how patient it is.
@@ -191,17 +293,61 @@ pub struct Serving {
     pub head_timeout: Duration,
 }
 
-/// Serves until the task is dropped.
+/// Serves until the task is dropped; fails only when the listening socket itself does.
 pub async fn serve(listener: TcpListener, serving: Serving) -> Result<()> {
     let port = listener.local_addr()?.port();
     let serving = Arc::new(serving);
+    // A permit per connection, taken before accept: past the bound, connections wait in the
+    // listen queue instead of costing a descriptor each.
+    let permits = Arc::new(Semaphore::new(connection_bound(nofile_limit())));
+    let mut warned = false;
     loop {
-        let (stream, _) = listener.accept().await?;
+        let permit = Arc::clone(&permits)
+            .acquire_owned()
+            .await
+            .context("the connection semaphore was closed")?;
+        let stream = loop {
+            match listener.accept().await {
+                Ok((stream, _)) => break stream,
+                Err(e) => match accept_failure(&e) {
+                    AcceptFailure::Connection => continue,
+                    AcceptFailure::Resources => {
+                        if !warned {
+                            warned = true;
+                            crate::cli::out::note(&format!(
+                                "tare view: cannot accept a connection ({e}); waiting for others \
+                                 to close (raise `ulimit -n` to serve more at once)"
+                            ));
+                        }
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    }
+                    AcceptFailure::Fatal => {
+                        return Err(e).context("cannot accept connections on the listening socket")
+                    }
+                },
+            }
+        };
         let serving = Arc::clone(&serving);
         tokio::spawn(async move {
             let _ = handle(stream, port, &serving).await;
+            drop(permit);
         });
     }
+}
+
+/// Writes `bytes`, giving up when a write makes no progress for `stall` (a client that
+/// stopped reading would otherwise hold its connection forever).
+async fn write_patiently(
+    stream: &mut TcpStream,
+    bytes: &[u8],
+    stall: Duration,
+) -> std::io::Result<()> {
+    for chunk in bytes.chunks(64 << 10) {
+        tokio::time::timeout(stall, stream.write_all(chunk))
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    }
+    Ok(())
 }
 
 /// Reads a request head into `buf`: `Ok(false)` when it grew past [`MAX_HEAD`], an error
@@ -255,11 +401,13 @@ async fn handle(mut stream: TcpStream, port: u16, serving: &Serving) -> std::io:
         reply.content_type,
         reply.body.len()
     );
-    stream.write_all(header.as_bytes()).await?;
+    write_patiently(&mut stream, header.as_bytes(), serving.head_timeout).await?;
     if !head_only {
-        stream.write_all(reply.body).await?;
+        write_patiently(&mut stream, reply.body, serving.head_timeout).await?;
     }
-    stream.shutdown().await
+    tokio::time::timeout(serving.head_timeout, stream.shutdown())
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
 }
 
 #[cfg(test)]
@@ -346,6 +494,34 @@ mod tests {
         assert_eq!(r.host.as_deref(), Some("localhost:1"));
         assert_eq!(r.origin.as_deref(), Some("http://a"));
         assert_eq!(parse_head(b"\x00\x01 garbage\r\n\r\n"), None);
+    }
+
+    #[test]
+    fn connections_are_bounded_well_under_the_fd_limit() {
+        assert_eq!(connection_bound(256), 112);
+        assert_eq!(connection_bound(1024), 496);
+        assert_eq!(connection_bound(20_000), MAX_CONNECTIONS);
+        assert_eq!(connection_bound(u64::MAX), MAX_CONNECTIONS);
+        assert_eq!(connection_bound(16), 1);
+        assert_eq!(connection_bound(0), 1);
+        for n in [64u64, 100, 256, 1024, 4096] {
+            assert!((connection_bound(n) as u64) * 2 <= n, "{n}");
+        }
+    }
+
+    #[test]
+    fn out_of_descriptors_is_waited_out_not_fatal() {
+        let os = std::io::Error::from_raw_os_error;
+        assert_eq!(accept_failure(&os(libc::EMFILE)), AcceptFailure::Resources);
+        assert_eq!(accept_failure(&os(libc::ENFILE)), AcceptFailure::Resources);
+        assert_eq!(accept_failure(&os(libc::ENOBUFS)), AcceptFailure::Resources);
+        assert_eq!(
+            accept_failure(&os(libc::ECONNABORTED)),
+            AcceptFailure::Connection
+        );
+        assert_eq!(accept_failure(&os(libc::EINTR)), AcceptFailure::Connection);
+        assert_eq!(accept_failure(&os(libc::EBADF)), AcceptFailure::Fatal);
+        assert_eq!(accept_failure(&os(libc::EINVAL)), AcceptFailure::Fatal);
     }
 
     #[test]

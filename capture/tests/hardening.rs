@@ -284,7 +284,10 @@ fn a_workload_that_leaves_its_cgroup_is_a_blind_spot_and_leaves_nothing_running(
     }
     // A distinctive sleep, to find it on the host afterwards.
     script.push_str(&format!(
-        "touch {0}/x; setsid sleep 304.{1} & echo $! > {0}/pid",
+        // The shell then waits, with builtins only (no process of its own), until the
+        // sleep runs.
+        "touch {0}/x; setsid sleep 304.{1} & echo $! > {0}/pid; \
+         until read c < /proc/$!/comm && [ \"$c\" = sleep ]; do :; done",
         dir.display(),
         std::process::id()
     ));
@@ -360,7 +363,11 @@ fn a_daemon_that_outlives_its_command_is_killed_and_said() {
         .args(["capture", "-o"])
         .arg(&out)
         .args(["--", "sh", "-c"])
-        .arg(format!("sleep {tag} & echo $! > {}/pid", dir.display()))
+        .arg(format!(
+            "sleep {tag} & echo $! > {}/pid; \
+             until read c < /proc/$!/comm && [ \"$c\" = sleep ]; do :; done",
+            dir.display()
+        ))
         .output()
         .unwrap();
     let err = stderr(&o);

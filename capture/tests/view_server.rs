@@ -1,8 +1,10 @@
 //! `tare view`'s server against raw requests over TCP: the bundle only under the printed
-//! URL's token, to its own Host and origin; slow and oversized request heads cut off.
+//! URL's token, to its own Host and origin; slow and oversized request heads cut off; out of
+//! file descriptors, still up.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tare::view::{self, Serving};
@@ -135,4 +137,85 @@ fn slow_and_oversized_heads_are_cut_off() {
     assert_eq!(get(port, "/", &format!("127.0.0.1:{port}"), &big).0, 431);
     // Garbage gets 400.
     assert_eq!(send(port, "\x01\x02 nonsense\r\n\r\n").0, 400);
+}
+
+/// Kills the `tare view` it holds when dropped, whatever the test's outcome.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `GET /` on a fresh connection, waiting up to 30 s for the reply: its status (0: none).
+fn fresh_get(addr: SocketAddr) -> u16 {
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(10)) else {
+        return 0;
+    };
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let head = format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    if s.write_all(head.as_bytes()).is_err() {
+        return 0;
+    }
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn out_of_file_descriptors_it_stays_up_and_serves_again() {
+    // The real binary under `ulimit -n 256`, its page URL read from its stdout.
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 256 && exec \"$0\" view --port 0")
+        .arg(env!("CARGO_BIN_EXE_tare"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run tare view");
+    let mut server = Server(child);
+    let mut stdout = BufReader::new(server.0.stdout.take().unwrap());
+    let mut url = String::new();
+    stdout.read_line(&mut url).unwrap();
+    let addr: SocketAddr = url
+        .trim()
+        .strip_prefix("http://")
+        .and_then(|u| u.strip_suffix('/'))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no URL from tare view: {url:?}"));
+
+    // 300 idle connections: more than its 256 descriptors could hold.
+    let mut idle = Vec::new();
+    for i in 0..300 {
+        match TcpStream::connect_timeout(&addr, Duration::from_secs(10)) {
+            Ok(s) => idle.push(s),
+            Err(e) => panic!("connection {i}: {e}; tare view: {:?}", server.0.try_wait()),
+        }
+    }
+    // Some go away: the ones still open are fewer than the server's bound (112 under 256
+    // descriptors), so a new request is served without waiting out the idle ones' timeout.
+    idle.drain(..200);
+    assert_eq!(
+        fresh_get(addr),
+        200,
+        "with 100 idle connections left; tare view: {:?}",
+        server.0.try_wait()
+    );
+    assert!(
+        server.0.try_wait().unwrap().is_none(),
+        "tare view exited: {:?}",
+        server.0.try_wait()
+    );
+    // All gone: served again, and still running.
+    idle.clear();
+    assert_eq!(fresh_get(addr), 200);
+    assert!(server.0.try_wait().unwrap().is_none());
+    drop(stdout);
 }

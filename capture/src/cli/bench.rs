@@ -1,11 +1,12 @@
 //! `tare bench`: run arms x cells x repetitions and write a results directory and bundle.
 
+use crate::cli::out::{esc, failln, outln};
 use crate::cli::redaction::RedactArgs;
 use report_model::redact::{Redactor, Tally};
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use report_model::schema::experiment::Tier;
+use report_model::schema::experiment::{Experiment, Tier};
 
 use crate::harness::{experiment, results, runner};
 
@@ -29,8 +30,8 @@ pub struct Args {
     /// An experiment file (TOML); see capture/presets/*.toml for the format.
     #[arg(conflicts_with = "preset")]
     pub experiment: Option<PathBuf>,
-    /// A built-in experiment: smoke, study or sweep.
-    #[arg(long)]
+    /// A built-in experiment: smoke, study, sweep or limits.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(experiment::preset_names()))]
     pub preset: Option<String>,
     /// The results directory to write (created; must be empty or absent).
     #[arg(long)]
@@ -38,8 +39,8 @@ pub struct Args {
     /// Run only the cells of this tier.
     #[arg(long, value_enum)]
     pub tier: Option<TierArg>,
-    /// Override the experiment's n (counted blocks per cell).
-    #[arg(long)]
+    /// Override the experiment's n (counted blocks per cell; at least 1).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub n: Option<u32>,
     /// Override the experiment's warm-up rounds per cell.
     #[arg(long)]
@@ -76,24 +77,19 @@ pub fn run(args: Args) -> Result<i32> {
     let redactor = match args.redact.redactor() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("tare: error: {e:#}");
+            failln!("tare: error: {e:#}");
             return Ok(crate::cli::EXIT_BAD_INPUT);
         }
     };
-    let (mut exp, _original_text) = match (&args.experiment, &args.preset) {
-        (Some(path), None) => experiment::load(path)?,
-        (None, Some(name)) => experiment::preset(name)?,
-        (None, None) => bail!("give an experiment file or --preset smoke|study|sweep"),
-        (Some(_), Some(_)) => bail!("give an experiment file or --preset, not both"),
+    // Everything up to the first sample is the user's input: its faults exit 2.
+    let exp = match experiment_of(&args) {
+        Ok(exp) => exp,
+        Err(e) => {
+            failln!("tare: error: {e:#}");
+            return Ok(crate::cli::EXIT_BAD_INPUT);
+        }
     };
-    if let Some(n) = args.n {
-        exp.n = n;
-    }
-    if let Some(w) = args.warmups {
-        exp.warmups = w;
-    }
-    experiment::validate(&exp)?;
-    let mut exp = experiment::filter_tier(exp, args.tier.map(Tier::from))?;
+    let mut exp = exp;
     // experiment.toml as the results directory keeps it: redacted (the commands that run
     // are the real ones); the name is the bundle's id and the summary's title, so it too.
     let mut kept_redacted = Tally::default();
@@ -111,19 +107,21 @@ pub fn run(args: Args) -> Result<i32> {
             redactor: redactor.clone(),
         },
     )?;
-    println!("{}", outcome.summary.headline);
+    outln!("{}", esc(&outcome.summary.headline))?;
     if kept_redacted.total() > 0 {
-        println!(
+        outln!(
             "experiment.toml: {}",
             report_model::redact::describe(&redactor.report(&kept_redacted))
-        );
+        )?;
     }
-    println!("{}", bundle_redaction_line(&redactor, &outcome.redacted));
+    outln!("{}", bundle_redaction_line(&redactor, &outcome.redacted))?;
     if let Some(b) = &outcome.summary.boundary {
-        println!(
+        outln!(
             "boundary: cell {} failed the {} gate: {}",
-            b.cell, b.gate, b.detail
-        );
+            esc(&b.cell),
+            b.gate,
+            esc(&b.detail)
+        )?;
     }
     // The first cell of each other gate that failed.
     let first = outcome.summary.boundary.as_ref();
@@ -133,18 +131,44 @@ pub fn run(args: Args) -> Result<i32> {
         .iter()
         .filter(|b| Some(*b) != first)
     {
-        println!(
+        outln!(
             "  and the {} gate first failed in cell {}: {}",
-            b.gate, b.cell, b.detail
-        );
+            b.gate,
+            esc(&b.cell),
+            esc(&b.detail)
+        )?;
     }
-    println!(
+    outln!(
         "wrote {}/ (summary.md, summary.json, bmf.json, charts/) and {}",
-        args.out.display(),
-        outcome.bundle.display()
-    );
-    println!("view it: tare view {}", outcome.bundle.display());
+        esc(&args.out.display().to_string()),
+        esc(&outcome.bundle.display().to_string())
+    )?;
+    outln!(
+        "view it: tare view {}",
+        esc(&outcome.bundle.display().to_string())
+    )?;
     Ok(if outcome.summary.partial { 130 } else { 0 })
+}
+
+/// The experiment to run: the file or preset with the command line's overrides, checked,
+/// filtered to `--tier`; and `--out` checked (absent or empty) before anything runs.
+fn experiment_of(args: &Args) -> Result<Experiment> {
+    let (mut exp, _original_text) = match (&args.experiment, &args.preset) {
+        (Some(path), None) => experiment::load(path)?,
+        (None, Some(name)) => experiment::preset(name)?,
+        (None, None) => bail!("give an experiment file or --preset smoke|study|sweep|limits"),
+        (Some(_), Some(_)) => bail!("give an experiment file or --preset, not both"),
+    };
+    if let Some(n) = args.n {
+        exp.n = n;
+    }
+    if let Some(w) = args.warmups {
+        exp.warmups = w;
+    }
+    experiment::validate(&exp)?;
+    let exp = experiment::filter_tier(exp, args.tier.map(Tier::from))?;
+    runner::check_out(&args.out)?;
+    Ok(exp)
 }
 
 /// What the bundle writer's second look for secrets found (the captures redact first).

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::cli::out::{errln, esc, failln};
 use crate::cli::redaction::RedactArgs;
 use crate::monitor::HookChoice;
 use crate::phases::PhaseClock;
@@ -32,12 +33,13 @@ pub struct Args {
     /// Archive to write (default: ./<run-id>.tar.gz).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
-    /// Ring buffer size in bytes (a power of two, at least 4096).
-    #[arg(long, default_value_t = capture_ebpf::DEFAULT_RINGBUF_BYTES)]
+    /// Ring buffer size in bytes (a power of two and a multiple of the page size, at least 4096).
+    #[arg(long, default_value_t = capture_ebpf::DEFAULT_RINGBUF_BYTES, value_parser = parse_ringbuf_bytes)]
     pub ringbuf_bytes: u32,
-    /// Kill COMMAND after this many seconds; the archive is still written, marked.
-    #[arg(long, value_name = "SECONDS")]
-    pub timeout: Option<f64>,
+    /// Kill COMMAND after this many seconds (more than 0, at most a year); the archive is
+    /// still written, marked.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
     /// Add this OTLP JSON trace (written by COMMAND) to the archive as trace.json.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
@@ -80,22 +82,55 @@ impl From<Hooks> for HookChoice {
     }
 }
 
+/// The longest `--timeout`: a year (longer is no limit at all, and leaving it out says so).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// `--timeout SECONDS`: a number of seconds, more than 0 and at most [`MAX_TIMEOUT`].
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let s: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds: give e.g. 600 or 2.5"))?;
+    if !(s.is_finite() && s > 0.0) {
+        return Err(format!(
+            "`{text}` is not a positive number of seconds: give e.g. 600 or 2.5 (leave --timeout out for no limit)"
+        ));
+    }
+    if s > MAX_TIMEOUT.as_secs_f64() {
+        return Err(format!(
+            "`{text}` seconds is more than a year: leave --timeout out for no limit"
+        ));
+    }
+    Duration::try_from_secs_f64(s).map_err(|e| format!("`{text}`: {e}"))
+}
+
+/// `--ringbuf-bytes N`: a power of two and a multiple of the page size (so at least 4096).
+pub fn parse_ringbuf_bytes(text: &str) -> Result<u32, String> {
+    let n: u32 = text.trim().parse().map_err(|_| {
+        format!("`{text}` is not a size in bytes: give a power of two such as 1048576")
+    })?;
+    let page = crate::monitor::load::page_size().max(4096);
+    if !n.is_power_of_two() || !n.is_multiple_of(page) {
+        return Err(format!(
+            "{n} is not a power of two of at least the page size ({page} bytes): give e.g. {page}, {} or {}",
+            page * 2,
+            capture_ebpf::DEFAULT_RINGBUF_BYTES
+        ));
+    }
+    Ok(n)
+}
+
 pub fn run(args: Args, clock: &PhaseClock) -> Result<i32> {
     let redactor = match args.redact.redactor() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("tare: error: {e:#}");
+            failln!("tare: error: {e:#}");
             return Ok(crate::cli::EXIT_BAD_INPUT);
         }
     };
-    let timeout = match args.timeout {
-        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
-        Some(s) => anyhow::bail!("--timeout must be a positive number of seconds, not {s}"),
-        None => None,
-    };
     if let Some(out) = &args.out {
         if let Err(e) = crate::outfile::check_target(out, "--out") {
-            eprintln!("tare: error: {e:#}");
+            failln!("tare: error: {e:#}");
             return Ok(crate::cli::EXIT_BAD_INPUT);
         }
     }
@@ -103,7 +138,7 @@ pub fn run(args: Args, clock: &PhaseClock) -> Result<i32> {
         command: args.command,
         out: args.out,
         ringbuf_bytes: args.ringbuf_bytes,
-        timeout,
+        timeout: args.timeout,
         trace: args.trace,
         sample_interval: args.sample_interval,
         syscall_hooks: args.syscall_hooks.into(),
@@ -111,14 +146,16 @@ pub fn run(args: Args, clock: &PhaseClock) -> Result<i32> {
     };
     let c = session::capture(&opts, clock)?;
     if !args.quiet {
-        eprintln!("tare: {}", summary_line(&c, clock.elapsed_ns()));
+        errln!("tare: {}", summary_line(&c, clock.elapsed_ns()));
         for note in c.health.notes.iter().chain(&c.run.notes) {
-            eprintln!("tare: note: {note}");
+            errln!("tare: note: {}", esc(note));
         }
         for b in &c.health.blind_spots {
-            eprintln!(
+            errln!(
                 "tare: note: blind spot: {} (x{}): {}",
-                b.what, b.count, b.reason
+                esc(&b.what),
+                b.count,
+                esc(&b.reason)
             );
         }
     }
@@ -167,11 +204,43 @@ pub fn summary_line(c: &session::Captured, total_ns: u64) -> String {
         ms(tare_cpu.user_ns + tare_cpu.sys_ns),
         mib(r.tare_kernel_bytes.unwrap_or(0)),
         r.exit.shell_status(),
-        c.archive.display()
+        esc(&c.archive.display().to_string())
     ) + &killed_at_end(r)
         + &r
         .redaction
         .as_ref()
         .map(|x| format!("; {}", report_model::redact::describe(x)))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_positive_finite_and_at_most_a_year() {
+        assert_eq!(parse_timeout("600"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_timeout(" 2.5 "), Ok(Duration::from_millis(2500)));
+        assert_eq!(parse_timeout("31536000"), Ok(MAX_TIMEOUT));
+        for bad in ["0", "-1", "nan", "inf", "1e20", "31536001", "soon", ""] {
+            let e = parse_timeout(bad).unwrap_err();
+            assert!(e.contains(&format!("`{bad}`")), "{bad}: {e}");
+        }
+        assert!(parse_timeout("1e20")
+            .unwrap_err()
+            .contains("more than a year"));
+    }
+
+    #[test]
+    fn ring_buffers_are_page_multiples_and_powers_of_two() {
+        let page = crate::monitor::load::page_size().max(4096);
+        assert_eq!(parse_ringbuf_bytes(&page.to_string()), Ok(page));
+        assert_eq!(parse_ringbuf_bytes("8388608"), Ok(8 << 20));
+        for bad in ["0", "4095", "6144", "-1", "4294967296", "lots"] {
+            assert!(parse_ringbuf_bytes(bad).is_err(), "{bad}");
+        }
+        assert!(parse_ringbuf_bytes("4095")
+            .unwrap_err()
+            .contains("not a power of two"));
+    }
 }

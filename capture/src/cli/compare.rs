@@ -20,6 +20,7 @@ use report_model::schema::sample::Sample;
 use report_model::schema::summary::Summary;
 use report_model::schema::{compatible, parse_json, parse_ndjson, parse_toml, Versioned};
 
+use super::out::{self, esc, failln};
 use super::EXIT_BAD_INPUT;
 
 /// Exit status when a metric regressed.
@@ -118,21 +119,23 @@ fn parse_metric_threshold(s: &str) -> Result<(String, f64), String> {
 pub fn run(args: Args) -> Result<i32> {
     match compare_paths(&args) {
         Ok(report) => {
-            let text = if args.json {
-                report_model::schema::to_canonical_json("compare.json", &report)?
+            if args.json {
+                out::json(&report_model::schema::to_canonical_json(
+                    "compare.json",
+                    &report,
+                )?)?;
             } else if args.markdown {
-                compare_md::compare_md(&report)
+                out::text(&compare_md::compare_md(&report))?;
             } else {
-                terminal(&report)
-            };
-            print!("{text}");
+                out::text(&terminal(&report))?;
+            }
             Ok(match report.outcome {
                 Outcome::Regression => EXIT_REGRESSION,
                 Outcome::NoRegression | Outcome::NotCompared => 0,
             })
         }
         Err(e) => {
-            eprintln!("tare: error: {e:#}");
+            failln!("tare: error: {e:#}");
             Ok(EXIT_BAD_INPUT)
         }
     }
@@ -311,17 +314,17 @@ fn parse_summary(name: &str, text: &str) -> Result<Summary> {
 fn side_line(label: &str, s: &Side) -> String {
     let mut extra = vec![
         compare_md::kind(s.kind).to_string(),
-        format!("experiment {}", s.experiment),
+        format!("experiment {}", esc(&s.experiment)),
         format!("tier {}", compare_md::tier(s.tier)),
-        s.host_class.clone(),
+        esc(&s.host_class).into_owned(),
     ];
     if let Some(v) = &s.tare_version {
-        extra.push(format!("tare {v}"));
+        extra.push(format!("tare {}", esc(v)));
     }
     if let Some(c) = &s.git_commit {
-        extra.push(format!("commit {c}"));
+        extra.push(format!("commit {}", esc(c)));
     }
-    format!("  {label}  {}  ({})\n", s.source, extra.join("; "))
+    format!("  {label}  {}  ({})\n", esc(&s.source), extra.join("; "))
 }
 
 fn banner(report: &CompareReport) -> Option<String> {
@@ -330,8 +333,8 @@ fn banner(report: &CompareReport) -> Option<String> {
             "!! HOST CLASSES DIFFER in {} (base {}, cand {}). A cross-host comparison is not \
              a benchmark claim. !!\n",
             report_model::analysis::compare::host_parts_text(&h.parts),
-            h.base,
-            h.cand
+            esc(&h.base),
+            esc(&h.cand)
         )
     })
 }
@@ -372,9 +375,9 @@ pub fn terminal(r: &CompareReport) -> String {
                     v => compare_md::verdict(v).to_string(),
                 };
                 rows.push([
-                    c.id.clone(),
+                    esc(&c.id).into_owned(),
                     a.arm.as_str().to_string(),
-                    m.metric.clone(),
+                    esc(&m.metric).into_owned(),
                     format!("{}/{}", m.n_base, m.n_cand),
                     med(m.base_median),
                     med(m.cand_median),
@@ -439,7 +442,7 @@ pub fn terminal(r: &CompareReport) -> String {
             let _ = writeln!(
                 out,
                 "regression: {}: {} -> {}, shift {} (95% CI {}), {} ({}), p {}, threshold {}%",
-                compare::metric_path(&c.id, a.arm, &m.metric),
+                esc(&compare::metric_path(&c.id, a.arm, &m.metric)),
                 m.base_median.map_or("—".into(), |v| value(m.unit, v)),
                 m.cand_median.map_or("—".into(), |v| value(m.unit, v)),
                 m.shift
@@ -453,7 +456,7 @@ pub fn terminal(r: &CompareReport) -> String {
         }
     }
     for n in &r.notes {
-        let _ = writeln!(out, "note: {n}");
+        let _ = writeln!(out, "note: {}", esc(n));
     }
     let _ = writeln!(out, "rule: {}", compare_md::rule(r));
     if let Some(b) = banner(r) {
@@ -464,6 +467,6 @@ pub fn terminal(r: &CompareReport) -> String {
         Outcome::NoRegression => "ok",
         Outcome::NotCompared => "not compared",
     };
-    let _ = writeln!(out, "{status}: {}", r.headline);
+    let _ = writeln!(out, "{status}: {}", esc(&r.headline));
     out
 }

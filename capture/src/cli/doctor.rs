@@ -2,6 +2,8 @@
 
 use anyhow::Result;
 
+use crate::cli::out::{self, outln};
+
 use crate::preflight::{self, Status};
 
 /// Check that this machine can run `tare capture`.
@@ -23,7 +25,7 @@ pub fn run(args: Args) -> Result<i32> {
     let checks = preflight::judge(&facts);
     let ok = preflight::can_capture(&checks);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&checks)?);
+        out::json(&(serde_json::to_string_pretty(&checks)? + "\n"))?;
     } else {
         let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
         for c in &checks {
@@ -32,19 +34,19 @@ pub fn run(args: Args) -> Result<i32> {
                 Status::Warn => "warn",
                 Status::Fail => "FAIL",
             };
-            println!("{mark}  {:width$}  {}", c.name, c.detail);
+            outln!("{mark}  {:width$}  {}", c.name, c.detail)?;
             if let Some(fix) = &c.fix {
-                println!("      {:width$}  fix: {fix}", "");
+                outln!("      {:width$}  fix: {fix}", "")?;
             }
         }
-        println!(
+        outln!(
             "\n{}",
             if ok {
                 "capture can run on this machine"
             } else {
                 "capture cannot run here: fix the FAIL rows above"
             }
-        );
+        )?;
     }
     Ok(if ok { 0 } else { 1 })
 }

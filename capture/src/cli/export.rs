@@ -8,6 +8,7 @@ use report_model::bundle::{self, Limits};
 use report_model::render::perfetto::{self, CaptureParts};
 use report_model::schema::manifest::ContainerKind;
 
+use super::out::{self, esc, failln};
 use super::EXIT_BAD_INPUT;
 
 const AFTER_HELP: &str = "\
@@ -52,21 +53,18 @@ pub fn run(args: Args) -> Result<i32> {
     let json = match render(&args, &name) {
         Ok(j) => j,
         Err(e) => {
-            eprintln!("tare: {e}");
+            failln!("tare: {e}");
             return Ok(EXIT_BAD_INPUT);
         }
     };
-    let written = if args.out.as_os_str() == "-" {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        out.write_all(json.as_bytes())
-            .and_then(|_| out.write_all(b"\n"))
-            .map_err(anyhow::Error::from)
-    } else {
-        crate::archive::write_atomically(&args.out, json.as_bytes())
-    };
-    if let Err(e) = written {
-        eprintln!("tare: cannot write {}: {e:#}", args.out.display());
+    if args.out.as_os_str() == "-" {
+        // A closed stdout ends tare quietly (exit 141), as for every command.
+        out::json(&(json + "\n"))?;
+    } else if let Err(e) = crate::archive::write_atomically(&args.out, json.as_bytes()) {
+        failln!(
+            "tare: cannot write {}: {e:#}",
+            esc(&args.out.display().to_string())
+        );
         return Ok(EXIT_BAD_INPUT);
     }
     Ok(0)

@@ -5,6 +5,7 @@ pub mod capture;
 pub mod compare;
 pub mod doctor;
 pub mod export;
+pub mod out;
 pub mod redaction;
 pub mod report;
 pub mod trace;
@@ -27,6 +28,7 @@ Exit status:
   1    a check failed (doctor: capture cannot run; verify: the file is bad)
   2    bad input or usage
   125  tare failed (capture: before or around the child)
+  141  standard output was closed before everything was written (as 128+SIGPIPE)
   N    capture: the child's own exit status (128+signal when killed)";
 
 /// Measure what observing a program costs, and what the observation misses.
@@ -77,9 +79,22 @@ pub fn run(cli: Cli, clock: &crate::phases::PhaseClock) -> i32 {
     };
     match result {
         Ok(code) => code,
+        Err(e) if e.downcast_ref::<out::StdoutClosed>().is_some() => out::EXIT_STDOUT_CLOSED,
         Err(e) => {
-            eprintln!("tare: error: {e:#}");
+            out::error(&format!("tare: error: {e:#}"));
             EXIT_TARE_FAILED
         }
     }
+}
+
+/// Ends tare on a command-line error from clap (exit 2) or on `--help`/`--version` (exit 0).
+/// An error that quotes an argument holding control characters is printed escaped (and
+/// without colour): an argument is data too.
+pub fn usage_error(e: clap::Error) -> ! {
+    let plain = e.render().to_string();
+    if !e.use_stderr() || report_model::render::escape::terminal_text(&plain) == plain.as_str() {
+        e.exit()
+    }
+    out::error(plain.trim_end());
+    std::process::exit(e.exit_code())
 }

@@ -3,6 +3,8 @@
 use std::path::Path;
 
 use anyhow::Result;
+
+use crate::cli::out::{errln, failln};
 use report_model::redact::{Redactor, SETTINGS_FILE};
 
 use crate::harness::results;
@@ -53,7 +55,7 @@ pub fn remembered(dir: &Path) -> Result<Redactor, i32> {
     match results::remembered_redaction(dir) {
         Ok(Some(r)) => Ok(r),
         Ok(None) => {
-            eprintln!(
+            errln!(
                 "tare: note: {} has no {SETTINGS_FILE} (written by an older tare): the bundle \
                  is redacted with the built-in forms only, not with the bench's --redact patterns",
                 dir.display()
@@ -61,7 +63,7 @@ pub fn remembered(dir: &Path) -> Result<Redactor, i32> {
             Redactor::new(&[]).map_err(|_| super::EXIT_BAD_INPUT)
         }
         Err(e) => {
-            eprintln!(
+            failln!(
                 "tare: error: {e:#}; the bundle is not rebuilt (it would not be redacted as the \
                  bench was)"
             );

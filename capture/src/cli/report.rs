@@ -9,6 +9,7 @@ use report_model::render::charts::timeline_svg;
 use report_model::schema::manifest::ContainerKind;
 use report_model::schema::metrics::MetricsSample;
 
+use super::out::{esc, failln, outln};
 use super::EXIT_BAD_INPUT;
 use crate::archive::write_atomically;
 use crate::harness::results;
@@ -46,7 +47,7 @@ pub fn run(args: Args) -> Result<i32> {
         return archive_timeline(&args.input, args.out.as_deref());
     }
     if args.out.is_some() {
-        eprintln!("tare: report: --out is for a capture archive; a results directory is re-rendered in place");
+        failln!("tare: report: --out is for a capture archive; a results directory is re-rendered in place");
         return Ok(EXIT_BAD_INPUT);
     }
     let inputs = results::load(&args.input)?;
@@ -56,16 +57,16 @@ pub fn run(args: Args) -> Result<i32> {
     };
     let (summary, bundle, redacted) =
         results::render_all(&args.input, &inputs, args.bundle_cap, &redactor)?;
-    println!("{}", summary.headline);
-    println!(
+    outln!("{}", esc(&summary.headline))?;
+    outln!(
         "{}",
         super::bench::bundle_redaction_line(&redactor, &redacted)
-    );
-    println!(
+    )?;
+    outln!(
         "wrote {}/summary.md, summary.json, bmf.json, charts/ and {}",
-        args.input.display(),
-        bundle.display()
-    );
+        esc(&args.input.display().to_string()),
+        esc(&bundle.display().to_string())
+    )?;
     Ok(0)
 }
 
@@ -111,17 +112,18 @@ fn archive_timeline(path: &Path, out: Option<&Path>) -> Result<i32> {
     let (run_id, samples) = match read_metrics(path) {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("tare: report: {e}");
+            failln!("tare: report: {e}");
             return Ok(EXIT_BAD_INPUT);
         }
     };
     let svg_path = out.map_or_else(|| default_svg_path(path), Path::to_path_buf);
     write_atomically(&svg_path, timeline_svg(&run_id, &samples).as_bytes())?;
+    let id = esc(&run_id);
     match timeline::peaks(&samples) {
-        Some(p) => println!("{run_id}: {}", p.line()),
-        None => println!("{run_id}: no resource samples (the child ended before the first)"),
+        Some(p) => outln!("{id}: {}", p.line())?,
+        None => outln!("{id}: no resource samples (the child ended before the first)")?,
     }
-    println!("wrote {}", svg_path.display());
+    outln!("wrote {}", esc(&svg_path.display().to_string()))?;
     Ok(0)
 }
 

@@ -10,6 +10,7 @@ use report_model::bundle::Limits;
 use report_model::render::format;
 use report_model::schema::otlp::TracesData;
 
+use super::out::{self, esc, failln};
 use super::EXIT_BAD_INPUT;
 
 /// Spans listed in the terminal report; the rest are counted.
@@ -56,15 +57,15 @@ pub fn run(args: Args) -> Result<i32> {
     let inputs = match read_all(&args.files, &Limits::default()) {
         Ok(inputs) => inputs,
         Err(e) => {
-            eprintln!("tare: {e}");
+            failln!("tare: {e}");
             return Ok(EXIT_BAD_INPUT);
         }
     };
     let report = trace_audit::audit(&inputs);
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        out::json(&(serde_json::to_string(&report)? + "\n"))?;
     } else {
-        print!("{}", terminal(&report));
+        out::text(&terminal(&report))?;
     }
     Ok(0)
 }
@@ -131,7 +132,10 @@ fn lost(s: &SpanAudit) -> String {
         }
     }
     if s.orphan {
-        parts.push(format!("orphan (parent {} not found)", s.parent_span_id));
+        parts.push(format!(
+            "orphan (parent {} not found)",
+            esc(&s.parent_span_id)
+        ));
     }
     if let Some(r) = &s.retention {
         let ranges = format::ranges(&r.retained_ranges, usize::MAX);
@@ -182,10 +186,15 @@ fn terminal(r: &TraceAudit) -> String {
     if r.services.is_empty() {
         return s;
     }
-    let width = r
+    // Service names are data: escaped before they are measured and shown.
+    let services: Vec<String> = r
         .services
         .iter()
-        .map(|v| v.service.len())
+        .map(|v| esc(&v.service).into_owned())
+        .collect();
+    let width = services
+        .iter()
+        .map(|v| v.chars().count())
         .max()
         .unwrap_or(0)
         .max("service".len());
@@ -194,11 +203,11 @@ fn terminal(r: &TraceAudit) -> String {
         "\n{:<width$}  {:>7}  {:>7}  {:>14}  {:>18}  {:>13}",
         "service", "spans", "orphans", "dropped events", "dropped attributes", "dropped links"
     );
-    for v in &r.services {
+    for (v, name) in r.services.iter().zip(&services) {
         let _ = writeln!(
             s,
             "{:<width$}  {:>7}  {:>7}  {:>14}  {:>18}  {:>13}",
-            v.service, v.spans, v.orphans, v.dropped.events, v.dropped.attributes, v.dropped.links
+            name, v.spans, v.orphans, v.dropped.events, v.dropped.attributes, v.dropped.links
         );
     }
     let notable: Vec<&SpanAudit> = r
@@ -215,11 +224,11 @@ fn terminal(r: &TraceAudit) -> String {
         let _ = writeln!(
             s,
             "  {} {} `{}` (trace {}.., span {}): {}",
-            x.service,
-            x.file,
-            x.name,
-            short_id(&x.trace_id),
-            x.span_id,
+            esc(&x.service),
+            esc(&x.file),
+            esc(&x.name),
+            esc(short_id(&x.trace_id)),
+            esc(&x.span_id),
             lost(x)
         );
     }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use report_model::bundle;
 
+use super::out::{esc, failln, outln};
 use super::EXIT_BAD_INPUT;
 
 /// Check an archive or bundle: manifest, sha256 of every member, schemas, no stray members.
@@ -24,7 +25,7 @@ pub fn run(args: Args) -> Result<i32> {
     let file = match std::fs::File::open(&args.file) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("tare: cannot read {name}: {e}");
+            failln!("tare: cannot read {}: {e}", esc(&name));
             return Ok(EXIT_BAD_INPUT);
         }
     };
@@ -32,20 +33,21 @@ pub fn run(args: Args) -> Result<i32> {
     match bundle::verify_stream(&name, file) {
         Ok((manifest, count)) => {
             let total: u64 = manifest.members.iter().map(|m| m.bytes).sum();
-            println!(
-                "{name}: ok: {:?} `{}`, {} members ({} bytes) match the manifest",
+            outln!(
+                "{}: ok: {:?} `{}`, {} members ({} bytes) match the manifest",
+                esc(&name),
                 manifest.kind,
-                manifest.id,
+                esc(&manifest.id),
                 count - 1,
                 total
-            );
+            )?;
             for note in &manifest.notes {
-                println!("  note: {note}");
+                outln!("  note: {}", esc(note))?;
             }
             Ok(0)
         }
         Err(e) => {
-            eprintln!("tare: {e}");
+            failln!("tare: {e}");
             Ok(1)
         }
     }

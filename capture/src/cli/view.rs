@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
+use crate::cli::out::{errln, outln};
 use crate::view;
 
 /// Open a bundle in the browser viewer (served from this binary on 127.0.0.1).
@@ -47,11 +48,11 @@ pub fn run(args: Args) -> Result<i32> {
     rt.block_on(async move {
         let listener = view::bind(&args.host, args.port).await?;
         let addr = listener.local_addr()?;
-        println!(
+        outln!(
             "{}",
             view::page_url(addr, bundle.is_some().then_some(token.as_str()))
-        );
-        eprintln!("tare view: serving on {addr}; press Ctrl-C to stop");
+        )?;
+        errln!("tare view: serving on {addr}; press Ctrl-C to stop");
         let serving = view::Serving {
             bundle,
             token,

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
+use super::out::{self, errln, failln, outln};
 use super::EXIT_BAD_INPUT;
 use crate::workload::{self, Options};
 
@@ -178,24 +179,24 @@ pub fn run(args: Args) -> Result<i32> {
     let opts = match args.options() {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("tare: workload: {e}");
+            failln!("tare: workload: {e}");
             return Ok(EXIT_BAD_INPUT);
         }
     };
     match workload::run(&opts) {
         Ok(report) => {
             for note in &report.notes {
-                eprintln!("tare: workload: note: {note}");
+                errln!("tare: workload: note: {note}");
             }
             if args.json {
-                println!("{}", serde_json::to_string(&report)?);
+                out::json(&(serde_json::to_string(&report)? + "\n"))?;
             } else {
-                println!("{}", report.human_line());
+                outln!("{}", report.human_line())?;
             }
             Ok(0)
         }
         Err(e) if e.is_bad_input() => {
-            eprintln!("tare: workload: {e}");
+            failln!("tare: workload: {e}");
             Ok(EXIT_BAD_INPUT)
         }
         Err(e) => Err(anyhow::Error::new(e).context("workload failed")),

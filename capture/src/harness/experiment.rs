@@ -14,6 +14,11 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("limits", include_str!("../../presets/limits.toml")),
 ];
 
+/// The names of the presets, for `--preset`.
+pub fn preset_names() -> Vec<&'static str> {
+    PRESETS.iter().map(|(n, _)| *n).collect()
+}
+
 /// Parses a preset by name.
 pub fn preset(name: &str) -> Result<(Experiment, String)> {
     let Some((_, text)) = PRESETS.iter().find(|(n, _)| *n == name) else {

@@ -14,7 +14,7 @@ use report_model::schema::sample::Sample;
 use report_model::schema::summary::Summary;
 use report_model::schema::{parse_json, parse_ndjson, parse_toml, to_canonical_json, to_ndjson};
 
-use crate::archive::{write_atomically, write_atomically_with};
+use crate::archive::write_atomically;
 
 /// Default size cap of the bundle: fits an issue attachment.
 pub const DEFAULT_BUNDLE_CAP: u64 = 20 << 20;
@@ -151,17 +151,9 @@ pub fn bundle_of_dir(dir: &Path, bundle_cap: u64) -> Result<Vec<u8>> {
 /// Keeps the redaction a bench runs with in `dir/redact.json` (readable by its owner only,
 /// never put in the bundle), so that every later rebuild of the bundle redacts the same.
 pub fn remember_redaction(dir: &Path, redactor: &Redactor) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
     let json = to_canonical_json(redact::SETTINGS_FILE, &redactor.settings())?;
-    write_atomically_with(&dir.join(redact::SETTINGS_FILE), |mut out| {
-        // Before a byte is written: the patterns may name secrets.
-        out.get_ref()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        out.write_all(json.as_bytes())?;
-        Ok(out)
-    })?;
-    Ok(())
+    // Owner only, from its first byte on: the patterns may name secrets.
+    crate::outfile::write_private(&dir.join(redact::SETTINGS_FILE), json.as_bytes())
 }
 
 /// The redaction `dir`'s bench ran with (its redact.json); `None` if it has none (written by

@@ -47,18 +47,30 @@ pub struct Outcome {
     pub redacted: Tally,
 }
 
-/// Runs `experiment`, writing the results directory as it goes.
-pub fn run(experiment: Experiment, experiment_text: String, opts: &Options) -> Result<Outcome> {
-    if opts.out.exists()
-        && std::fs::read_dir(&opts.out)
+/// Checks that the results directory `out` can be written: absent, or an empty directory.
+pub fn check_out(out: &std::path::Path) -> Result<()> {
+    if out.exists() && !out.is_dir() {
+        anyhow::bail!(
+            "--out {} exists and is not a directory; choose a new --out (results are never overwritten)",
+            out.display()
+        );
+    }
+    if out.exists()
+        && std::fs::read_dir(out)
             .map(|mut d| d.next().is_some())
             .unwrap_or(true)
     {
         anyhow::bail!(
-            "{} exists and is not empty; choose a new --out (results are never overwritten)",
-            opts.out.display()
+            "--out {} exists and is not empty; choose a new --out (results are never overwritten)",
+            out.display()
         );
     }
+    Ok(())
+}
+
+/// Runs `experiment`, writing the results directory as it goes.
+pub fn run(experiment: Experiment, experiment_text: String, opts: &Options) -> Result<Outcome> {
+    check_out(&opts.out)?;
     let archives = opts.out.join("archives");
     std::fs::create_dir_all(&archives)
         .with_context(|| format!("cannot create {}", archives.display()))?;
@@ -128,7 +140,7 @@ pub fn run(experiment: Experiment, experiment_text: String, opts: &Options) -> R
                     cell.id,
                     slot.arm.as_str(),
                     seq,
-                    sample.discard_reason.as_deref().unwrap_or("?")
+                    crate::cli::out::esc(sample.discard_reason.as_deref().unwrap_or("?"))
                 ));
             }
             if let Err(e) = append_sample(&opts.out, &sample) {

@@ -165,6 +165,7 @@ impl Tree {
 /// [`finish`](Self::finish) once every process of the tree has exited.
 pub struct TreeWatch {
     tree: Arc<Mutex<Tree>>,
+    sockets: Arc<Sockets>,
     stop: OwnedFd,
     thread: Option<JoinHandle<io::Result<()>>>,
 }
@@ -182,12 +183,14 @@ impl TreeWatch {
         // SAFETY: a fresh fd we own.
         let stop = unsafe { OwnedFd::from_raw_fd(stop) };
         let tree = Arc::new(Mutex::new(Tree::default()));
-        let (t, s) = (Arc::clone(&tree), stop.as_raw_fd());
+        let sockets = Arc::new(Sockets { conn, stats });
+        let (t, so, s) = (Arc::clone(&tree), Arc::clone(&sockets), stop.as_raw_fd());
         let thread = std::thread::Builder::new()
             .name("tare-treewatch".into())
-            .spawn(move || read_loop(conn, stats, s, &t))?;
+            .spawn(move || read_loop(&so, s, &t))?;
         Ok(TreeWatch {
             tree,
+            sockets,
             stop,
             thread: Some(thread),
         })
@@ -200,10 +203,15 @@ impl TreeWatch {
         }
     }
 
-    /// What [`Tree::not_gone`] says now, with every process of the tree so far; `None` if the
-    /// reader thread failed.
+    /// What [`Tree::not_gone`] says now, with every process of the tree so far: the notices
+    /// queued by now are read first (the reader thread may not have run since they came).
+    /// `None` if the tree is unusable (a reader panicked).
     pub fn snapshot(&self) -> Option<(BTreeSet<u32>, BTreeSet<u32>, bool)> {
-        let t = self.tree.lock().ok()?;
+        let mut t = self.tree.lock().ok()?;
+        let mut buf = vec![0u8; 64 << 10];
+        if self.sockets.drain(&mut buf, &mut t, true).is_err() {
+            t.lost();
+        }
         let (alive, lost) = t.not_gone();
         Some((t.members(), alive, lost))
     }
@@ -236,21 +244,38 @@ impl Drop for TreeWatch {
     }
 }
 
-fn read_loop(conn: Connector, stats: Taskstats, stop: RawFd, tree: &Mutex<Tree>) -> io::Result<()> {
-    let mut buf = vec![0u8; 64 << 10];
-    let mut step = |final_round: bool| -> io::Result<()> {
-        let mut t = tree.lock().map_err(|_| io::Error::other("poisoned"))?;
-        conn.drain(&mut buf, &mut t)?;
+/// The two notice sockets, read by the reader thread and by [`TreeWatch::snapshot`], always
+/// under the tree's lock.
+struct Sockets {
+    conn: Connector,
+    stats: Taskstats,
+}
+
+impl Sockets {
+    /// Reads what is queued: forks first, so that an exit is never taken for a stranger's.
+    /// A `final_round` reads the forks again and settles twice, so that every exit read is
+    /// placed (the fork of a task is queued before the task can exit).
+    fn drain(&self, buf: &mut [u8], t: &mut Tree, final_round: bool) -> io::Result<()> {
+        self.conn.drain(buf, t)?;
         t.settle();
-        stats.drain(&mut buf, &mut t)?;
+        self.stats.drain(buf, t)?;
         if final_round {
-            conn.drain(&mut buf, &mut t)?;
+            self.conn.drain(buf, t)?;
             t.settle();
             t.settle();
         }
         Ok(())
+    }
+}
+
+fn read_loop(sockets: &Sockets, stop: RawFd, tree: &Mutex<Tree>) -> io::Result<()> {
+    let mut buf = vec![0u8; 64 << 10];
+    let mut step = |final_round: bool| -> io::Result<()> {
+        let mut t = tree.lock().map_err(|_| io::Error::other("poisoned"))?;
+        sockets.drain(&mut buf, &mut t, final_round)
     };
     loop {
+        let (conn, stats) = (&sockets.conn, &sockets.stats);
         let mut fds = [conn.0.as_raw_fd(), stats.fd.as_raw_fd(), stop].map(|fd| libc::pollfd {
             fd,
             events: libc::POLLIN,
