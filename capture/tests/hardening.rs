@@ -482,3 +482,41 @@ fn the_sweep_takes_a_zombie_owner_for_gone() {
     assert!(err.contains("1 process(es) killed"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_bench_never_writes_into_a_directory_another_user_controls() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let dir = sticky("bench-out");
+    let theirs = dir.join("theirs");
+    let mine = dir.join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    let ok = Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "sh", "-c"])
+        .arg(format!(
+            "mkdir -m 0777 {t} && ln -s {m} {d}/link",
+            t = theirs.display(),
+            m = mine.display(),
+            d = dir.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    for (out, says) in [
+        (theirs.clone(), "belongs to another user"),
+        (dir.join("link"), "is a symbolic link"),
+    ] {
+        let o = Command::new(TARE)
+            .args(["bench", "--preset", "smoke", "--n", "1", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+    }
+    assert_eq!(std::fs::read_dir(&theirs).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(&mine).unwrap().count(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

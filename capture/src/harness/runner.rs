@@ -49,6 +49,23 @@ pub struct Outcome {
 
 /// Checks that the results directory `out` can be written: absent, or an empty directory.
 pub fn check_out(out: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    // tare runs as root: a directory another user controls is one whose entries they can
+    // swap for links while the bench writes into it.
+    if let Ok(m) = std::fs::symlink_metadata(out) {
+        if m.file_type().is_symlink() {
+            anyhow::bail!(
+                "--out {} is a symbolic link; give the directory itself",
+                out.display()
+            );
+        }
+        if m.is_dir() && m.uid() != nix::unistd::geteuid().as_raw() && m.mode() & 0o022 != 0 {
+            anyhow::bail!(
+                "--out {} belongs to another user who can write in it; choose a directory of your own",
+                out.display()
+            );
+        }
+    }
     if out.exists() && !out.is_dir() {
         anyhow::bail!(
             "--out {} exists and is not a directory; choose a new --out (results are never overwritten)",
@@ -72,7 +89,10 @@ pub fn check_out(out: &std::path::Path) -> Result<()> {
 pub fn run(experiment: Experiment, experiment_text: String, opts: &Options) -> Result<Outcome> {
     check_out(&opts.out)?;
     let archives = opts.out.join("archives");
-    std::fs::create_dir_all(&archives)
+    std::fs::create_dir_all(&opts.out)
+        .with_context(|| format!("cannot create {}", opts.out.display()))?;
+    // Never an `archives` that is already there (a link planted since the check).
+    std::fs::create_dir(&archives)
         .with_context(|| format!("cannot create {}", archives.display()))?;
     let tare = std::env::current_exe().context("cannot find the tare executable")?;
     crate::signals::install_stop_flag();
