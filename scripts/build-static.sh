@@ -4,7 +4,7 @@
 #   bash scripts/build-static.sh [x86_64|aarch64]...   (default: both)
 #
 # Prints the path of each binary. They run on any Linux kernel with BTF (5.8 and newer: ring
-# buffer, raw tracepoints; README, "Static binaries"). Built without the `https` feature:
+# buffer, raw tracepoints; docs/development.md, "Static binaries and aarch64"). Built without the `https` feature:
 # `--otlp-endpoint` takes http:// only (no C TLS library to cross-compile). The aarch64 build
 # links with rustup's rust-lld and the musl target's own self-contained C runtime, so it needs
 # no cross gcc. Needs the nightly + bpf-linker of scripts/setup.sh (the eBPF object is built

@@ -5,7 +5,7 @@
 #   bash scripts/smoke-gate.sh --thresholds              (prints the compare flags it uses)
 #
 # Exit 0 when nothing regressed, 1 on a confirmed regression, 2 on bad input. Thresholds, chosen
-# from same-commit runs on this 2-core VM (README, "The smoke gate"; benches/smoke-gate.sh):
+# from same-commit runs on a 2-core VM (docs/development.md, "The smoke gate"; benches/smoke-gate.sh):
 # - 10% of the base median by default, and so for wall_ratio (each arm's wall-clock over the
 #   bare sample of its block): the worst same-commit lower CI bound seen was +1.3%, and the
 #   capture arms planted 20% slower are caught with lower bounds of +11% and more (n = 60);
@@ -42,5 +42,5 @@ for attempt in 1 2; do
   echo "smoke gate: run $attempt regressed" >&2
 done
 cat "$work/report1" "$work/report2"
-echo "smoke gate: a regression in two runs in a row; failed (baseline: baselines/smoke, see README)" >&2
+echo "smoke gate: a regression in two runs in a row; failed (baseline: baselines/smoke, see docs/development.md, 'The smoke gate')" >&2
 exit 1

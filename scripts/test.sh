@@ -8,6 +8,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "format"
 cargo fmt --all -- --check
+step "docs: every relative link resolves"
+bash scripts/check-links.sh
 step "clippy (native)"
 cargo clippy --workspace --exclude tare-viewer --all-targets --locked -- -D warnings
 step "clippy (viewer, wasm32)"
