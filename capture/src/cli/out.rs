@@ -22,7 +22,7 @@ pub const EXIT_STDOUT_CLOSED: i32 = 141;
 
 /// The longest line of an error message, in characters; longer ones are clipped (a parser's
 /// error quotes the offending line of the input, which can be megabytes).
-pub const ERROR_LINE_MAX: usize = 240;
+pub const ERROR_LINE_MAX: usize = 1000;
 
 /// Standard output was closed by its reader: nothing more to say, nobody to say it to.
 #[derive(Debug, thiserror::Error)]
