@@ -179,8 +179,8 @@ pub fn load(path: &Path) -> Result<Input> {
     let text = input::read_text(path, Limits::default().max_document_bytes, "a summary.json")
         .map_err(|e| {
             anyhow::anyhow!(
-                "{e}: give a results directory, a .bundle.tar.gz or a summary.json \
-                 ({source} is not gzip)"
+                "{e} ({source} is not gzip, so it was taken for a summary.json; compare takes \
+                 a results directory, a .bundle.tar.gz or a summary.json)"
             )
         })?;
     let summary = parse_summary(&source, &text)?;
@@ -194,16 +194,18 @@ pub fn load(path: &Path) -> Result<Input> {
 fn load_dir(dir: &Path, source: String) -> Result<Input> {
     if dir.join("samples.jsonl").is_file() {
         // Read whole, each within the limit of the bundle member it becomes.
-        input::results_dir(dir).map_err(|e| {
-            anyhow::anyhow!("{e} ({source} has samples.jsonl, so it should be a complete `tare bench` results directory)")
-        })?;
         let read = |name: &str| -> Result<(String, String)> {
             let p = dir.join(name);
             let limit = match name {
                 "samples.jsonl" => Limits::default().max_member_bytes,
                 _ => Limits::default().max_document_bytes,
             };
-            let text = input::read_text(&p, limit, name).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let text = input::read_text(&p, limit, name).map_err(|e| {
+                anyhow::anyhow!(
+                    "{e} ({source} has samples.jsonl, so it should be a complete `tare bench` \
+                     results directory)"
+                )
+            })?;
             Ok((p.display().to_string(), text))
         };
         let (e_name, e_text) = read("experiment.toml")?;
