@@ -2,10 +2,10 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::rc::Rc;
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 
 use crate::error::ModelError;
@@ -75,18 +75,18 @@ pub struct Limits {
     /// unlike the ndjson members, read line by line.
     pub max_document_bytes: u64,
     /// Uncompressed bytes per compressed byte, over the whole stream once past its first
-    /// [`RATIO_GRACE_BYTES`]: deflate can reach 1032:1 on zeros (a gzip bomb), tare's own
-    /// archives stay far below (kernel events about 40:1).
+    /// `ratio_grace_bytes`: deflate reaches 1032:1 on zeros (a gzip bomb); tare's own
+    /// archives stay far below (46:1 for the kernel events of `dd bs=1`, the most regular
+    /// workload there is).
     pub max_ratio: u64,
+    /// Uncompressed bytes a stream may give before `max_ratio` applies (a small archive of
+    /// repeated text compresses far better than a large one).
+    pub ratio_grace_bytes: u64,
 }
-
-/// Uncompressed bytes a stream may give before [`Limits::max_ratio`] applies (small
-/// members of repeated text, such as an empty chart, compress far better than whole ones).
-pub const RATIO_GRACE_BYTES: u64 = 64 << 20;
 
 impl Default for Limits {
     /// Generous for the CLI: 20,000 members, 512 MiB a member, 2 GiB in all, 128 MiB a
-    /// JSON or TOML member, 200:1 compression.
+    /// JSON or TOML member, 200:1 compression past the first 64 MiB.
     fn default() -> Self {
         Limits {
             max_members: 20_000,
@@ -94,13 +94,14 @@ impl Default for Limits {
             max_total_bytes: 2 << 30,
             max_document_bytes: 128 << 20,
             max_ratio: 200,
+            ratio_grace_bytes: 64 << 20,
         }
     }
 }
 
 impl Limits {
     /// Tighter limits for the browser: 5,000 members, 128 MiB a member, 256 MiB in all,
-    /// 128 MiB a JSON or TOML member, 200:1 compression.
+    /// 128 MiB a JSON or TOML member, 200:1 compression past the first 64 MiB.
     pub fn browser() -> Self {
         Limits {
             max_members: 5_000,
@@ -108,6 +109,7 @@ impl Limits {
             max_total_bytes: 256 << 20,
             max_document_bytes: 128 << 20,
             max_ratio: 200,
+            ratio_grace_bytes: 64 << 20,
         }
     }
 
@@ -404,15 +406,25 @@ fn each_member<R: Read>(
     limits: &Limits,
     mut take: impl FnMut(String, u64, &mut dyn Read) -> Result<(), ModelError>,
 ) -> Result<(), ModelError> {
-    let mut reader = std::io::BufReader::new(reader);
-    let magic = std::io::BufRead::fill_buf(&mut reader)
-        .map_err(|e| ModelError::container(file, format!("cannot read: {e}")))?;
-    if magic.len() < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+    // The first two bytes, however the reader hands them out (a pipe may give one).
+    let mut reader = reader;
+    let mut magic = [0u8; 2];
+    let mut got = 0;
+    while got < magic.len() {
+        match reader.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ModelError::container(file, format!("cannot read: {e}"))),
+        }
+    }
+    if magic[..got] != [0x1f, 0x8b] {
         return Err(ModelError::container(
             file,
             "not a gzip file (expected a .tar.gz)",
         ));
     }
+    let reader = std::io::BufReader::new(magic.as_slice().chain(reader));
     // A read that fails because a limit was broken says which, not "damaged".
     let broken: Rc<RefCell<Option<String>>> = Rc::default();
     let limit = |e: ModelError| match broken.borrow().as_ref() {
@@ -422,7 +434,7 @@ fn each_member<R: Read>(
     let io = |e: std::io::Error| limit(damaged(file, e));
     let compressed = Rc::new(Cell::new(0u64));
     // Every member of the gzip stream: tare writes one per MiB (see gzchunks).
-    let decoder = MultiGzDecoder::new(CountedIn {
+    let decoder = MultiGzDecoder::new(Consumed {
         inner: reader,
         n: compressed.clone(),
     });
@@ -435,6 +447,7 @@ fn each_member<R: Read>(
             .max_total_bytes
             .saturating_add(1024 * (limits.max_members as u64 + 2)),
         max_ratio: limits.max_ratio,
+        grace: limits.ratio_grace_bytes,
         broken: broken.clone(),
     };
     let mut archive = tar::Archive::new(bounded);
@@ -533,13 +546,13 @@ fn each_member<R: Read>(
     Ok(())
 }
 
-/// Counts the compressed bytes read through it.
-struct CountedIn<R> {
+/// Counts the compressed bytes the decoder has consumed (not those it buffered ahead).
+struct Consumed<R> {
     inner: R,
     n: Rc<Cell<u64>>,
 }
 
-impl<R: Read> Read for CountedIn<R> {
+impl<R: BufRead> Read for Consumed<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let k = self.inner.read(buf)?;
         self.n.set(self.n.get() + k as u64);
@@ -547,14 +560,26 @@ impl<R: Read> Read for CountedIn<R> {
     }
 }
 
+impl<R: BufRead> BufRead for Consumed<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.n.set(self.n.get() + amt as u64);
+        self.inner.consume(amt);
+    }
+}
+
 /// The decompressed stream, failing every read from the first byte over its cap or over
-/// the compression ratio limit (past [`RATIO_GRACE_BYTES`]); `broken` says which.
+/// the compression ratio limit (past its grace); `broken` says which.
 struct Bounded<R> {
     inner: R,
     compressed: Rc<Cell<u64>>,
     out: u64,
     cap: u64,
     max_ratio: u64,
+    grace: u64,
     broken: Rc<RefCell<Option<String>>>,
 }
 
@@ -571,11 +596,9 @@ impl<R: Read> Read for Bounded<R> {
                 "content is over the {} byte limit uncompressed (refused as a possible gzip bomb)",
                 self.cap
             ))
-        } else if self.out > RATIO_GRACE_BYTES
-            && self.out > compressed.saturating_mul(self.max_ratio)
-        {
+        } else if self.out > self.grace && self.out > compressed.saturating_mul(self.max_ratio) {
             Some(format!(
-                "decompresses to over {}:1 ({} bytes from the first {compressed} compressed): \
+                "decompresses to over {}:1 ({} bytes from {compressed} compressed bytes): \
                  refused as a possible gzip bomb (tare's own archives stay far below {}:1)",
                 self.max_ratio, self.out, self.max_ratio
             ))
