@@ -30,7 +30,7 @@ pub fn size(bytes: u64) -> String {
 
 /// A limit for a message: `128 MiB`, or `9 bytes`.
 pub fn limit_text(limit: u64) -> String {
-    if limit >= 1 << 20 && limit % (1 << 20) == 0 {
+    if limit >= 1 << 20 && limit.is_multiple_of(1 << 20) {
         format!("{} MiB", limit >> 20)
     } else {
         format!("{limit} bytes")
