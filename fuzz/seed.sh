@@ -74,6 +74,15 @@ members() {
 for f in "$root"/fixtures/bundles/*.tar.gz "$root"/fixtures/bundles/*.json; do
   [ "$(basename "$f")" = bomb.tar.gz ] || MAX_SEED=262144 seed_file bundle "$f"
 done
+# --- stream: the same containers, for each reader (the first byte: export's keep in pieces of
+# 1 byte, compare's in pieces of 2, verify's with the archives inside in pieces of 64)
+stream_seed() {
+  local p
+  for p in 0 4 254; do MAX_SEED=262144 seed_file stream "$1" "$p"; done
+}
+for f in "$root"/fixtures/bundles/*.tar.gz; do
+  [ "$(basename "$f")" = bomb.tar.gz ] || stream_seed "$f"
+done
 for b in "$root"/fixtures/bundles/*.tar.gz; do
   [ "$(basename "$b")" = bomb.tar.gz ] && continue
   d="$tmp/x/$(basename "$b")"
@@ -83,6 +92,7 @@ for b in "$root"/fixtures/bundles/*.tar.gz; do
   # Two archives of each bundle (the smallest), whole, for the bundle target.
   while IFS= read -r a; do
     seed_file bundle "$a"
+    stream_seed "$a"
     ad="$d.$(basename "$a")"
     mkdir -p "$ad"
     tar -xzf "$a" -C "$ad" 2>/dev/null && members "$ad"

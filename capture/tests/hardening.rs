@@ -494,7 +494,13 @@ fn a_bench_never_writes_into_a_directory_another_user_controls() {
     let mine = dir.join("mine");
     std::fs::create_dir(&mine).unwrap();
     let ok = Command::new("setpriv")
-        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "sh", "-c"])
+        .args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "sh",
+            "-c",
+        ])
         .arg(format!(
             "mkdir -m 0777 {t} && ln -s {m} {d}/link",
             t = theirs.display(),

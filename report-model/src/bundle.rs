@@ -1,15 +1,22 @@
 //! Deterministic tar.gz writing and limit-checked reading of archives and bundles, with manifests.
 
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
+use std::rc::Rc;
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 
 use crate::error::ModelError;
 use crate::gzchunks::{ChunkedGz, ReadyMembers};
 use crate::schema::manifest::{ContainerKind, Manifest, ManifestMember};
 use crate::schema::{parse_json, to_canonical_json, Versioned};
+
+mod check;
+mod stream;
+pub use check::{Content, MAX_LINE_BYTES};
+pub use stream::{open, Keep, Opened, MAX_MANIFEST_BYTES};
 
 /// The name of the manifest member in every archive and bundle.
 pub const MANIFEST: &str = "manifest.json";
@@ -55,32 +62,65 @@ impl std::fmt::Debug for Spooled {
     }
 }
 
-/// What a reader accepts from untrusted input.
+/// What a reader accepts from untrusted input. Every limit is checked while the input is
+/// decompressed, so a reader stops at the first one broken, having read no further.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_members: usize,
+    /// Uncompressed bytes of one member (its declared size).
     pub max_member_bytes: u64,
+    /// Uncompressed bytes of every member together.
     pub max_total_bytes: u64,
+    /// The largest JSON or TOML member (run.json, trace.json, ...): those are parsed whole,
+    /// unlike the ndjson members, read line by line.
+    pub max_document_bytes: u64,
+    /// Uncompressed bytes per compressed byte, over the whole stream once past its first
+    /// `ratio_grace_bytes`: deflate reaches 1032:1 on zeros (a gzip bomb); tare's own
+    /// archives stay far below (46:1 for the kernel events of `dd bs=1`, the most regular
+    /// workload there is).
+    pub max_ratio: u64,
+    /// Uncompressed bytes a stream may give before `max_ratio` applies (a small archive of
+    /// repeated text compresses far better than a large one).
+    pub ratio_grace_bytes: u64,
 }
 
 impl Default for Limits {
-    /// Generous for the CLI: 20,000 members, 512 MiB a member, 2 GiB in all.
+    /// Generous for the CLI: 20,000 members, 512 MiB a member, 2 GiB in all, 128 MiB a
+    /// JSON or TOML member, 200:1 compression past the first 64 MiB.
     fn default() -> Self {
         Limits {
             max_members: 20_000,
             max_member_bytes: 512 << 20,
             max_total_bytes: 2 << 30,
+            max_document_bytes: 128 << 20,
+            max_ratio: 200,
+            ratio_grace_bytes: 64 << 20,
         }
     }
 }
 
 impl Limits {
-    /// Tighter limits for the browser: 5,000 members, 128 MiB a member, 256 MiB in all.
+    /// Tighter limits for the browser: 5,000 members, 128 MiB a member, 256 MiB in all,
+    /// 128 MiB a JSON or TOML member, 200:1 compression past the first 64 MiB.
     pub fn browser() -> Self {
         Limits {
             max_members: 5_000,
             max_member_bytes: 128 << 20,
             max_total_bytes: 256 << 20,
+            max_document_bytes: 128 << 20,
+            max_ratio: 200,
+            ratio_grace_bytes: 64 << 20,
+        }
+    }
+
+    /// `tare verify`'s: any size (it holds nothing but the manifest, one line and one
+    /// document at a time), 100,000 members, the CLI's bound on documents and compression.
+    pub fn verify() -> Self {
+        Limits {
+            max_members: 100_000,
+            max_member_bytes: u64::MAX,
+            max_total_bytes: u64::MAX,
+            ..Limits::default()
         }
     }
 }
@@ -330,9 +370,7 @@ pub fn read_tar_gz(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Memb
     let mut members = Vec::new();
     each_member(file, bytes, limits, |path, declared, entry| {
         let mut data = Vec::with_capacity(declared.min(1 << 20) as usize);
-        entry
-            .read_to_end(&mut data)
-            .map_err(|e| ModelError::container(file, format!("damaged tar.gz: {e}")))?;
+        entry.read_to_end(&mut data).map_err(|e| damaged(file, e))?;
         members.push(Member { path, data });
         Ok(())
     })?;
@@ -340,51 +378,23 @@ pub fn read_tar_gz(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Memb
     Ok(members)
 }
 
-/// Checks a tar.gz against its manifest as [`verify`] does, reading it as a stream: each
-/// member is hashed as it goes by and only the manifest is kept, so an archive of any size
-/// is checked in constant memory (`tare verify` of a 10M-event capture, 1.1 GB of events).
+/// Checks a tar.gz against its manifest as [`verify`] does, reading it as a stream, and
+/// every member it knows against its schema (see [`open`]), a bundle's archives too: each
+/// member is hashed and checked as it goes by and only the manifest, one ndjson line and one
+/// document are held, so an archive of any size is checked in constant memory (`tare verify`
+/// of a 10M-event capture, 1.1 GB of events). Returns the manifest and the member count.
 pub fn verify_stream<R: Read>(file: &str, reader: R) -> Result<(Manifest, usize), ModelError> {
-    let limits = Limits {
-        max_members: 100_000,
-        max_member_bytes: u64::MAX,
-        max_total_bytes: u64::MAX,
+    let keep = Keep {
+        nested: true,
+        ..Keep::default()
     };
-    let mut digests = Vec::new();
-    let mut manifest = None;
-    let mut buf = vec![0; 256 << 10];
-    each_member(file, reader, &limits, |path, _, entry| {
-        let damaged =
-            |e: std::io::Error| ModelError::container(file, format!("damaged tar.gz: {e}"));
-        if path == MANIFEST {
-            let mut text = Vec::new();
-            entry
-                .take(16 << 20)
-                .read_to_end(&mut text)
-                .map_err(damaged)?;
-            digests.push(MemberDigest::of(path, &text));
-            manifest = Some(text);
-            return Ok(());
-        }
-        let mut hasher = Sha256::new();
-        let mut bytes = 0u64;
-        loop {
-            let n = entry.read(&mut buf).map_err(damaged)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            bytes += n as u64;
-        }
-        digests.push(MemberDigest {
-            path,
-            bytes,
-            sha256: hex(&hasher.finalize()),
-        });
-        Ok(())
-    })?;
-    let text = manifest.ok_or_else(|| ModelError::container(file, "no manifest.json member"))?;
-    let count = digests.len();
-    check_digests(file, &text, &digests).map(|m| (m, count))
+    let opened = open(file, reader, &keep, &Limits::verify())?;
+    Ok((opened.manifest, opened.count))
+}
+
+/// A read error of a member's bytes, as the container's problem.
+pub(crate) fn damaged(file: &str, e: std::io::Error) -> ModelError {
+    ModelError::container(file, format!("damaged tar.gz: {e}"))
 }
 
 /// The tar entries of a gzip stream, checked one by one against `limits` and the path
@@ -396,23 +406,51 @@ fn each_member<R: Read>(
     limits: &Limits,
     mut take: impl FnMut(String, u64, &mut dyn Read) -> Result<(), ModelError>,
 ) -> Result<(), ModelError> {
-    let mut reader = std::io::BufReader::new(reader);
-    let magic = std::io::BufRead::fill_buf(&mut reader)
-        .map_err(|e| ModelError::container(file, format!("cannot read: {e}")))?;
-    if magic.len() < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+    // The first two bytes, however the reader hands them out (a pipe may give one).
+    let mut reader = reader;
+    let mut magic = [0u8; 2];
+    let mut got = 0;
+    while got < magic.len() {
+        match reader.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ModelError::container(file, format!("cannot read: {e}"))),
+        }
+    }
+    if magic[..got] != [0x1f, 0x8b] {
         return Err(ModelError::container(
             file,
             "not a gzip file (expected a .tar.gz)",
         ));
     }
-    let io = |e: std::io::Error| ModelError::container(file, format!("damaged tar.gz: {e}"));
-    // The decompressed stream is capped a little above the content limit (headers, padding).
-    let cap = limits
-        .max_total_bytes
-        .saturating_add(1024 * (limits.max_members as u64 + 2));
+    let reader = std::io::BufReader::new(magic.as_slice().chain(reader));
+    // A read that fails because a limit was broken says which, not "damaged".
+    let broken: Rc<RefCell<Option<String>>> = Rc::default();
+    let limit = |e: ModelError| match broken.borrow().as_ref() {
+        Some(why) => ModelError::container(file, why.clone()),
+        None => e,
+    };
+    let io = |e: std::io::Error| limit(damaged(file, e));
+    let compressed = Rc::new(Cell::new(0u64));
     // Every member of the gzip stream: tare writes one per MiB (see gzchunks).
-    let decoder = MultiGzDecoder::new(reader).take(cap);
-    let mut archive = tar::Archive::new(decoder);
+    let decoder = MultiGzDecoder::new(Consumed {
+        inner: reader,
+        n: compressed.clone(),
+    });
+    let bounded = Bounded {
+        inner: decoder,
+        compressed,
+        out: 0,
+        // A little above the content limit (headers, padding).
+        cap: limits
+            .max_total_bytes
+            .saturating_add(1024 * (limits.max_members as u64 + 2)),
+        max_ratio: limits.max_ratio,
+        grace: limits.ratio_grace_bytes,
+        broken: broken.clone(),
+    };
+    let mut archive = tar::Archive::new(bounded);
     let mut seen = BTreeSet::new();
     let mut total: u64 = 0;
     // Raw entries: GNU long-name and pax headers come to us as entries of their own, to be
@@ -490,7 +528,7 @@ fn each_member<R: Read>(
             inner: entry.take(declared),
             n: 0,
         };
-        take(path.clone(), declared, &mut counted)?;
+        take(path.clone(), declared, &mut counted).map_err(limit)?;
         if counted.n != declared {
             return Err(ModelError::container(
                 file,
@@ -506,6 +544,75 @@ fn each_member<R: Read>(
         ));
     }
     Ok(())
+}
+
+/// Counts the compressed bytes the decoder has consumed (not those it buffered ahead).
+struct Consumed<R> {
+    inner: R,
+    n: Rc<Cell<u64>>,
+}
+
+impl<R: BufRead> Read for Consumed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n.set(self.n.get() + k as u64);
+        Ok(k)
+    }
+}
+
+impl<R: BufRead> BufRead for Consumed<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.n.set(self.n.get() + amt as u64);
+        self.inner.consume(amt);
+    }
+}
+
+/// The decompressed stream, failing every read from the first byte over its cap or over
+/// the compression ratio limit (past its grace); `broken` says which.
+struct Bounded<R> {
+    inner: R,
+    compressed: Rc<Cell<u64>>,
+    out: u64,
+    cap: u64,
+    max_ratio: u64,
+    grace: u64,
+    broken: Rc<RefCell<Option<String>>>,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(why) = self.broken.borrow().as_ref() {
+            return Err(std::io::Error::other(why.clone()));
+        }
+        let k = self.inner.read(buf)?;
+        self.out += k as u64;
+        let compressed = self.compressed.get();
+        let why = if self.out > self.cap {
+            Some(format!(
+                "content is over the {} byte limit uncompressed (refused as a possible gzip bomb)",
+                self.cap
+            ))
+        } else if self.out > self.grace && self.out > compressed.saturating_mul(self.max_ratio) {
+            Some(format!(
+                "decompresses to over {}:1 ({} bytes from {compressed} compressed bytes): \
+                 refused as a possible gzip bomb (tare's own archives stay far below {}:1)",
+                self.max_ratio, self.out, self.max_ratio
+            ))
+        } else {
+            None
+        };
+        match why {
+            Some(why) => {
+                *self.broken.borrow_mut() = Some(why.clone());
+                Err(std::io::Error::other(why))
+            }
+            None => Ok(k),
+        }
+    }
 }
 
 /// The schema a member's content has, from its name (what the manifest records).
@@ -775,6 +882,15 @@ pub struct CaptureMembers {
 pub fn capture_members(file: &str, members: &[Member]) -> Result<CaptureMembers, ModelError> {
     let events = member_kernel_events(file, members)?
         .ok_or_else(|| ModelError::container(file, "no `kernel.ndjson` member"))?;
+    capture_parts(file, members, events)
+}
+
+/// [`CaptureMembers`] of `events` and the other members of a capture archive.
+fn capture_parts(
+    file: &str,
+    members: &[Member],
+    events: Vec<crate::schema::kernel_event::KernelEvent>,
+) -> Result<CaptureMembers, ModelError> {
     // An optional member, parsed by `parse` when the archive has it.
     let optional = |path: &str| -> Result<Option<&str>, ModelError> {
         if members.iter().any(|m| m.path == path) {

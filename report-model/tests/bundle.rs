@@ -4,10 +4,26 @@ use report_model::bundle::{self, Limits, Member, MANIFEST};
 use report_model::schema::manifest::ContainerKind;
 use report_model::ModelError;
 
+/// A fixture's member, by path.
+fn fixture_member(fixture: &str, path: &str) -> Vec<u8> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/bundles");
+    let bytes = std::fs::read(format!("{dir}/{fixture}")).unwrap();
+    let members = bundle::read_tar_gz(fixture, &bytes, &Limits::default()).unwrap();
+    members.into_iter().find(|m| m.path == path).unwrap().data
+}
+
+/// Two kernel events (v2 lines).
+const EVENTS: &[u8] =
+    b"{\"dt\":5,\"pid\":1,\"comm\":\"a\",\"cgroup_id\":1,\"kind\":\"fork\",\"child_pid\":2}\n\
+{\"dt\":7,\"pid\":2,\"comm\":\"b\",\"cgroup_id\":1,\"kind\":\"exit\",\"code\":0}\n";
+
 fn sample_members() -> Vec<Member> {
     vec![
-        Member::new("run.json", b"{\"schema\":\"tare.run.v1\"}\n".to_vec()),
-        Member::new("kernel.ndjson", b"{\"seq\":0}\n{\"seq\":1}\n".to_vec()),
+        Member::new(
+            "run.json",
+            fixture_member("capture.archive.tar.gz", "run.json"),
+        ),
+        Member::new("kernel.ndjson", EVENTS.to_vec()),
         Member::new("charts/wall.svg", b"<svg/>".to_vec()),
     ]
 }
@@ -94,7 +110,7 @@ fn round_trip_and_verify() {
     assert_eq!(run.schema.as_deref(), Some("tare.run.v1"));
     assert_eq!(
         run.sha256,
-        bundle::sha256_hex(b"{\"schema\":\"tare.run.v1\"}\n")
+        bundle::sha256_hex(&fixture_member("capture.archive.tar.gz", "run.json"))
     );
     // Every member round-trips byte for byte.
     for m in sample_members() {
@@ -202,6 +218,7 @@ fn refuses_a_gzip_bomb_and_too_many_members() {
         max_members: 10,
         max_member_bytes: 128 << 20,
         max_total_bytes: 16 << 20,
+        ..Limits::default()
     };
     let p = container_problem(bundle::read_tar_gz("bomb.tar.gz", &bomb, &limits).unwrap_err());
     assert!(p.contains("gzip bomb"), "{p}");
@@ -209,6 +226,7 @@ fn refuses_a_gzip_bomb_and_too_many_members() {
         max_members: 10,
         max_member_bytes: 1 << 20,
         max_total_bytes: 1 << 30,
+        ..Limits::default()
     };
     let p = container_problem(bundle::read_tar_gz("bomb.tar.gz", &bomb, &limits).unwrap_err());
     assert!(p.contains("limit per member"), "{p}");
@@ -369,4 +387,326 @@ fn the_streaming_verify_agrees_with_the_one_in_memory() {
         let streamed = bundle::verify_stream(name, &bytes[..]).map(|(m, _)| m.id);
         assert_eq!(format!("{streamed:?}"), format!("{in_memory:?}"), "{name}");
     }
+}
+
+/// An archive of `members` with a manifest that matches them (as a forger would recompute it).
+fn archive_of(members: Vec<Member>) -> Vec<u8> {
+    bundle::pack("x", ContainerKind::Archive, "r", members, vec![]).unwrap()
+}
+
+/// `sample_members` with `path`'s content replaced.
+fn with(path: &str, data: &[u8]) -> Vec<Member> {
+    let mut m = sample_members();
+    m.retain(|m| m.path != path);
+    m.push(Member::new(path, data.to_vec()));
+    m
+}
+
+fn field_error(err: ModelError) -> (String, String, String) {
+    match err {
+        ModelError::Field {
+            file,
+            field,
+            problem,
+        } => (file, field, problem),
+        other => panic!("expected a field error, got {other:?}"),
+    }
+}
+
+/// Issue #31 item 6: hashes that match are not enough; every member tare knows is parsed
+/// with its schema, and the error names the member (and the line, for ndjson).
+#[test]
+fn the_streaming_verify_parses_every_member_it_knows() {
+    let bad_run = archive_of(with("run.json", b"not json {{{"));
+    let (file, field, problem) = field_error(bundle::verify_stream("x", &bad_run[..]).unwrap_err());
+    assert_eq!(
+        (file.as_str(), field.as_str()),
+        ("x:run.json", "(top level)")
+    );
+    assert!(problem.contains("not valid JSON"), "{problem}");
+
+    let mut events = EVENTS.to_vec();
+    events.extend_from_slice(b"{\"dt\":1,\"pid\":\"one\"}\n");
+    let bad_line = archive_of(with("kernel.ndjson", &events));
+    let (file, field, _) = field_error(bundle::verify_stream("x", &bad_line[..]).unwrap_err());
+    assert_eq!(
+        (file.as_str(), field.as_str()),
+        ("x:kernel.ndjson", "line 3: pid")
+    );
+
+    let mut others = sample_members();
+    others.push(Member::new("metrics.ndjson", b"{\"t_ns\":1}\n".to_vec()));
+    others.push(Member::new("trace.json", b"[]".to_vec()));
+    let (file, field, _) =
+        field_error(bundle::verify_stream("x", &archive_of(others.clone())[..]).unwrap_err());
+    assert_eq!(
+        (file.as_str(), field.as_str()),
+        ("x:metrics.ndjson", "line 1: (top level)")
+    );
+    others.retain(|m| m.path != "metrics.ndjson");
+    let (file, _, problem) =
+        field_error(bundle::verify_stream("x", &archive_of(others)[..]).unwrap_err());
+    assert_eq!(file, "x:trace.json");
+    assert!(problem.contains("OTLP"), "{problem}");
+
+    // What tare writes passes: the fixtures, a bundle's archives included.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/bundles");
+    for name in [
+        "capture.archive.tar.gz",
+        "timeline.archive.tar.gz",
+        "redacted.archive.tar.gz",
+        "smoke.bundle.tar.gz",
+        "smoke-b.bundle.tar.gz",
+        "xss.bundle.tar.gz",
+    ] {
+        let bytes = std::fs::read(format!("{dir}/{name}")).unwrap();
+        bundle::verify_stream(name, &bytes[..]).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+/// A member that does not match the manifest is named before one whose content is bad.
+#[test]
+fn a_hash_mismatch_is_named_before_a_bad_content() {
+    let good = bundle::read_tar_gz("x", &archive_of(sample_members()), &Limits::default()).unwrap();
+    let mut members = good.clone();
+    for m in &mut members {
+        if m.path == "run.json" {
+            m.data = b"not json".to_vec();
+        }
+    }
+    let bytes = bundle::write_tar_gz("x", &members).unwrap();
+    let p = container_problem(bundle::verify_stream("x", &bytes[..]).unwrap_err());
+    assert!(
+        p.contains("`run.json` is 8 bytes; the manifest says"),
+        "{p}"
+    );
+}
+
+/// A bundle's capture archives are checked member by member too; the error names both.
+#[test]
+fn a_bundles_archives_are_checked_inside() {
+    let inner = archive_of(with("phases.json", b"{\"schema\":\"tare.phases.v1\"}"));
+    let outer = bundle::pack(
+        "b",
+        ContainerKind::Bundle,
+        "smoke",
+        vec![Member::new("archives/k-0001-c.tar.gz", inner)],
+        vec![],
+    )
+    .unwrap();
+    let (file, field, problem) = field_error(bundle::verify_stream("b", &outer[..]).unwrap_err());
+    assert_eq!(file, "b:archives/k-0001-c.tar.gz:phases.json");
+    assert!(
+        field.contains("top level") && problem.contains("missing field"),
+        "{field}: {problem}"
+    );
+}
+
+/// Reads through `inner`, counting the bytes it gave.
+struct Counting<'a> {
+    inner: &'a [u8],
+    read: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl std::io::Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n);
+        Ok(n)
+    }
+}
+
+/// A gzip bomb of `members` tar members of `mib` MiB of zeros each, every MiB its own
+/// gzip member at the best compression (~1 KiB): what a hostile file looks like.
+fn zero_bomb(names: &[&str], mib: u64) -> Vec<u8> {
+    use std::io::Write;
+    let gz = |data: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let zeros = gz(&vec![0u8; 1 << 20]);
+    let mut out = Vec::new();
+    for name in names {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(name).unwrap();
+        h.set_size(mib << 20);
+        h.set_mode(0o644);
+        h.set_cksum();
+        out.extend(gz(h.as_bytes()));
+        for _ in 0..mib {
+            out.extend_from_slice(&zeros);
+        }
+    }
+    out.extend(gz(&[0u8; 1024]));
+    out
+}
+
+/// Issue #31 item 7: a bomb whose members are each within the limits (4 x 500 MiB of zeros
+/// in ~2 MB) is refused by its compression ratio after 64 MiB, having read a few percent of
+/// the file, whichever reader opens it.
+#[test]
+fn a_gzip_bomb_stops_at_the_ratio_limit_having_read_little() {
+    let bomb = zero_bomb(&["kernel.ndjson", "run.json", "a.bin", "b.bin"], 500);
+    assert!(bomb.len() < 2_300_000, "{}", bomb.len());
+    // The browser's: members within its 128 MiB.
+    let small = zero_bomb(&["a.bin", "b.bin"], 100);
+    for (what, bomb, keep, limits) in [
+        ("export", &bomb, bundle::Keep::CAPTURE, Limits::default()),
+        ("verify", &bomb, bundle::Keep::default(), Limits::verify()),
+        (
+            "browser",
+            &small,
+            bundle::Keep::default(),
+            Limits::browser(),
+        ),
+    ] {
+        let read = std::rc::Rc::default();
+        let reader = Counting {
+            inner: bomb,
+            read: std::rc::Rc::clone(&read),
+        };
+        let p = container_problem(bundle::open("bomb.tar.gz", reader, &keep, &limits).unwrap_err());
+        assert!(
+            p.contains("decompresses to over 200:1") && p.contains("possible gzip bomb"),
+            "{what}: {p}"
+        );
+        assert!(read.get() < 200_000, "{what}: read {} bytes", read.get());
+    }
+    // The in-memory reader (the viewer's) stops there too.
+    let p = container_problem(
+        bundle::read_tar_gz("bomb.tar.gz", &bomb, &Limits::default()).unwrap_err(),
+    );
+    assert!(p.contains("possible gzip bomb"), "{p}");
+}
+
+/// What `tare export` reads as a stream is what the viewer reads in memory.
+#[test]
+fn a_streamed_capture_is_the_capture_read_in_memory() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/bundles");
+    for name in [
+        "capture.archive.tar.gz",
+        "timeline.archive.tar.gz",
+        "redacted.archive.tar.gz",
+    ] {
+        let bytes = std::fs::read(format!("{dir}/{name}")).unwrap();
+        let members = bundle::read_tar_gz(name, &bytes, &Limits::default()).unwrap();
+        let manifest = bundle::verify(name, &members).unwrap();
+        let in_memory = bundle::capture_members(name, &members).unwrap();
+        // In pieces of 7 bytes: lines and documents cut anywhere.
+        let opened = bundle::open(
+            name,
+            Pieces(&bytes[..], 7),
+            &bundle::Keep::CAPTURE,
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(opened.manifest, manifest, "{name}");
+        assert_eq!(opened.count, members.len(), "{name}");
+        let streamed = opened.capture_members(name).unwrap();
+        assert!(!streamed.events.is_empty(), "{name}");
+        assert_eq!(format!("{streamed:?}"), format!("{in_memory:?}"), "{name}");
+    }
+}
+
+/// A reader that gives at most `.1` bytes a read.
+struct Pieces<'a>(&'a [u8], usize);
+
+impl std::io::Read for Pieces<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.1);
+        self.0.read(&mut buf[..n])
+    }
+}
+
+/// A reader that gives one byte at a time (a slow pipe) is read like any other.
+#[test]
+fn a_container_given_a_byte_at_a_time_reads_the_same() {
+    let bytes = archive_of(sample_members());
+    let whole = bundle::open("x", &bytes[..], &bundle::Keep::CAPTURE, &Limits::default()).unwrap();
+    let bytewise = bundle::open(
+        "x",
+        Pieces(&bytes[..], 1),
+        &bundle::Keep::CAPTURE,
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(whole, bytewise);
+    assert_eq!(whole.events.map(|e| e.len()), Some(2));
+}
+
+/// The fuzz target `stream`'s agreement, on forged archives: members of the fixture archive
+/// with bytes changed (a manifest recomputed to match), read whole, in pieces, and in
+/// memory. Kernel lines cut, joined, blanked or broken give the same answer every way.
+#[test]
+fn forged_members_read_the_same_whole_in_pieces_and_in_memory() {
+    let good = bundle::read_tar_gz(
+        "c",
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/bundles/timeline.archive.tar.gz"
+        ))
+        .unwrap(),
+        &Limits::default(),
+    )
+    .unwrap();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let (mut ok, mut refused) = (0, 0);
+    for round in 0..300 {
+        let mut members: Vec<Member> = good
+            .iter()
+            .filter(|m| m.path != MANIFEST)
+            .cloned()
+            .collect();
+        let i = next(members.len());
+        let data = &mut members[i].data;
+        for _ in 0..1 + next(3) {
+            let at = next(data.len().max(1));
+            match next(5) {
+                0 => data.insert(at.min(data.len()), b'\n'),
+                1 if !data.is_empty() => {
+                    data.remove(at.min(data.len() - 1));
+                }
+                2 if !data.is_empty() => {
+                    let at = at.min(data.len() - 1);
+                    data[at] = b"{}\",:0 \r\xff"[next(9)];
+                }
+                3 => data.truncate(at),
+                _ => data.extend_from_slice(b"\r\n\n"),
+            }
+        }
+        let bytes = archive_of(members);
+        let keep = bundle::Keep::CAPTURE;
+        let whole = bundle::open("f", &bytes[..], &keep, &Limits::default());
+        let step = 1 + next(700);
+        let pieces = bundle::open("f", Pieces(&bytes[..], step), &keep, &Limits::default());
+        assert_eq!(whole, pieces, "round {round}, pieces of {step}");
+        let in_memory = bundle::read_tar_gz("f", &bytes, &Limits::default()).unwrap();
+        bundle::verify("f", &in_memory).unwrap();
+        let parts = bundle::capture_members("f", &in_memory);
+        match whole {
+            Ok(opened) => {
+                ok += 1;
+                let streamed = opened.capture_members("f").map(|p| format!("{p:?}"));
+                assert_eq!(streamed, parts.map(|p| format!("{p:?}")), "round {round}");
+            }
+            Err(e) => {
+                refused += 1;
+                // A content problem the stream finds is one the in-memory readers find,
+                // or one in a member they do not read (health.json).
+                let named = e.to_string();
+                assert!(
+                    parts.is_err() || named.contains("health.json"),
+                    "round {round}: {named}"
+                );
+            }
+        }
+    }
+    assert!(ok > 10 && refused > 10, "{ok} read, {refused} refused");
 }

@@ -121,7 +121,7 @@ fn a_kernel_event_line_gives_one_time() {
     ] {
         match parse_lines("kernel.ndjson", text).unwrap_err() {
             ModelError::Field { field, problem, .. } => {
-                assert_eq!(field, "event 1: ts_ns");
+                assert_eq!(field, "line 1: ts_ns");
                 assert!(problem.contains(says), "{problem}");
             }
             other => panic!("{other:?}"),

@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::BufRead as _;
 use std::path::Path;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use report_model::analysis::compare::{self, Data, Input, Options};
-use report_model::bundle::{self, Limits};
+use report_model::bundle::{self, Keep, Limits};
 use report_model::render::compare_md::{self, interval_pct, pct, value};
 use report_model::render::format;
 use report_model::schema::compare::{
@@ -21,6 +22,7 @@ use report_model::schema::summary::Summary;
 use report_model::schema::{compatible, parse_json, parse_ndjson, parse_toml, Versioned};
 
 use super::out::{self, esc, failln};
+use super::report::input;
 use super::EXIT_BAD_INPUT;
 
 /// Exit status when a metric regressed.
@@ -168,17 +170,23 @@ pub fn load(path: &Path) -> Result<Input> {
     if meta.is_dir() {
         return load_dir(path, source);
     }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {source}"))?;
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        return load_bundle(&bytes, source);
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {source}"))?;
+    let mut file = std::io::BufReader::new(file);
+    let magic = file
+        .fill_buf()
+        .with_context(|| format!("cannot read {source}"))?;
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        return load_bundle(file, source);
     }
-    let text = std::str::from_utf8(&bytes).map_err(|_| {
-        anyhow::anyhow!(
-            "{source} is neither a gzip bundle nor UTF-8 JSON: give a results directory, \
-             a .bundle.tar.gz or a summary.json"
-        )
-    })?;
-    let summary = parse_summary(&source, text)?;
+    // A summary.json is small: it is read whole, within the limit of a JSON member.
+    let text = input::read_text(path, Limits::default().max_document_bytes, "a summary.json")
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{e} ({source} is not gzip, so it was taken for a summary.json; compare takes \
+                 a results directory, a .bundle.tar.gz or a summary.json)"
+            )
+        })?;
+    let summary = parse_summary(&source, &text)?;
     Ok(Input {
         source,
         kind: InputKind::SummaryJson,
@@ -188,13 +196,17 @@ pub fn load(path: &Path) -> Result<Input> {
 
 fn load_dir(dir: &Path, source: String) -> Result<Input> {
     if dir.join("samples.jsonl").is_file() {
+        // Read whole, each within the limit of the bundle member it becomes.
         let read = |name: &str| -> Result<(String, String)> {
             let p = dir.join(name);
-            let text = std::fs::read_to_string(&p).with_context(|| {
-                format!(
-                    "cannot read {} ({source} has samples.jsonl, so it should be a complete \
-                     `tare bench` results directory)",
-                    p.display()
+            let limit = match name {
+                "samples.jsonl" => Limits::default().max_member_bytes,
+                _ => Limits::default().max_document_bytes,
+            };
+            let text = input::read_text(&p, limit, name).map_err(|e| {
+                anyhow::anyhow!(
+                    "{e} ({source} has samples.jsonl, so it should be a complete `tare bench` \
+                     results directory)"
                 )
             })?;
             Ok((p.display().to_string(), text))
@@ -211,8 +223,9 @@ fn load_dir(dir: &Path, source: String) -> Result<Input> {
     let summary_path = dir.join("summary.json");
     if summary_path.is_file() {
         let name = summary_path.display().to_string();
-        let text = std::fs::read_to_string(&summary_path)
-            .with_context(|| format!("cannot read {name}"))?;
+        let limit = Limits::default().max_document_bytes;
+        let text = input::read_text(&summary_path, limit, "a summary.json")
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         return Ok(Input {
             source,
             kind: InputKind::SummaryJson,
@@ -225,9 +238,19 @@ fn load_dir(dir: &Path, source: String) -> Result<Input> {
     )
 }
 
-fn load_bundle(bytes: &[u8], source: String) -> Result<Input> {
-    let members = bundle::read_tar_gz(&source, bytes, &Limits::default())?;
-    let manifest = bundle::verify(&source, &members)?;
+/// Reads a bundle as a stream, within the limits: only the members compared are kept.
+fn load_bundle(reader: impl std::io::Read, source: String) -> Result<Input> {
+    let keep = Keep {
+        members: &[
+            "experiment.toml",
+            "host.json",
+            "samples.jsonl",
+            "summary.json",
+        ],
+        ..Keep::default()
+    };
+    let opened = bundle::open(&source, reader, &keep, &Limits::default())?;
+    let (manifest, members) = (opened.manifest, opened.members);
     if manifest.kind != ContainerKind::Bundle {
         bail!(
             "{source} is a capture archive (one `tare capture` run), not a bench bundle: \

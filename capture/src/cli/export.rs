@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use report_model::analysis::process_tree;
-use report_model::bundle::{self, Limits};
+use report_model::bundle::{self, Keep, Limits};
 use report_model::render::perfetto::{self, CaptureParts};
 use report_model::schema::manifest::ContainerKind;
 
@@ -71,17 +71,18 @@ pub fn run(args: Args) -> Result<i32> {
 }
 
 fn render(args: &Args, name: &str) -> Result<String> {
-    let bytes =
-        std::fs::read(&args.archive).map_err(|e| anyhow::anyhow!("cannot read {name}: {e}"))?;
-    let members = bundle::read_tar_gz(name, &bytes, &Limits::default())?;
-    let manifest = bundle::verify(name, &members)?;
-    if manifest.kind != ContainerKind::Archive {
+    let file = std::fs::File::open(&args.archive)
+        .map_err(|e| anyhow::anyhow!("cannot read {name}: {e}"))?;
+    // As a stream, within the limits: only the members exported are kept, the events
+    // parsed as they go by.
+    let opened = bundle::open(name, file, &Keep::CAPTURE, &Limits::default())?;
+    if opened.manifest.kind != ContainerKind::Archive {
         anyhow::bail!(
             "{name} is a bench bundle, not a capture archive: export one of the archives it \
              holds (`tar xzf {name} archives/` lists them)"
         );
     }
-    let parts = bundle::capture_members(name, &members)?;
+    let parts = opened.capture_members(name)?;
     let tree = process_tree::build(&parts.events);
     let trace = perfetto::chrome_trace(
         &CaptureParts {

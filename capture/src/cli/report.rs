@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use report_model::analysis::timeline;
-use report_model::bundle::{self, Limits};
+use report_model::bundle::{self, Keep, Limits};
 use report_model::render::charts::timeline_svg;
 use report_model::schema::manifest::ContainerKind;
 use report_model::schema::metrics::MetricsSample;
@@ -13,6 +13,8 @@ use super::out::{esc, failln, outln};
 use super::EXIT_BAD_INPUT;
 use crate::archive::write_atomically;
 use crate::harness::results;
+
+pub(crate) mod input;
 
 /// Re-render a results directory from samples.jsonl (with experiment.toml and host.json), or
 /// plot the resource timeline (metrics.ndjson) of one capture archive.
@@ -50,7 +52,18 @@ pub fn run(args: Args) -> Result<i32> {
         failln!("tare: report: --out is for a capture archive; a results directory is re-rendered in place");
         return Ok(EXIT_BAD_INPUT);
     }
-    let inputs = results::load(&args.input)?;
+    // Bad input, said as such: a missing path, or a directory that is not a result.
+    let inputs = match input::results_dir(&args.input)
+        .and_then(|()| results::load(&args.input).map_err(|e| format!("{e:#}")))
+    {
+        Ok(inputs) => inputs,
+        Err(why) => {
+            failln!(
+                "tare: report: {why}\n(tare report takes a results directory or a capture archive)"
+            );
+            return Ok(EXIT_BAD_INPUT);
+        }
+    };
     let redactor = match super::redaction::remembered(&args.input) {
         Ok(r) => r,
         Err(code) => return Ok(code),
@@ -86,10 +99,14 @@ fn default_svg_path(archive: &Path) -> PathBuf {
 /// The resource samples of a capture archive, or why there are none (a message for stderr).
 fn read_metrics(path: &Path) -> Result<(String, Vec<MetricsSample>), String> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-    let members =
-        bundle::read_tar_gz(&name, &bytes, &Limits::default()).map_err(|e| e.to_string())?;
-    let manifest = bundle::verify(&name, &members).map_err(|e| e.to_string())?;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    // As a stream, within the limits: only metrics.ndjson is kept.
+    let keep = Keep {
+        members: &["metrics.ndjson"],
+        ..Keep::default()
+    };
+    let opened = bundle::open(&name, file, &keep, &Limits::default()).map_err(|e| e.to_string())?;
+    let (manifest, members) = (opened.manifest, opened.members);
     if manifest.kind != ContainerKind::Archive {
         return Err(format!(
             "{name} is a {}, not a capture archive; give `tare report` the results directory \

@@ -1,11 +1,21 @@
 //! `tare view`: serve the embedded viewer on loopback with a bundle preloaded, and print the URL.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use report_model::bundle::{self, Keep, Limits};
+use report_model::schema::parse_json;
+use report_model::schema::summary::Summary;
 
-use crate::cli::out::{errln, outln};
+use super::report::input;
+use super::EXIT_BAD_INPUT;
+use crate::cli::out::{errln, failln, outln};
+use crate::harness::results;
 use crate::view;
+
+/// What `tare view FILE` accepts, for error messages.
+const ACCEPTS: &str = "tare view opens a bundle (.bundle.tar.gz), a capture archive (.tar.gz), \
+                       a summary.json or a results directory";
 
 /// Open a bundle in the browser viewer (served from this binary on 127.0.0.1).
 ///
@@ -32,14 +42,37 @@ pub struct Args {
     pub host: String,
 }
 
+/// The bytes to serve for `path`, checked as the page will read them (the browser's limits,
+/// every member against the manifest and its schema), so that bad input is refused here,
+/// at start, rather than in the browser; a results directory is bundled.
+fn preload(path: &Path) -> Result<Vec<u8>, String> {
+    if path.is_dir() {
+        input::results_dir(path)?;
+        return results::bundle_of_dir(path, results::DEFAULT_BUNDLE_CAP)
+            .map_err(|e| format!("{e:#}"));
+    }
+    let limits = Limits::browser();
+    let name = path.display().to_string();
+    // The page refuses a larger file: it is not read whole here either.
+    let bytes = input::read_bounded(path, limits.max_total_bytes, "a file the viewer opens")?;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        bundle::open(&name, &bytes[..], &Keep::default(), &limits).map_err(|e| e.to_string())?;
+    } else {
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| format!("{name} is neither gzip nor UTF-8 text"))?;
+        parse_json::<Summary>(&name, text.trim_start_matches('\u{feff}'))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(bytes)
+}
+
 pub fn run(args: Args) -> Result<i32> {
-    let bundle = match &args.bundle {
-        Some(p) if p.is_dir() => Some(crate::harness::results::bundle_of_dir(
-            p,
-            crate::harness::results::DEFAULT_BUNDLE_CAP,
-        )?),
-        Some(p) => Some(std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?),
-        None => None,
+    let bundle = match args.bundle.as_deref().map(preload).transpose() {
+        Ok(b) => b,
+        Err(why) => {
+            failln!("tare: view: {why}\n({ACCEPTS})");
+            return Ok(EXIT_BAD_INPUT);
+        }
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -111,17 +111,42 @@ pub fn to_lines(events: &[KernelEvent]) -> String {
 /// Reads a `kernel.ndjson` of either version; errors name the line and field. A line must
 /// have exactly one of `ts_ns` and `dt`.
 pub fn parse_lines(file: &str, text: &str) -> Result<Vec<KernelEvent>, ModelError> {
-    let lines: Vec<LineIn> = crate::schema::parse_ndjson(file, text)?;
-    let mut prev_ts = 0u64;
-    let mut out = Vec::with_capacity(lines.len());
-    for (i, l) in lines.into_iter().enumerate() {
+    let mut reader = LineReader::default();
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(reader.line(file, i + 1, line)?);
+    }
+    Ok(out)
+}
+
+/// Reads `kernel.ndjson` (either version) one line at a time, as [`parse_lines`] does the
+/// whole text: for readers that take the lines as they stream by. It holds the previous
+/// line's time and the number of events so far.
+#[derive(Debug, Default)]
+pub struct LineReader {
+    prev_ts: u64,
+    events: u64,
+}
+
+impl LineReader {
+    /// The event of one non-blank line, number `line_no` (from 1) of the file.
+    pub fn line(
+        &mut self,
+        file: &str,
+        line_no: usize,
+        line: &str,
+    ) -> Result<KernelEvent, ModelError> {
+        let l: LineIn = crate::schema::parse_ndjson_line(file, line_no, line)?;
         let ts_ns = match (l.ts_ns, l.dt) {
             (Some(ts), None) => ts,
-            (None, Some(dt)) => prev_ts.wrapping_add(dt as u64),
+            (None, Some(dt)) => self.prev_ts.wrapping_add(dt as u64),
             (both, _) => {
                 return Err(ModelError::Field {
                     file: file.into(),
-                    field: format!("event {}: ts_ns", i + 1),
+                    field: format!("line {line_no}: ts_ns"),
                     problem: if both.is_some() {
                         "has both `ts_ns` and `dt`; a line gives one".into()
                     } else {
@@ -130,9 +155,11 @@ pub fn parse_lines(file: &str, text: &str) -> Result<Vec<KernelEvent>, ModelErro
                 })
             }
         };
-        prev_ts = ts_ns;
-        out.push(KernelEvent {
-            seq: l.seq.unwrap_or(i as u64),
+        self.prev_ts = ts_ns;
+        let seq = l.seq.unwrap_or(self.events);
+        self.events += 1;
+        Ok(KernelEvent {
+            seq,
             ts_ns,
             pid: l.pid,
             tid: l.tid.unwrap_or(l.pid),
@@ -140,9 +167,8 @@ pub fn parse_lines(file: &str, text: &str) -> Result<Vec<KernelEvent>, ModelErro
             comm: l.comm,
             cgroup_id: l.cgroup_id,
             detail: l.detail,
-        });
+        })
     }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -18,6 +18,6 @@ mod version;
 pub use version::compatible;
 
 pub use version::{
-    parse_json, parse_ndjson, parse_toml, to_canonical_json, to_ndjson, to_toml, write_ndjson_line,
-    Versioned,
+    parse_json, parse_ndjson, parse_ndjson_line, parse_toml, to_canonical_json, to_ndjson, to_toml,
+    write_ndjson_line, Versioned,
 };

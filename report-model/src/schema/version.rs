@@ -115,17 +115,26 @@ pub fn parse_ndjson<T: DeserializeOwned>(file: &str, text: &str) -> Result<Vec<T
         if line.trim().is_empty() {
             continue;
         }
-        let mut de = serde_json::Deserializer::from_str(line);
-        let item = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let mut err = field_error(file, e);
-            if let ModelError::Field { field, .. } = &mut err {
-                *field = format!("line {}: {}", i + 1, field);
-            }
-            err
-        })?;
-        out.push(item);
+        out.push(parse_ndjson_line(file, i + 1, line)?);
     }
     Ok(out)
+}
+
+/// One non-blank line of an ndjson file, number `line_no` (from 1): what [`parse_ndjson`]
+/// does with each, for readers that take the lines as they stream by.
+pub fn parse_ndjson_line<T: DeserializeOwned>(
+    file: &str,
+    line_no: usize,
+    line: &str,
+) -> Result<T, ModelError> {
+    let mut de = serde_json::Deserializer::from_str(line);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let mut err = field_error(file, e);
+        if let ModelError::Field { field, .. } = &mut err {
+            *field = format!("line {line_no}: {field}");
+        }
+        err
+    })
 }
 
 /// The canonical JSON form of a file: pretty, keys in declaration order, trailing newline.
