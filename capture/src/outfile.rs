@@ -147,7 +147,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 /// As [`write_atomically`], for a file only its owner may read (mode 0600 from its first
 /// byte on: the temporary is made so).
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_with_mode(path, 0o600, |mut out| {
+    write_with_mode(path, 0o600, false, |mut out| {
         out.write_all(bytes)?;
         Ok(out)
     })
@@ -160,12 +160,15 @@ pub fn write_atomically_with(
     path: &Path,
     fill: impl FnOnce(BufWriter<File>) -> Result<BufWriter<File>>,
 ) -> Result<u64> {
-    write_with_mode(path, MODE, fill)
+    write_with_mode(path, MODE, true, fill)
 }
 
+/// The one way an output is written; `traced`: under an `archive_file` span (tare's outputs,
+/// not its private state files).
 fn write_with_mode(
     path: &Path,
     mode: u32,
+    traced: bool,
     fill: impl FnOnce(BufWriter<File>) -> Result<BufWriter<File>>,
 ) -> Result<u64> {
     sweep_partials(&dir_of(path));
@@ -177,7 +180,7 @@ fn write_with_mode(
             .into_inner()
             .map_err(|e| e.into_error())?;
         let bytes = f.metadata()?.len();
-        let _s = tracing::info_span!(target: "tare::archive", "archive_file", path = %path.display(), bytes = bytes as i64).entered();
+        let _s = traced.then(|| tracing::info_span!(target: "tare::archive", "archive_file", path = %path.display(), bytes = bytes as i64).entered());
         f.set_permissions(std::fs::Permissions::from_mode(mode))?;
         f.sync_all()?;
         tmp_path.persist(path).map_err(|e| e.error)?;

@@ -141,9 +141,6 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         .redactor
         .text("--trace-chrome", &opts.command[0], &mut Tally::default())
         .into_owned();
-    // Where the archive goes is checked before anything runs: a workload is not run for an
-    // archive that cannot be written.
-    crate::outfile::check_target(&out, "--out")?;
     let capture_span = tracing::info_span!(target: "tare::capture", "capture", run_id = %run_id, program = %program, out = %out.display(), pid = Empty).entered();
 
     {
@@ -164,6 +161,9 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
             bail!(msg);
         }
     };
+    // Where the archive goes is checked before anything runs: a workload is not run for an
+    // archive that cannot be written.
+    crate::outfile::check_target(&out, "--out")?;
 
     // The session: its cgroup, then, while the programs load and verify on a thread of
     // their own, the tree watch and the child forked into the cgroup and parked before
@@ -375,7 +375,19 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
     let r = &opts.redactor;
     let trace = match &opts.trace {
         Some(p) => match std::fs::read(p) {
-            Ok(b) => Some(r.bytes("trace.json", &b, &mut redacted).into_owned()),
+            Ok(b) => {
+                let b = r.bytes("trace.json", &b, &mut redacted);
+                match trace_member(&b) {
+                    Ok((t, note)) => {
+                        notes.extend(note);
+                        Some(t)
+                    }
+                    Err(why) => {
+                        notes.push(format!("trace.json left out: {}: {why}", p.display()));
+                        None
+                    }
+                }
+            }
             Err(e) => {
                 notes.push(format!("no trace at {}: {e}", p.display()));
                 None
@@ -469,6 +481,31 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
     })
 }
 
+/// The workload's trace as the archive keeps it: OTLP JSON, which is UTF-8, as `tare verify`
+/// checks. Bytes that are not UTF-8 become U+FFFD (with a note saying how many); a file that
+/// is not OTLP JSON at all is refused, and the capture keeps it out with the reason.
+pub fn trace_member(bytes: &[u8]) -> Result<(Vec<u8>, Option<String>), String> {
+    let (text, note) = match std::str::from_utf8(bytes) {
+        Ok(t) => (std::borrow::Cow::Borrowed(t), None),
+        Err(_) => {
+            let lossy = String::from_utf8_lossy(bytes);
+            let n = lossy.matches('\u{fffd}').count() - bytes_fffd(bytes);
+            let note = format!(
+                "trace.json: {n} byte sequence(s) that are not UTF-8 were replaced with U+FFFD"
+            );
+            (lossy, Some(note))
+        }
+    };
+    report_model::schema::otlp::parse_otlp_json("trace.json", &text)
+        .map_err(|e| format!("not OTLP JSON ({e})"))?;
+    Ok((text.into_owned().into_bytes(), note))
+}
+
+/// How many U+FFFD characters `bytes` already held as valid UTF-8.
+fn bytes_fffd(bytes: &[u8]) -> usize {
+    bytes.windows(3).filter(|w| w == b"\xef\xbf\xbd").count()
+}
+
 /// What phases.json cannot hold of `archive_write`.
 pub const NOT_COUNTED: &str = "archive_write up to the writing of phases.json: the small members after the kernel events, trace and metrics (run.json, phases.json, health.json, manifest.json), the gzip trailer, fsync and rename are not counted here; the summary line and --trace-chrome hold the whole phase";
 
@@ -495,6 +532,22 @@ pub fn subtree_ids(dir: &Path) -> BTreeSet<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn traces_are_kept_as_utf8_otlp_json_or_left_out() {
+        let ok = br#"{"resourceSpans":[]}"#;
+        assert_eq!(trace_member(ok).unwrap(), (ok.to_vec(), None));
+        let odd = b"{\"resourceSpans\":[],\"x\":\"a\xffb\xfe\"}";
+        let (kept, note) = trace_member(odd).unwrap();
+        assert_eq!(
+            String::from_utf8(kept).unwrap(),
+            "{\"resourceSpans\":[],\"x\":\"a\u{fffd}b\u{fffd}\"}"
+        );
+        assert!(note.unwrap().starts_with("trace.json: 2 byte sequence(s)"));
+        assert!(trace_member(b"not json")
+            .unwrap_err()
+            .contains("not OTLP JSON"));
+    }
 
     #[test]
     fn utc_stamps() {

@@ -98,7 +98,7 @@ pub fn record(run_id: &str, cgroups: &[PathBuf]) {
     };
     if crate::outfile::private_dir(Path::new(SESSIONS_DIR)) {
         let path = Path::new(SESSIONS_DIR).join(run_id);
-        let _ = crate::outfile::write_atomically(&path, format_record(&r).as_bytes());
+        let _ = crate::outfile::write_private(&path, format_record(&r).as_bytes());
     }
 }
 

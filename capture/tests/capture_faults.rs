@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use report_model::bundle::{self, member_text, Limits};
 use report_model::schema::health::{Health, KernelLayer, SyscallHooks};
-use report_model::schema::parse_json;
 use report_model::schema::run::Run;
 
 const TARE: &str = env!("CARGO_BIN_EXE_tare");
@@ -30,16 +28,7 @@ fn capture(out: &Path, args: &[&str]) -> Output {
 }
 
 fn open(path: &Path) -> (Run, Health) {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let members = bundle::read_tar_gz("a", &bytes, &Limits::default()).unwrap();
-    bundle::verify("a", &members).unwrap();
-    let run: Run = parse_json("run.json", member_text("a", &members, "run.json").unwrap()).unwrap();
-    let health: Health = parse_json(
-        "health.json",
-        member_text("a", &members, "health.json").unwrap(),
-    )
-    .unwrap();
-    (run, health)
+    common::run_and_health(path)
 }
 
 /// The session cgroup of `run_id` is gone from every hierarchy.

@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use report_model::bundle::{self, member_text, Limits};
 use report_model::schema::health::{Health, KernelLayer};
-use report_model::schema::parse_json;
 use report_model::schema::run::Run;
 
 use common::is_root;
@@ -48,16 +46,7 @@ fn without_symlink_protection<T>(f: impl FnOnce() -> T) -> T {
 
 /// The archive's run.json and health.json.
 fn read_archive(path: &Path) -> (Run, Health) {
-    let bytes = std::fs::read(path).expect("archive");
-    let members = bundle::read_tar_gz("a", &bytes, &Limits::default()).expect("read");
-    bundle::verify("a", &members).expect("verifies");
-    let run: Run = parse_json("run.json", member_text("a", &members, "run.json").unwrap()).unwrap();
-    let health: Health = parse_json(
-        "health.json",
-        member_text("a", &members, "health.json").unwrap(),
-    )
-    .unwrap();
-    (run, health)
+    common::run_and_health(path)
 }
 
 /// A root-owned 0600 file the attacker wants overwritten, and its content.

@@ -128,7 +128,9 @@ pub fn run(args: Args, clock: &PhaseClock) -> Result<i32> {
             return Ok(crate::cli::EXIT_BAD_INPUT);
         }
     };
-    if let Some(out) = &args.out {
+    // A bad --out is bad input; without root, the privileges come first (the capture's
+    // preflight says how to get them).
+    if let (Some(out), true) = (&args.out, nix::unistd::geteuid().is_root()) {
         if let Err(e) = crate::outfile::check_target(out, "--out") {
             failln!("tare: error: {e:#}");
             return Ok(crate::cli::EXIT_BAD_INPUT);

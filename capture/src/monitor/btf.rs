@@ -386,7 +386,7 @@ pub fn kernel_offsets_cached(btf: &Path, cache: &Path) -> Result<(KernelOffsets,
 fn write_cache(cache: &Path, text: &str) {
     let Some(dir) = cache.parent() else { return };
     if crate::outfile::private_dir(dir) {
-        let _ = crate::outfile::write_atomically(cache, text.as_bytes());
+        let _ = crate::outfile::write_private(cache, text.as_bytes());
     }
 }
 

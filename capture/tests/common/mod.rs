@@ -86,3 +86,24 @@ pub fn capture(out: &std::path::Path, extra: &[&str], argv: &[&str]) -> String {
     assert!(out.exists(), "no archive: {stderr}");
     stderr
 }
+
+/// An archive's run.json and health.json, after checking it verifies.
+pub fn run_and_health(
+    path: &std::path::Path,
+) -> (
+    report_model::schema::run::Run,
+    report_model::schema::health::Health,
+) {
+    use report_model::bundle::{self, member_text, Limits};
+    use report_model::schema::parse_json;
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let members = bundle::read_tar_gz("a", &bytes, &Limits::default()).expect("read");
+    bundle::verify("a", &members).expect("verifies");
+    let run = parse_json("run.json", member_text("a", &members, "run.json").unwrap()).unwrap();
+    let health = parse_json(
+        "health.json",
+        member_text("a", &members, "health.json").unwrap(),
+    )
+    .unwrap();
+    (run, health)
+}
