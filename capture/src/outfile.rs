@@ -86,7 +86,7 @@ pub fn sweep_partials(dir: &Path) -> Vec<String> {
 }
 
 /// Checks, before any work is done, that a file can be written at `path`: it is not a
-/// directory, its directory exists, and a temporary can be made there (then removed).
+/// directory, its directory exists, and a file can be made there (one with no name, dropped).
 pub fn check_target(path: &Path, flag: &str) -> Result<()> {
     if path.file_name().is_none() {
         anyhow::bail!("{flag} {}: not a file path", path.display());
@@ -114,7 +114,8 @@ pub fn check_target(path: &Path, flag: &str) -> Result<()> {
             dir.display()
         ),
     }
-    temporary(path).map(drop).map_err(|e| {
+    // A file with no name (O_TMPFILE where the filesystem has it): the probe leaves no trace.
+    tempfile::tempfile_in(&dir).map(drop).map_err(|e| {
         anyhow::anyhow!(
             "{flag} {}: cannot write in {}: {e}",
             path.display(),
