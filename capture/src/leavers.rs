@@ -29,11 +29,6 @@ pub struct Lifetimes {
 }
 
 impl Lifetimes {
-    /// The process tare started (its fork is tare's, before capture).
-    pub fn root(&mut self, pid: u32) {
-        self.started.insert(pid);
-    }
-
     /// One event of the kernel layer.
     pub fn observe(&mut self, ev: &KernelEvent) {
         match ev.detail {
@@ -48,10 +43,14 @@ impl Lifetimes {
     }
 
     /// The processes that left the cgroup, once it is empty and every event is in: those
-    /// seen to start and not to end, and the tree's `members` never seen to start.
-    pub fn left(&self, members: &BTreeSet<u32>) -> BTreeSet<u32> {
-        let unfinished = self.started.difference(&self.exited).copied();
-        let unseen = members.difference(&self.started).copied();
+    /// seen to start (`root`, the process tare started, before capture) and not to end, and
+    /// the tree's `members` never seen to start.
+    pub fn left(&self, root: u32, members: &BTreeSet<u32>) -> BTreeSet<u32> {
+        let started = |p: &u32| *p == root || self.started.contains(p);
+        let unfinished = std::iter::once(root)
+            .chain(self.started.iter().copied())
+            .filter(|p| !self.exited.contains(p));
+        let unseen = members.iter().copied().filter(|p| !started(p));
         unfinished.chain(unseen).collect()
     }
 }
@@ -182,7 +181,6 @@ mod tests {
     #[test]
     fn a_clean_tree_left_nothing() {
         let mut l = Lifetimes::default();
-        l.root(10);
         l.observe(&ev(10, EventDetail::Fork { child_pid: 11 }));
         l.observe(&ev(
             11,
@@ -198,14 +196,13 @@ mod tests {
                 signal: None,
             },
         ));
-        assert!(l.left(&set(&[10, 11])).is_empty());
+        assert!(l.left(10, &set(&[10, 11])).is_empty());
         assert!(blind_spot(&BTreeSet::new()).is_none());
     }
 
     #[test]
     fn starts_without_exits_and_unseen_members_left() {
         let mut l = Lifetimes::default();
-        l.root(10);
         // 11 moved itself out (no exit in the session), then started 12 outside.
         l.observe(&ev(10, EventDetail::Fork { child_pid: 11 }));
         l.observe(&ev(
@@ -215,9 +212,9 @@ mod tests {
                 signal: None,
             },
         ));
-        assert_eq!(l.left(&set(&[10, 11, 12])), set(&[11, 12]));
+        assert_eq!(l.left(10, &set(&[10, 11, 12])), set(&[11, 12]));
         // Without the tree watch, the kernel layer alone still finds 11.
-        assert_eq!(l.left(&BTreeSet::new()), set(&[11]));
+        assert_eq!(l.left(10, &BTreeSet::new()), set(&[11]));
         let b = blind_spot(&set(&[11, 12])).unwrap();
         assert_eq!((b.what.as_str(), b.count), (CGROUP_ESCAPE, 2));
         assert!(b.reason.contains("pids 11, 12"), "{}", b.reason);

@@ -298,8 +298,14 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
             .context("tasks of the session cgroup would not exit")?;
         // Processes of the tree that left the cgroup, still running outside it, go too.
         if let Some(w) = &watch {
+            // Each round's snapshot also gives the tree's members: the last one is kept.
             let (outside, unkilled) = leavers::kill_outside(
-                || w.snapshot().map(|(_, alive, lost)| (alive, lost)),
+                || {
+                    w.snapshot().map(|(m, alive, lost)| {
+                        members = m;
+                        (alive, lost)
+                    })
+                },
                 &opts.redactor,
                 &mut end_tally,
             );
@@ -312,7 +318,6 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
                     unkilled
                 ));
             }
-            members = w.snapshot().map(|(m, _, _)| m).unwrap_or_default();
         }
         // Every process of the tree has exited: its exit notices are all queued.
         let tree = match watch.map(TreeWatch::finish).transpose() {
@@ -353,11 +358,7 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
         ));
     }
 
-    let left = {
-        let mut lifetimes = spool.lifetimes().clone();
-        lifetimes.root(child.pid());
-        lifetimes.left(&members)
-    };
+    let left = spool.lifetimes().left(child.pid(), &members);
     let allowed = subtree_ids(cg.path());
     let foreign = spool.foreign(&allowed);
     let events = spool.events();
@@ -485,25 +486,17 @@ async fn capture_async(opts: &CaptureOptions, clock: &PhaseClock) -> Result<Capt
 /// checks. Bytes that are not UTF-8 become U+FFFD (with a note saying how many); a file that
 /// is not OTLP JSON at all is refused, and the capture keeps it out with the reason.
 pub fn trace_member(bytes: &[u8]) -> Result<(Vec<u8>, Option<String>), String> {
-    let (text, note) = match std::str::from_utf8(bytes) {
-        Ok(t) => (std::borrow::Cow::Borrowed(t), None),
-        Err(_) => {
-            let lossy = String::from_utf8_lossy(bytes);
-            let n = lossy.matches('\u{fffd}').count() - bytes_fffd(bytes);
-            let note = format!(
-                "trace.json: {n} byte sequence(s) that are not UTF-8 were replaced with U+FFFD"
-            );
-            (lossy, Some(note))
-        }
-    };
+    let odd = bytes
+        .utf8_chunks()
+        .filter(|c| !c.invalid().is_empty())
+        .count();
+    let text = String::from_utf8_lossy(bytes);
     report_model::schema::otlp::parse_otlp_json("trace.json", &text)
         .map_err(|e| format!("not OTLP JSON ({e})"))?;
+    let note = (odd > 0).then(|| {
+        format!("trace.json: {odd} byte sequence(s) that are not UTF-8 were replaced with U+FFFD")
+    });
     Ok((text.into_owned().into_bytes(), note))
-}
-
-/// How many U+FFFD characters `bytes` already held as valid UTF-8.
-fn bytes_fffd(bytes: &[u8]) -> usize {
-    bytes.windows(3).filter(|w| w == b"\xef\xbf\xbd").count()
 }
 
 /// What phases.json cannot hold of `archive_write`.
