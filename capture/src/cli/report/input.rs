@@ -22,8 +22,8 @@ pub fn size(bytes: u64) -> String {
         format!("{bytes} bytes")
     } else {
         format!(
-            "{bytes} bytes ({:.1} MiB)",
-            bytes as f64 / (1u64 << 20) as f64
+            "{bytes} bytes ({})",
+            report_model::render::format::mib(bytes as f64)
         )
     }
 }
